@@ -1,0 +1,66 @@
+// Command snowfall issues, decodes and serves Snowfall IDs and manages generator-id leases.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/snowfall-go/snowfall/internal/cli"
+)
+
+// commands lists the subcommands in the order usage shows them.
+func commands() []cli.Command {
+	return []cli.Command{
+		nextCmd{},
+		decodeCmd{},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], cli.StdIO())
+	stop()
+	os.Exit(report(err, cli.StdIO()))
+}
+
+func report(err error, sio cli.IO) int {
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "snowfall") {
+			msg = "snowfall: " + msg
+		}
+		fmt.Fprintln(sio.Err, msg)
+	}
+	return cli.ExitCode(err)
+}
+
+func run(ctx context.Context, args []string, sio cli.IO) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(sio)
+		if len(args) == 0 {
+			return cli.Usagef("no command given")
+		}
+		return flag.ErrHelp
+	}
+	for _, c := range commands() {
+		if c.Name() == args[0] {
+			return c.Run(ctx, args[1:], sio)
+		}
+	}
+	usage(sio)
+	return cli.Usagef("unknown command %q", args[0])
+}
+
+func usage(sio cli.IO) {
+	fmt.Fprintln(sio.Err, "usage: snowfall <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(sio.Err, "  %-8s %s\n", c.Name(), c.Synopsis())
+	}
+	fmt.Fprintln(sio.Err, "\nRun 'snowfall <command> -h' for a command's flags.")
+}

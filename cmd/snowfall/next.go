@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+
+	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/cli"
+)
+
+// maxNext bounds snowfall next -n.
+const maxNext = 10_000_000
+
+type nextCmd struct{}
+
+func (nextCmd) Name() string     { return "next" }
+func (nextCmd) Synopsis() string { return "print new IDs from a local generator" }
+
+func (c nextCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
+	const usage = "snowfall next [-n N] [--layout L] [--epoch E] [--generator G | --dc D --worker W]"
+	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
+	n := fs.Int("n", 1, "how many IDs to print, 1 to 10000000")
+	var lf cli.LayoutFlags
+	lf.Register(fs, true)
+	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {
+		cli.PrintUsage(sio.Err, fs, usage)
+		return err
+	}
+	if fs.NArg() > 0 {
+		cli.PrintUsage(sio.Err, fs, usage)
+		return cli.Usagef("next: unexpected argument %q", fs.Arg(0))
+	}
+	if *n < 1 || *n > maxNext {
+		return cli.Usagef("next: -n %d out of range [1, %d]", *n, maxNext)
+	}
+	l, err := lf.Resolve()
+	if err != nil {
+		return err
+	}
+	node, err := lf.Node(l)
+	if err != nil {
+		return err
+	}
+	g, err := snowfall.New(snowfall.Settings{Layout: l, Node: node})
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(sio.Out)
+	ids := make([]snowfall.ID, min(*n, 4096))
+	for left := *n; left > 0; left -= len(ids) {
+		ids = ids[:min(left, len(ids))]
+		if _, err := g.Fill(ctx, ids); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			w.WriteString(id.String())
+			w.WriteByte('\n')
+		}
+	}
+	return w.Flush()
+}
