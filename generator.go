@@ -161,8 +161,11 @@ func (g *Generator) Stamp() Stamp {
 // tick converts Unix nanoseconds to a tick, rounding down.
 func (g *Generator) tick(wall int64) int64 {
 	d := wall - g.epochNs
-	if d < 0 {
+	switch {
+	case d < 0:
 		return -1 - (-d-1)/g.unitNs
+	case g.unitNs == int64(time.Millisecond):
+		return d / int64(time.Millisecond) // a constant divisor compiles to a multiplication
 	}
 	return d / g.unitNs
 }
