@@ -59,15 +59,27 @@ func (c *sysClock) reanchor() *anchor {
 	return a
 }
 
+// reanchorFrom replaces old with a fresh anchor, unless another goroutine already did: one anchor
+// at a time keeps readings from different goroutines on the same scale.
+func (c *sysClock) reanchorFrom(old *anchor) *anchor {
+	t := time.Now()
+	a := &anchor{mono: int64(t.Sub(monoBase)), wall: t.UnixNano() + c.offset}
+	if c.anchor.CompareAndSwap(old, a) {
+		return a
+	}
+	return c.anchor.Load()
+}
+
 // read returns wall-clock Unix nanoseconds and monotonic nanoseconds since monoBase.
 func (c *sysClock) read() (wall, mono int64) {
 	mono = int64(time.Since(monoBase))
 	a := c.anchor.Load()
-	if mono-a.mono >= int64(resync) || mono < a.mono {
-		a = c.reanchor()
-		if mono < a.mono {
-			mono = a.mono
-		}
+	if mono-a.mono >= int64(resync) {
+		a = c.reanchorFrom(a)
+	}
+	if mono < a.mono {
+		// Another goroutine anchored after our reading: the anchor's instant is as good a reading.
+		mono = a.mono
 	}
 	return a.wall + mono - a.mono, mono
 }

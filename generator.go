@@ -385,10 +385,14 @@ const spinWindow = 1500 * time.Microsecond
 // sleepUntil waits until the clock reaches the Unix nanoseconds until. It sleeps while the target is
 // far, then yields the processor in a loop, so it neither overshoots the target by a timer's slack
 // nor spins for longer than about a tick.
+//
+// If the clock steps further back while it waits, it returns early, so that the caller judges the
+// new distance against its bound instead of waiting for longer than that bound.
 func (g *Generator) sleepUntil(ctx context.Context, until, wall int64) error {
+	first := time.Duration(until - wall)
 	for {
 		rem := time.Duration(until - wall)
-		if rem <= 0 {
+		if rem <= 0 || rem > first {
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
