@@ -1,0 +1,197 @@
+package statefile
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/snowfall-go/snowfall"
+)
+
+// stepClock is the system clock plus an offset the test can step.
+type stepClock struct{ off atomic.Int64 }
+
+func (c *stepClock) Now() time.Time      { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *stepClock) set(d time.Duration) { c.off.Store(int64(d)) }
+
+const testAhead = 200 * time.Millisecond
+
+func open(t *testing.T, path string, clock snowfall.Clock) *Source {
+	t.Helper()
+	s, err := Open(Settings{Path: path, Node: snowfall.Node{Generator: 5}, Clock: clock,
+		MaxBackwards: -1, Ahead: testAhead})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// issue takes IDs from s for d and returns the largest, checking that the state file's mark
+// always covers the IDs issued before it was read.
+func issue(t *testing.T, s *Source, d time.Duration) snowfall.ID {
+	t.Helper()
+	var last snowfall.ID
+	l := s.Layout()
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		for range 100 {
+			id, err := s.NextContext(context.Background())
+			if err != nil {
+				t.Fatalf("NextContext: %v", err)
+			}
+			if id <= last {
+				t.Fatalf("ID %d after %d", id, last)
+			}
+			last = id
+		}
+		st, err := Read(s.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := l.Decode(last)
+		if l.Ticks(st.Mark) < p.Tick {
+			t.Fatalf("ID %d at %s issued above the recorded mark %s", last, p.Time, st.Mark)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return last
+}
+
+// TestRestartClockBehind restarts with a clock 5 s behind: the state file's floor keeps every new ID
+// above the ones issued before, and the source issues again once its clock passes the mark.
+func TestRestartClockBehind(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	first := open(t, path, snowfall.OffsetClock(0))
+	before := issue(t, first, 3*testAhead)
+	first.Close() // a crash leaves the same file: Close never lowers the mark
+
+	t.Run("OffsetClock", func(t *testing.T) {
+		s := open(t, path, snowfall.OffsetClock(-5*time.Second))
+		for range 1000 {
+			id, err := s.NextContext(context.Background())
+			if err == nil {
+				t.Fatalf("ID %d issued with a clock 5s behind the mark (last before restart %d)", id, before)
+			}
+			if !errors.Is(err, snowfall.ErrClockBackwards) && !errors.Is(err, snowfall.ErrFenced) {
+				t.Fatalf("NextContext: %v, want a clock-backwards or fence error", err)
+			}
+		}
+		s.Close()
+	})
+
+	t.Run("clock steps back then catches up", func(t *testing.T) {
+		var c stepClock
+		c.set(-5 * time.Second)
+		s := open(t, path, &c)
+		if _, err := s.NextContext(context.Background()); err == nil {
+			t.Fatal("issued an ID with a clock behind the mark")
+		}
+		c.set(0)
+		deadline := time.Now().Add(5 * testAhead)
+		for {
+			id, err := s.NextContext(context.Background())
+			if err == nil {
+				if id <= before {
+					t.Fatalf("after restart: ID %d, not above %d issued before", id, before)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("still refusing once the clock is past the mark: %v", err)
+			}
+			time.Sleep(testAhead / 10)
+		}
+		if last := issue(t, s, 2*testAhead); last <= before {
+			t.Fatalf("ID %d, not above %d", last, before)
+		}
+	})
+}
+
+// TestClockJumpAhead: a clock that jumps past the recorded mark is fenced until the mark moves.
+func TestClockJumpAhead(t *testing.T) {
+	var c stepClock
+	s := open(t, filepath.Join(t.TempDir(), "state"), &c)
+	issue(t, s, testAhead)
+	c.set(time.Hour)
+	if id, err := s.NextContext(context.Background()); !errors.Is(err, snowfall.ErrFenced) || !errors.Is(err, ErrNotRecorded) {
+		t.Fatalf("NextContext after a jump past the mark = %d, %v; want a FenceError with ErrNotRecorded", id, err)
+	}
+	time.Sleep(testAhead / 2)
+	if _, err := s.NextContext(context.Background()); err != nil {
+		t.Fatalf("mark not moved after the jump: %v", err)
+	}
+}
+
+func TestOpenRefusesDamagedFile(t *testing.T) {
+	good := func(t *testing.T, path string) []byte {
+		s := open(t, path, nil)
+		s.Close()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	cases := []struct {
+		name   string
+		damage func([]byte) []byte
+		want   error
+	}{
+		{"empty", func([]byte) []byte { return nil }, ErrCorrupt},
+		{"torn", func(b []byte) []byte { return b[:len(b)-9] }, ErrCorrupt},
+		{"truncated to one line", func(b []byte) []byte { return b[:bytes.IndexByte(b, '\n')+1] }, ErrCorrupt},
+		{"bit flip", func(b []byte) []byte { b[len(b)/2] ^= 4; return b }, ErrCorrupt},
+		{"other node", func(b []byte) []byte {
+			st, _ := Parse(b)
+			st.Node.Generator = 6
+			out, _ := st.MarshalText()
+			return out
+		}, snowfall.ErrMismatch},
+		{"other layout", func(b []byte) []byte {
+			st, _ := Parse(b)
+			st.Layout, _ = snowfall.ParseLayout("time=41,seq=11,gen=11")
+			out, _ := st.MarshalText()
+			return out
+		}, snowfall.ErrMismatch},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state")
+			bad := tc.damage(good(t, path))
+			if err := os.WriteFile(path, bad, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(Settings{Path: path, Node: snowfall.Node{Generator: 5}, Ahead: testAhead})
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded on a damaged state file")
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Open: %v, want %v", err, tc.want)
+			}
+			after, _ := os.ReadFile(path)
+			if !bytes.Equal(after, bad) {
+				t.Error("Open changed the damaged file; it must leave it for an operator")
+			}
+		})
+	}
+}
+
+func TestCloseIdempotent(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "state"), nil)
+	s.Close()
+	s.Close()
+	select {
+	case <-s.Done():
+	default:
+		t.Fatal("Done not closed after Close")
+	}
+	if _, err := s.NextContext(context.Background()); !errors.Is(err, snowfall.ErrClosed) {
+		t.Fatalf("NextContext after Close: %v, want ErrClosed", err)
+	}
+}
