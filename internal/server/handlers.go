@@ -1,0 +1,248 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/snowfall-go/snowfall"
+)
+
+// Header values shared by all responses; net/http only reads them.
+var (
+	jsonType  = []string{"application/json"}
+	textType  = []string{"text/plain; charset=utf-8"}
+	allowGet  = []string{"GET, HEAD"}
+	retryOne  = []string{"1"}
+	noSniff   = []string{"nosniff"}
+	noStore   = []string{"no-store"}
+	okBody    = []byte("ok\n")
+	idsPrefix = []byte(`{"ids":[`)
+)
+
+// routes registers the API. Every path has a GET pattern and a method-less one answering 405, so
+// that other methods get a JSON error with an Allow header; "/" catches unknown paths.
+func (s *Server) routes() {
+	s.mux = http.NewServeMux()
+	for _, r := range []struct {
+		path, name string
+		h          handlerFunc
+	}{
+		{"/{$}", "id", s.serveID},
+		{"/ids", "ids", s.serveIDs},
+		{"/stats", "stats", s.serveStats},
+		{"/decode/{id}", "decode", s.serveDecode},
+		{"/metrics", "metrics", s.serveMetrics()},
+		{"/healthz", "healthz", s.serveHealth},
+	} {
+		s.mux.Handle("GET "+r.path, s.metrics.route(r.name, r.h))
+		s.mux.Handle(r.path, s.metrics.route(r.name, methodNotAllowed))
+	}
+	s.mux.Handle("/", s.metrics.route("unknown", notFound))
+}
+
+// handlerFunc serves a request and returns the status code it answered with.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) int
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) int {
+	w.Header()["Allow"] = allowGet
+	return writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed; use GET")
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) int {
+	return writeError(w, http.StatusNotFound, "no such path: "+clip(r.URL.Path)+" (paths: /, /ids, /stats, /decode/{id}, /metrics, /healthz)")
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// writeError answers with code and {"error": msg}.
+func writeError(w http.ResponseWriter, code int, msg string) int {
+	b, _ := json.Marshal(errorBody{msg})
+	h := w.Header()
+	h["Content-Type"] = jsonType
+	h["X-Content-Type-Options"] = noSniff
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+	return code
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// bufPool holds the byte buffers answers are formatted in.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64); return &b }}
+
+// serveID answers GET / with one ID as a bare decimal number, as pysnowflake does.
+func (s *Server) serveID(w http.ResponseWriter, r *http.Request) int {
+	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	id, err := s.src.NextContext(ctx)
+	cancel()
+	if err != nil {
+		return s.unavailable(w, r, err)
+	}
+	bp := bufPool.Get().(*[]byte)
+	b := strconv.AppendInt((*bp)[:0], int64(id), 10)
+	h := w.Header()
+	h["Content-Type"] = jsonType
+	h["Cache-Control"] = noStore
+	w.Write(b)
+	*bp = b
+	bufPool.Put(bp)
+	return http.StatusOK
+}
+
+// idPool holds the ID slices /ids fills.
+var idPool = sync.Pool{New: func() any { return new([]snowfall.ID) }}
+
+// serveIDs answers GET /ids?n=N.
+func (s *Server) serveIDs(w http.ResponseWriter, r *http.Request) int {
+	n, msg := parseN(r.URL.RawQuery, s.maxIDs)
+	if msg != "" {
+		return writeError(w, http.StatusBadRequest, msg)
+	}
+	ip := idPool.Get().(*[]snowfall.ID)
+	defer idPool.Put(ip)
+	if cap(*ip) < n {
+		*ip = make([]snowfall.ID, n)
+	}
+	ids := (*ip)[:n]
+	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	_, err := s.src.Fill(ctx, ids)
+	cancel()
+	if err != nil {
+		return s.unavailable(w, r, err)
+	}
+	asJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	b := (*bp)[:0]
+	if asJSON {
+		b = append(b, idsPrefix...)
+		for i, id := range ids {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = strconv.AppendInt(b, int64(id), 10)
+			b = append(b, '"')
+		}
+		b = append(b, "]}\n"...)
+	} else {
+		for _, id := range ids {
+			b = strconv.AppendInt(b, int64(id), 10)
+			b = append(b, '\n')
+		}
+	}
+	*bp = b
+	h := w.Header()
+	if asJSON {
+		h["Content-Type"] = jsonType
+	} else {
+		h["Content-Type"] = textType
+	}
+	h["Cache-Control"] = noStore
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	w.Write(b)
+	return http.StatusOK
+}
+
+// parseN reads n from a raw query; msg says what is wrong with it.
+func parseN(rawQuery string, limit int) (n int, msg string) {
+	var v string
+	found := false
+	for q := rawQuery; q != "" && !found; {
+		var kv string
+		kv, q, _ = strings.Cut(q, "&")
+		if k, val, _ := strings.Cut(kv, "="); k == "n" {
+			v, found = val, true
+		}
+	}
+	want := "n must be a whole number in [1, " + strconv.Itoa(limit) + "]"
+	if !found {
+		return 0, "missing query parameter n: " + want
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, "n=" + strconv.Quote(clip(v)) + " is not a number: " + want
+	}
+	if n < 1 || n > limit {
+		return 0, "n=" + v + " out of range: " + want
+	}
+	return n, ""
+}
+
+// unavailable answers an ID request the source could not serve with 503 and Retry-After.
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) int {
+	s.refused.Add(1)
+	retry := retryOne
+	var back *snowfall.ClockBackwardsError
+	switch {
+	case r.Context().Err() != nil:
+		// The client went away; nobody reads the answer.
+	case errors.As(err, &back) && back.Behind > time.Second:
+		retry = []string{strconv.FormatInt(int64((back.Behind+time.Second-1)/time.Second), 10)}
+	case errors.Is(err, context.DeadlineExceeded):
+		err = errors.New("server: no ID could be issued within " + s.timeout.String())
+	case errors.Is(err, snowfall.ErrTimeOverflow):
+		retry = []string{"86400"}
+	}
+	s.log.Debug("id request refused", "path", r.URL.Path, "err", err)
+	w.Header()["Retry-After"] = retry
+	return writeError(w, http.StatusServiceUnavailable, err.Error())
+}
+
+// serveDecode answers GET /decode/{id}.
+func (s *Server) serveDecode(w http.ResponseWriter, r *http.Request) int {
+	d, err := snowfall.DecodeString(s.layout, r.PathValue("id"))
+	if err != nil {
+		return writeError(w, http.StatusBadRequest, err.Error())
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) int {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return writeError(w, http.StatusInternalServerError, "server: encoding the answer: "+err.Error())
+	}
+	w.Header()["Content-Type"] = jsonType
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+	return code
+}
+
+// serveHealth answers GET /healthz.
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) int {
+	h := w.Header()
+	h["Content-Type"] = textType
+	h["Cache-Control"] = noStore
+	if reason := s.unhealthy(); reason != "" {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(reason + "\n"))
+		return http.StatusServiceUnavailable
+	}
+	w.Write(okBody)
+	return http.StatusOK
+}
+
+// unhealthy returns why the source cannot issue now, or "".
+func (s *Server) unhealthy() string {
+	if reason := s.leaseProblem(); reason != "" {
+		return reason
+	}
+	if err := s.src.Stats().Fenced; err != nil {
+		return err.Error()
+	}
+	return ""
+}

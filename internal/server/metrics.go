@@ -1,0 +1,138 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// httpMetrics count requests by route and status code and time them by route.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics() *httpMetrics {
+	return &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snowfall_http_requests_total",
+			Help: "HTTP requests answered, by route and status code.",
+		}, []string{"handler", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "snowfall_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by route.",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"handler"}),
+	}
+}
+
+// commonCodes are the codes whose counters each route resolves up front.
+var commonCodes = []int{200, 400, 404, 405, 500, 503}
+
+// route wraps h so that it counts and times its requests. The counters of the common codes are
+// looked up once here, not on every request.
+func (m *httpMetrics) route(name string, h handlerFunc) http.Handler {
+	rt := &route{name: name, h: h, m: m, dur: m.duration.WithLabelValues(name)}
+	for i, c := range commonCodes {
+		rt.counts[i] = m.requests.WithLabelValues(name, strconv.Itoa(c))
+	}
+	return rt
+}
+
+type route struct {
+	name   string
+	h      handlerFunc
+	m      *httpMetrics
+	dur    prometheus.Observer
+	counts [6]prometheus.Counter // by commonCodes
+}
+
+func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	code := rt.h(w, r)
+	rt.dur.Observe(time.Since(start).Seconds())
+	for i, c := range commonCodes {
+		if c == code {
+			rt.counts[i].Inc()
+			return
+		}
+	}
+	rt.m.requests.WithLabelValues(rt.name, strconv.Itoa(code)).Inc()
+}
+
+// register fills the private registry.
+func (s *Server) register() error {
+	for _, c := range []prometheus.Collector{
+		s.metrics.requests,
+		s.metrics.duration,
+		&sourceCollector{s},
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := s.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) serveMetrics() handlerFunc {
+	h := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{s}})
+	return func(w http.ResponseWriter, r *http.Request) int {
+		h.ServeHTTP(w, r)
+		return http.StatusOK
+	}
+}
+
+type slogPrinter struct{ s *Server }
+
+func (p slogPrinter) Println(v ...any) { p.s.log.Warn("metrics", "err", v) }
+
+var (
+	descIssued = prometheus.NewDesc("snowfall_ids_issued_total",
+		"IDs issued by the generator.", nil, nil)
+	descOverloads = prometheus.NewDesc("snowfall_sequence_overloads_total",
+		"Ticks whose sequence ran out while callers wanted more IDs.", nil, nil)
+	descBackwards = prometheus.NewDesc("snowfall_clock_backwards_total",
+		"Times the clock was found behind the last tick issued.", nil, nil)
+	descRefused = prometheus.NewDesc("snowfall_id_requests_refused_total",
+		"ID requests answered with 503 (fenced, clock behind, timeout, layout ran out).", nil, nil)
+	descFenced = prometheus.NewDesc("snowfall_fenced",
+		"1 while the generator refuses to issue, else 0.", nil, nil)
+	descRemaining = prometheus.NewDesc("snowfall_layout_remaining_seconds",
+		"Seconds until the layout's time field runs out.", nil, nil)
+	descInfo = prometheus.NewDesc("snowfall_info",
+		"The layout and node values served; always 1.", []string{"layout", "spec", "generator", "dc", "worker"}, nil)
+)
+
+// sourceCollector reports the source's counters from one Stats snapshot per scrape.
+type sourceCollector struct{ s *Server }
+
+func (c *sourceCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descIssued, descOverloads, descBackwards, descRefused, descFenced, descRemaining, descInfo} {
+		ch <- d
+	}
+	describeLease(ch)
+}
+
+func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.s
+	st := s.src.Stats()
+	fenced := 0.0
+	if st.Fenced != nil {
+		fenced = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descIssued, prometheus.CounterValue, float64(st.Issued))
+	ch <- prometheus.MustNewConstMetric(descOverloads, prometheus.CounterValue, float64(st.SequenceOverloads))
+	ch <- prometheus.MustNewConstMetric(descBackwards, prometheus.CounterValue, float64(st.ClockBackwards))
+	ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(s.refused.Load()))
+	ch <- prometheus.MustNewConstMetric(descFenced, prometheus.GaugeValue, fenced)
+	ch <- prometheus.MustNewConstMetric(descRemaining, prometheus.GaugeValue, s.layout.End().Sub(s.now()).Seconds())
+	ch <- prometheus.MustNewConstMetric(descInfo, prometheus.GaugeValue, 1, st.Layout, st.Spec,
+		strconv.FormatInt(st.Node.Generator, 10), strconv.FormatInt(st.Node.DC, 10), strconv.FormatInt(st.Node.Worker, 10))
+	s.collectLease(ch)
+}

@@ -1,0 +1,171 @@
+// Package server serves IDs from a snowfall.Source over HTTP, compatible with the Python pysnowflake
+// server:
+//
+//	GET /              one ID as a bare decimal number (Content-Type: application/json)
+//	GET /ids?n=N       N IDs (1..MaxIDs), one per line as text/plain, or {"ids":["…",…]} when the
+//	                   request accepts application/json
+//	GET /stats         pysnowflake's keys (dc, worker, timestamp, last_timestamp, sequence,
+//	                   sequence_overload, errors) and snowfall's (generator, layout, spec, epoch_ms,
+//	                   ids_generated, uptime_s, clock_backwards, fenced, lease)
+//	GET /decode/{id}   the decoded fields, as snowfall.Decoded
+//	GET /metrics       Prometheus text from a private registry
+//	GET /healthz       200 "ok" while the source can issue, 503 with the reason otherwise
+//
+// Bad input gets 400 and {"error":"…"}; unknown paths 404 and other methods 405 with an Allow
+// header, both with a JSON error too. An ID request that cannot be served in time (the generator is
+// fenced, its clock is far behind, its layout ran out) gets 503 with Retry-After: never a duplicate,
+// never a hang.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/snowfall-go/snowfall"
+)
+
+// Defaults of Config.
+const (
+	DefaultTimeout         = 2 * time.Second
+	DefaultMaxIDs          = 100_000
+	DefaultShutdownTimeout = 10 * time.Second
+	// MaxHeaderBytes bounds the request line and headers; ID requests need a few hundred bytes.
+	MaxHeaderBytes = 16 << 10
+)
+
+// Config configures a Server. The zero value of every field but Source means its default.
+type Config struct {
+	// Source issues the IDs; required. When it also has a method Lease() snowfall.LeaseStatus, the
+	// lease shows in /stats, /metrics and /healthz.
+	Source snowfall.Source
+	// Logger receives start, stop and error records; nil discards them.
+	Logger *slog.Logger
+	// Timeout bounds how long an ID request waits for the source (for a tick, or a clock that went
+	// back) before it gets 503. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// MaxIDs is the most IDs one /ids request may ask for. Zero means DefaultMaxIDs.
+	MaxIDs int
+	// ShutdownTimeout bounds how long Serve waits for in-flight requests once its context is done.
+	// Zero means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+	// Now reads the time for uptime and lifetime figures; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server answers the HTTP API for one Source. It is safe for concurrent use.
+type Server struct {
+	src     snowfall.Source
+	lease   leaser // nil unless src holds a lease
+	log     *slog.Logger
+	timeout time.Duration
+	maxIDs  int
+	grace   time.Duration
+	now     func() time.Time
+	started time.Time
+	layout  snowfall.Layout
+
+	refused atomic.Uint64 // ID requests answered with 503
+
+	reg     *prometheus.Registry
+	metrics *httpMetrics
+	mux     *http.ServeMux
+}
+
+// New returns a server for c.Source. It returns an error when Source is nil or a setting is negative.
+func New(c Config) (*Server, error) {
+	if c.Source == nil {
+		return nil, errors.New("server: no Source")
+	}
+	if c.Timeout < 0 || c.MaxIDs < 0 || c.ShutdownTimeout < 0 {
+		return nil, fmt.Errorf("server: negative setting (Timeout %v, MaxIDs %d, ShutdownTimeout %v)",
+			c.Timeout, c.MaxIDs, c.ShutdownTimeout)
+	}
+	s := &Server{
+		src:     c.Source,
+		log:     c.Logger,
+		timeout: c.Timeout,
+		maxIDs:  c.MaxIDs,
+		grace:   c.ShutdownTimeout,
+		now:     c.Now,
+		layout:  c.Source.Layout(),
+	}
+	s.lease, _ = c.Source.(leaser)
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.timeout == 0 {
+		s.timeout = DefaultTimeout
+	}
+	if s.maxIDs == 0 {
+		s.maxIDs = DefaultMaxIDs
+	}
+	if s.grace == 0 {
+		s.grace = DefaultShutdownTimeout
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.started = s.now()
+	s.reg = prometheus.NewRegistry()
+	s.metrics = newHTTPMetrics()
+	if err := s.register(); err != nil {
+		return nil, err
+	}
+	s.routes()
+	return s, nil
+}
+
+// Handler returns the handler serving the API.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Registry returns the server's private Prometheus registry, which /metrics serves.
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+// HTTPServer returns an http.Server for the API with the timeouts and header limit Serve uses.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		// Long enough for the largest /ids answer to a slow reader, short enough to drop a stuck one.
+		WriteTimeout:   s.timeout + 30*time.Second,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: MaxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// Serve answers requests on ln until ctx is done, then stops accepting connections, waits up to the
+// shutdown timeout for in-flight requests, and returns nil. It returns an error when serving fails
+// or in-flight requests outlast the timeout (they are then cut off). Serve closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := s.HTTPServer()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("serving", "addr", ln.Addr().String(), "layout", s.layout.String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "grace", s.grace)
+	sctx, cancel := context.WithTimeout(context.Background(), s.grace)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	<-errc // http.ErrServerClosed once Shutdown has begun
+	if err != nil {
+		hs.Close()
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
