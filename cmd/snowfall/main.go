@@ -19,6 +19,7 @@ func commands() []cli.Command {
 	return []cli.Command{
 		nextCmd{},
 		decodeCmd{},
+		serveCmd{},
 	}
 }
 
