@@ -1,0 +1,130 @@
+package client
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Defaults for the options.
+const (
+	DefaultTimeout = 5 * time.Second
+	DefaultBackoff = 250 * time.Millisecond
+)
+
+// maxRetryAfter bounds how long a server's Retry-After keeps it out of turn.
+const maxRetryAfter = 5 * time.Second
+
+// Policy is how a client with several servers picks the server for a call.
+type Policy int
+
+const (
+	// Failover sends every call to the first server in order that is not backing off.
+	Failover Policy = iota
+	// RoundRobin starts each call at the next server in turn.
+	RoundRobin
+)
+
+// Option configures a Client in New.
+type Option func(*config) error
+
+type config struct {
+	servers    []string
+	policy     Policy
+	timeout    time.Duration
+	backoff    time.Duration
+	httpClient *http.Client
+	logger     *slog.Logger
+	prefetch   bool
+	size, low  int
+	maxAge     time.Duration
+	now        func() time.Time
+}
+
+// WithServers adds servers after the base URL given to New; an empty base URL leaves these alone.
+// A call goes to the next server, by the policy, when one fails with a connection error, a timeout,
+// or a 5xx or 429 status; the failed server then sits out a short back-off.
+func WithServers(urls ...string) Option {
+	return func(c *config) error {
+		c.servers = append(c.servers, urls...)
+		return nil
+	}
+}
+
+// WithPolicy sets how calls are spread over several servers: Failover (the default) or RoundRobin.
+func WithPolicy(p Policy) Option {
+	return func(c *config) error {
+		if p != Failover && p != RoundRobin {
+			return fmt.Errorf("%w: unknown policy %d", ErrInvalidOption, p)
+		}
+		c.policy = p
+		return nil
+	}
+}
+
+// WithTimeout bounds each request to one server (DefaultTimeout unless set); a deadline of the call's
+// context that comes earlier wins. Zero means no bound but the context's.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("%w: timeout %v is negative", ErrInvalidOption, d)
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// WithBackoff sets how long a server that failed sits out before calls try it again first
+// (DefaultBackoff unless set). A 503's Retry-After, up to 5 s, lengthens it. While every server is
+// backing off, calls try them all anyway.
+func WithBackoff(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("%w: back-off %v is negative", ErrInvalidOption, d)
+		}
+		c.backoff = d
+		return nil
+	}
+}
+
+// WithHTTPClient makes the client send its requests through hc instead of its own tuned transport.
+// Close then leaves hc's idle connections alone.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return fmt.Errorf("%w: nil http client", ErrInvalidOption)
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithLogger makes the client log failed servers and failed prefetch requests to l; by default it
+// logs nothing.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.logger = l
+		return nil
+	}
+}
+
+// WithPrefetch makes NextID hand out IDs from a buffer of up to size IDs that a background goroutine
+// fills with batch requests, one at a time: it tops the buffer up when a call leaves lowWater IDs or
+// fewer in it. IDs fetched longer than maxAge ago are dropped unused, which keeps the IDs a process
+// hands out close to time-sorted; zero means they never age. size must be positive, lowWater in
+// [0, size).
+func WithPrefetch(size, lowWater int, maxAge time.Duration) Option {
+	return func(c *config) error {
+		switch {
+		case size < 1:
+			return fmt.Errorf("%w: prefetch size %d is not positive", ErrInvalidOption, size)
+		case lowWater < 0 || lowWater >= size:
+			return fmt.Errorf("%w: prefetch low watermark %d out of range [0, %d]", ErrInvalidOption, lowWater, size-1)
+		case maxAge < 0:
+			return fmt.Errorf("%w: prefetch max age %v is negative", ErrInvalidOption, maxAge)
+		}
+		c.prefetch, c.size, c.low, c.maxAge = true, size, lowWater, maxAge
+		return nil
+	}
+}

@@ -1,0 +1,177 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/snowfall-go/snowfall"
+)
+
+// prefetcher keeps a buffer of IDs that its goroutine fills with GET /ids requests, one at a time.
+// Every ID enters the buffer once and leaves it once, under mu, so none is handed out twice.
+type prefetcher struct {
+	c      *Client
+	size   int
+	low    int
+	maxAge time.Duration
+
+	mu      sync.Mutex
+	chunks  []chunk       // batches in the order fetched
+	n       int           // IDs in chunks
+	ready   chan struct{} // closed, and replaced, whenever a request of the refill goroutine ends
+	gen     uint64        // requests ended
+	err     error         // the last request's error; nil after a success
+	dropped uint64        // IDs dropped for age
+
+	wake   chan struct{} // asks for a refill; holds at most one request
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the goroutine returns
+}
+
+// chunk is one batch of IDs and when the request for it was sent.
+type chunk struct {
+	ids []snowfall.ID
+	at  time.Time
+}
+
+func newPrefetcher(c *Client, size, low int, maxAge time.Duration) *prefetcher {
+	p := &prefetcher{
+		c: c, size: size, low: low, maxAge: maxAge,
+		ready: make(chan struct{}),
+		wake:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
+	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.kick()
+	go p.run()
+	return p
+}
+
+// stop ends the goroutine, cancelling its request, and waits for it.
+func (p *prefetcher) stop() {
+	p.cancel()
+	<-p.done
+}
+
+// kick asks for a refill unless one is already asked for.
+func (p *prefetcher) kick() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *prefetcher) run() {
+	defer close(p.done)
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-p.wake:
+		}
+		p.refill()
+	}
+}
+
+// refill tops the buffer up to size, in batches of at most MaxBatch, stopping at the first error.
+func (p *prefetcher) refill() {
+	now := p.c.now()
+	p.mu.Lock()
+	p.dropAged(now)
+	need := p.size - p.n
+	p.mu.Unlock()
+	for need > 0 && p.ctx.Err() == nil {
+		k := min(need, MaxBatch)
+		at := p.c.now()
+		ids, err := p.c.fetchBatch(p.ctx, make([]snowfall.ID, 0, k), k)
+		p.mu.Lock()
+		if err == nil {
+			p.chunks = append(p.chunks, chunk{ids: ids, at: at})
+			p.n += len(ids)
+			need -= len(ids)
+		}
+		p.err = err
+		p.gen++
+		close(p.ready)
+		p.ready = make(chan struct{})
+		p.mu.Unlock()
+		if err != nil {
+			if p.ctx.Err() == nil {
+				p.c.log.Warn("snowfall prefetch failed", "err", err)
+			}
+			return
+		}
+	}
+}
+
+// dropAged drops the IDs fetched more than maxAge before now; mu must be held.
+func (p *prefetcher) dropAged(now time.Time) {
+	if p.maxAge <= 0 {
+		return
+	}
+	for len(p.chunks) > 0 && now.Sub(p.chunks[0].at) > p.maxAge {
+		k := len(p.chunks[0].ids)
+		p.n -= k
+		p.dropped += uint64(k)
+		p.chunks[0] = chunk{}
+		p.chunks = p.chunks[1:]
+	}
+}
+
+// pop takes the oldest ID still young enough; mu must be held.
+func (p *prefetcher) pop(now time.Time) (snowfall.ID, bool) {
+	p.dropAged(now)
+	if p.n == 0 {
+		return 0, false
+	}
+	h := &p.chunks[0]
+	id := h.ids[0]
+	h.ids = h.ids[1:]
+	p.n--
+	if len(h.ids) == 0 {
+		p.chunks[0] = chunk{}
+		p.chunks = p.chunks[1:]
+	}
+	return id, true
+}
+
+// next returns an ID from the buffer, waiting for the refill goroutine while the buffer is empty. It
+// returns the error of a refill request that ended while it waited.
+func (p *prefetcher) next(ctx context.Context) (snowfall.ID, error) {
+	var gen uint64
+	waited := false
+	for {
+		var now time.Time
+		if p.maxAge > 0 {
+			now = p.c.now()
+		}
+		p.mu.Lock()
+		if id, ok := p.pop(now); ok {
+			low := p.n <= p.low
+			p.mu.Unlock()
+			if low {
+				p.kick()
+			}
+			return id, nil
+		}
+		if err := p.err; waited && p.gen != gen && err != nil {
+			p.mu.Unlock()
+			return 0, err
+		}
+		var ready chan struct{}
+		gen, ready = p.gen, p.ready
+		p.mu.Unlock()
+		p.kick()
+		select {
+		case <-ready:
+			waited = true
+		case <-ctx.Done():
+			return 0, fmt.Errorf("client: next id: waiting for prefetched IDs: %w", ctx.Err())
+		case <-p.ctx.Done():
+			return 0, ErrClosed
+		}
+	}
+}
