@@ -1,0 +1,178 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/snowfall-go/snowfall"
+)
+
+// The short variants run in go test (under about 90 s each). The long variant:
+//
+//	SNOWFALL_FLEET_LONG=1 SNOWFALL_FLEET_DURATION=10m go test -v -run 'TestFleet' -timeout 0 ./internal/fleet
+//
+// SNOWFALL_FLEET_SEED picks another fault schedule (default 1). SNOWFALL_TEST_POSTGRES and
+// SNOWFALL_TEST_MYSQL name the databases; an unreachable database fails the test.
+
+var (
+	binDir  string
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "snowfall-fleet-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// snowfallBin builds the snowfall command once per test binary.
+func snowfallBin(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		binPath = filepath.Join(binDir, "snowfall")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/snowfall-go/snowfall/cmd/snowfall").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// variant is the size of a run: short in go test, long with SNOWFALL_FLEET_LONG=1.
+type variant struct {
+	long   bool
+	until  time.Duration
+	rounds int
+	seed   uint64
+}
+
+func runVariant(t *testing.T) variant {
+	v := variant{rounds: 1, seed: 1}
+	if s := os.Getenv("SNOWFALL_FLEET_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("SNOWFALL_FLEET_SEED=%q: %v", s, err)
+		}
+		v.seed = n
+	}
+	if os.Getenv("SNOWFALL_FLEET_LONG") == "1" {
+		v.long, v.rounds = true, 0
+		d, err := time.ParseDuration(envOr("SNOWFALL_FLEET_DURATION", "10m"))
+		if err != nil {
+			t.Fatalf("SNOWFALL_FLEET_DURATION: %v", err)
+		}
+		v.until = d
+	}
+	return v
+}
+
+// skew is the clock offset of the skewed servers.
+const skew = 5 * time.Second
+
+type fleetCase struct {
+	name  string
+	db    string
+	lease time.Duration
+	proxy func(target string) (Proxy, error)
+	extra []string
+}
+
+func runFleet(t *testing.T, fc fleetCase) {
+	v := runVariant(t)
+	bin := snowfallBin(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := Config{
+		Bin:       bin,
+		DB:        fc.db,
+		Group:     fmt.Sprintf("fleet-%s-%d", fc.name, time.Now().UnixNano()),
+		Servers:   4,
+		Probe:     200 * time.Millisecond,
+		Offsets:   []time.Duration{0, -skew, skew, 0},
+		NewProxy:  fc.proxy,
+		ExtraArgs: fc.extra,
+		Dir:       dir,
+		Logf:      t.Logf,
+	}
+	f, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			f.Close()
+		}
+	}()
+	pullCtx, stopPull := context.WithCancel(ctx)
+	var lg *Log
+	pulled := make(chan struct{})
+	go func() {
+		defer close(pulled)
+		lg = f.Pull(pullCtx, Load{PerServer: 2, Pause: 4 * time.Millisecond, MaxBatch: 64, Timeout: time.Second, Seed: v.seed})
+	}()
+	sleep(ctx, 2*time.Second)
+	faults, injectErr := f.Inject(ctx, Plan{Seed: v.seed, Lease: fc.lease, Settle: 1500 * time.Millisecond,
+		Rounds: v.rounds, Until: v.until})
+	sleep(ctx, 2*time.Second)
+	stopPull()
+	<-pulled
+	end := time.Now()
+	closed = true
+	closeErr := f.Close()
+
+	w := Window{From: f.StartTime().Add(-skew - time.Second), To: end.Add(skew + time.Second)}
+	r := Check(lg, snowfall.DefaultLayout(), w, cfg.Servers)
+	summary := r.Summary(fc.name, faults)
+	t.Log(summary)
+	fmt.Println(summary)
+	if injectErr != nil {
+		t.Errorf("injecting faults: %v", injectErr)
+	}
+	if closeErr != nil {
+		t.Errorf("stopping the fleet: %v", closeErr)
+	}
+	if !r.OK() {
+		t.Errorf("fleet %s broke its guarantees (logs in %s):\n%s", fc.name, dir, r.Problems())
+	}
+	if r.IDs == 0 {
+		t.Error("no IDs received")
+	}
+	for i, d := range r.Unavailable {
+		if d > time.Duration(float64(f.Since())*0.8) {
+			t.Errorf("server %d unavailable for %v of the run", i, d)
+		}
+	}
+}
+
+// TestFleetStatic runs static generators with state files: kills, pauses, skewed clocks, SIGTERM
+// and restarts.
+func TestFleetStatic(t *testing.T) {
+	runFleet(t, fleetCase{name: "static", lease: time.Second})
+}
