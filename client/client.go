@@ -26,7 +26,7 @@ const MaxBatch = 100_000
 // Client fetches IDs from one or more Snowfall servers. It is safe for concurrent use. Close it to
 // stop its prefetching and drop its idle connections.
 type Client struct {
-	servers []*server
+	servers []*endpoint
 	policy  Policy
 	turn    atomic.Uint64 // round-robin position
 	timeout time.Duration
@@ -41,8 +41,8 @@ type Client struct {
 	closeOnce sync.Once
 }
 
-// server is one base URL and its back-off state.
-type server struct {
+// endpoint is one server's base URL and its back-off state.
+type endpoint struct {
 	base string       // scheme://host[:port][/prefix], without a trailing slash
 	down atomic.Int64 // Unix nanoseconds until which the server backs off; 0 when healthy
 }
@@ -78,7 +78,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.servers = append(c.servers, &server{base: base})
+		c.servers = append(c.servers, &endpoint{base: base})
 	}
 	if c.hc == nil {
 		c.hc, c.ownHC = &http.Client{Transport: newTransport()}, true
@@ -311,7 +311,7 @@ func (c *Client) get(ctx context.Context, op, path, accept string, limit int64, 
 }
 
 // rest makes s back off after err.
-func (c *Client) rest(s *server, err error) {
+func (c *Client) rest(s *endpoint, err error) {
 	d := c.backoff
 	var se *ServerError
 	if errors.As(err, &se) && se.RetryAfter > d {
@@ -325,7 +325,7 @@ func (c *Client) rest(s *server, err error) {
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // attempt sends one request to s.
-func (c *Client) attempt(ctx context.Context, s *server, path, accept string, limit int64, read func([]byte) error) error {
+func (c *Client) attempt(ctx context.Context, s *endpoint, path, accept string, limit int64, read func([]byte) error) error {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
