@@ -85,9 +85,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64); return &b }}
 
 // serveID answers GET / with one ID as a bare decimal number, as pysnowflake does.
 func (s *Server) serveID(w http.ResponseWriter, r *http.Request) int {
-	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	ctx := boundWait(r.Context(), s.timeout)
 	id, err := s.src.NextContext(ctx)
-	cancel()
+	ctx.release()
 	if err != nil {
 		return s.unavailable(w, r, err)
 	}
@@ -117,9 +117,9 @@ func (s *Server) serveIDs(w http.ResponseWriter, r *http.Request) int {
 		*ip = make([]snowfall.ID, n)
 	}
 	ids := (*ip)[:n]
-	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+	ctx := boundWait(r.Context(), s.timeout)
 	_, err := s.src.Fill(ctx, ids)
-	cancel()
+	ctx.release()
 	if err != nil {
 		return s.unavailable(w, r, err)
 	}
