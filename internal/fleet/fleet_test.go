@@ -100,6 +100,7 @@ type fleetCase struct {
 	lease time.Duration
 	proxy func(target string) (Proxy, error)
 	extra []string
+	state bool
 }
 
 func runFleet(t *testing.T, fc fleetCase) {
@@ -109,16 +110,17 @@ func runFleet(t *testing.T, fc fleetCase) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg := Config{
-		Bin:       bin,
-		DB:        fc.db,
-		Group:     fmt.Sprintf("fleet-%s-%d", fc.name, time.Now().UnixNano()),
-		Servers:   4,
-		Probe:     200 * time.Millisecond,
-		Offsets:   []time.Duration{0, -skew, skew, 0},
-		NewProxy:  fc.proxy,
-		ExtraArgs: fc.extra,
-		Dir:       dir,
-		Logf:      t.Logf,
+		Bin:        bin,
+		DB:         fc.db,
+		Group:      fmt.Sprintf("fleet-%s-%d", fc.name, time.Now().UnixNano()),
+		Servers:    4,
+		Probe:      200 * time.Millisecond,
+		Offsets:    []time.Duration{0, -skew, skew, 0},
+		NewProxy:   fc.proxy,
+		ExtraArgs:  fc.extra,
+		StateFiles: fc.state,
+		Dir:        dir,
+		Logf:       t.Logf,
 	}
 	f, err := Start(ctx, cfg)
 	if err != nil {
@@ -138,7 +140,7 @@ func runFleet(t *testing.T, fc fleetCase) {
 		lg = f.Pull(pullCtx, Load{PerServer: 2, Pause: 4 * time.Millisecond, MaxBatch: 64, Timeout: time.Second, Seed: v.seed})
 	}()
 	sleep(ctx, 2*time.Second)
-	faults, injectErr := f.Inject(ctx, Plan{Seed: v.seed, Lease: fc.lease, Settle: 1500 * time.Millisecond,
+	faults, injectErr := f.Inject(ctx, Plan{Seed: v.seed, Lease: fc.lease, Hold: 3 * fc.lease, Settle: 1500 * time.Millisecond,
 		Rounds: v.rounds, Until: v.until})
 	sleep(ctx, 2*time.Second)
 	stopPull()
@@ -174,5 +176,20 @@ func runFleet(t *testing.T, fc fleetCase) {
 // TestFleetStatic runs static generators with state files: kills, pauses, skewed clocks, SIGTERM
 // and restarts.
 func TestFleetStatic(t *testing.T) {
-	runFleet(t, fleetCase{name: "static", lease: time.Second})
+	runFleet(t, fleetCase{name: "static", lease: 500 * time.Millisecond})
+}
+
+// leaseOf is the lease of a fleet probed every 200 ms: two probe intervals (LeaseSettings' default).
+const leaseOf = 400 * time.Millisecond
+
+// TestFleetPostgres runs the fleet leased through PostgreSQL.
+func TestFleetPostgres(t *testing.T) {
+	runFleet(t, fleetCase{name: "postgres", lease: leaseOf, proxy: newProxy,
+		db: envOr("SNOWFALL_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")})
+}
+
+// TestFleetMariaDB runs the fleet leased through MariaDB.
+func TestFleetMariaDB(t *testing.T) {
+	runFleet(t, fleetCase{name: "mariadb", lease: leaseOf, proxy: newProxy,
+		db: envOr("SNOWFALL_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test")})
 }
