@@ -51,3 +51,12 @@ func Listen(ctx context.Context, host string, port int) (net.Listener, error) {
 // ListenMessage is the line the commands print once they listen, with the address (host:port)
 // filled in; tests read it back.
 const ListenMessage = "listening on http://%s\n"
+
+// ParseListen returns the address in a line printed with ListenMessage.
+func ParseListen(line string) (addr string, ok bool) {
+	var a string
+	if _, err := fmt.Sscanf(line, "listening on http://%s", &a); err != nil || a == "" {
+		return "", false
+	}
+	return a, true
+}
