@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -48,6 +49,12 @@ func main() {
 		nsLocked := float64(*dur/2) / float64(locked)
 		fmt.Fprintf(w, "Next\t%d\t%.1f\t%.1f\t%.2f\t\n", n, nsFree, nsLocked, nsFree/nsLocked)
 	}
+	g, err := snowfall.New(snowfall.Settings{Layout: l})
+	check(err)
+	batch := make([]snowfall.ID, 256)
+	ctx := context.Background()
+	calls := run(1, *dur/2, func() { _, err := g.Fill(ctx, batch); check(err) })
+	fmt.Fprintf(w, "Fill, batches of 256\t1\t%.1f\t\t\t\n", float64(*dur/2)/float64(calls*int64(len(batch))))
 	base := time.Now()
 	reads := run(1, *dur/4, func() { _ = time.Since(base) })
 	fmt.Fprintf(w, "(one monotonic clock read)\t1\t%.1f\t\t\t\n", float64(*dur/4)/float64(reads))
