@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/snowfall-go/snowfall"
@@ -8,19 +10,112 @@ import (
 
 const snowfallGen = snowfall.FieldGenerator
 
-// leaser is implemented by sources that hold their generator id on a lease.
+// leaser is implemented by sources that hold their generator id on a lease (*snowfall.Leased).
 type leaser interface {
-	leaseStub()
+	Lease() snowfall.LeaseStatus
 }
 
 // leaseBody is the "lease" object of /stats.
-type leaseBody struct{}
+type leaseBody struct {
+	Generator   int64   `json:"id"`
+	State       string  `json:"state"`
+	Expires     string  `json:"expiry"` // RFC 3339, UTC, by the local clock
+	ExpiresInS  float64 `json:"expires_in_s"`
+	Mark        string  `json:"mark,omitempty"`
+	Renewals    uint64  `json:"renewals"`
+	Failures    uint64  `json:"failures"`
+	Losses      uint64  `json:"losses"`
+	LastRenewal string  `json:"last_renewal,omitempty"`
+	LastError   string  `json:"last_error,omitempty"`
+}
 
-func (s *Server) leaseBody() *leaseBody { return nil }
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(snowfall.TimeFormat)
+}
+
+func (s *Server) leaseBody() *leaseBody {
+	if s.lease == nil {
+		return nil
+	}
+	st := s.lease.Lease()
+	b := &leaseBody{
+		Generator:   st.Generator,
+		State:       st.State,
+		Expires:     formatTime(st.Expires),
+		ExpiresInS:  st.Expires.Sub(s.now()).Round(time.Millisecond).Seconds(),
+		Mark:        formatTime(st.Mark),
+		Renewals:    st.Renewals,
+		Failures:    st.Failures,
+		Losses:      st.Losses,
+		LastRenewal: formatTime(st.LastRenewal),
+	}
+	if st.LastError != nil {
+		b.LastError = st.LastError.Error()
+	}
+	return b
+}
 
 // leaseProblem returns why the lease does not let the source issue, or "".
-func (s *Server) leaseProblem() string { return "" }
+func (s *Server) leaseProblem() string {
+	if s.lease == nil {
+		return ""
+	}
+	st := s.lease.Lease()
+	if st.State == "held" {
+		return ""
+	}
+	msg := "lease " + st.State
+	if st.Generator >= 0 {
+		msg += " (generator " + itoa(st.Generator) + ")"
+	}
+	if st.LastError != nil {
+		msg += ": " + st.LastError.Error()
+	}
+	return msg
+}
 
-func describeLease(ch chan<- *prometheus.Desc) {}
+// leaseStates are the states LeaseStatus.State takes; the state gauge has one series for each.
+var leaseStates = []string{"held", "fenced", "lost", "closed"}
 
-func (s *Server) collectLease(ch chan<- prometheus.Metric) {}
+var (
+	descLeaseState = prometheus.NewDesc("snowfall_lease_state",
+		"1 for the lease's current state (held, fenced, lost, closed), 0 for the others.", []string{"state"}, nil)
+	descLeaseGenerator = prometheus.NewDesc("snowfall_lease_generator",
+		"The generator id held, or -1.", nil, nil)
+	descLeaseRenewals = prometheus.NewDesc("snowfall_lease_renewals_total",
+		"Successful lease renewals.", nil, nil)
+	descLeaseFailures = prometheus.NewDesc("snowfall_lease_failures_total",
+		"Failed lease renewals or claims.", nil, nil)
+	descLeaseLosses = prometheus.NewDesc("snowfall_lease_losses_total",
+		"Tenures lost to another holder or to expiry.", nil, nil)
+	descLeaseExpiry = prometheus.NewDesc("snowfall_lease_expiry_seconds",
+		"Seconds until the lease expires at the earliest, by the local clock (negative once past).", nil, nil)
+)
+
+func describeLease(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descLeaseState, descLeaseGenerator, descLeaseRenewals, descLeaseFailures, descLeaseLosses, descLeaseExpiry} {
+		ch <- d
+	}
+}
+
+func (s *Server) collectLease(ch chan<- prometheus.Metric) {
+	if s.lease == nil {
+		return
+	}
+	st := s.lease.Lease()
+	for _, state := range leaseStates {
+		v := 0.0
+		if st.State == state {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descLeaseState, prometheus.GaugeValue, v, state)
+	}
+	ch <- prometheus.MustNewConstMetric(descLeaseGenerator, prometheus.GaugeValue, float64(st.Generator))
+	ch <- prometheus.MustNewConstMetric(descLeaseRenewals, prometheus.CounterValue, float64(st.Renewals))
+	ch <- prometheus.MustNewConstMetric(descLeaseFailures, prometheus.CounterValue, float64(st.Failures))
+	ch <- prometheus.MustNewConstMetric(descLeaseLosses, prometheus.CounterValue, float64(st.Losses))
+	ch <- prometheus.MustNewConstMetric(descLeaseExpiry, prometheus.GaugeValue, st.Expires.Sub(s.now()).Seconds())
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -60,3 +61,5 @@ func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) int {
 	w.Header()["Cache-Control"] = noStore
 	return writeJSON(w, http.StatusOK, s.stats())
 }
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }

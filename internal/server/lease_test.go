@@ -1,0 +1,90 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/server"
+	"github.com/snowfall-go/snowfall/memassign"
+)
+
+// TestLeased checks that a leased source shows its lease in /stats, /metrics and /healthz, and that
+// once the lease is in doubt the server refuses IDs with 503 and reports it.
+func TestLeased(t *testing.T) {
+	a := memassign.New(nil)
+	l, err := snowfall.NewLeased(context.Background(), a, snowfall.LeaseSettings{Probe: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	url := newServer(t, l, server.Config{})
+
+	if a := do(t, "GET", url+"/"); a.code != 200 {
+		t.Fatalf("GET /: %d %q", a.code, a.body)
+	}
+	if a := do(t, "GET", url+"/healthz"); a.code != 200 {
+		t.Fatalf("healthz: %d %q", a.code, a.body)
+	}
+	time.Sleep(120 * time.Millisecond) // a renewal or two
+	var st struct {
+		Generator *int64
+		Lease     *struct {
+			ID       int64
+			State    string
+			Expiry   string
+			Renewals uint64
+		}
+	}
+	body := do(t, "GET", url+"/stats").body
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Lease == nil || st.Generator == nil || st.Lease.ID != *st.Generator || st.Lease.State != "held" || st.Lease.Renewals == 0 {
+		t.Fatalf("stats %s: want a held, renewed lease on the generator served", body)
+	}
+	if exp, err := time.Parse(time.RFC3339, st.Lease.Expiry); err != nil || !exp.After(time.Now()) {
+		t.Errorf("lease expiry %q (%v), want a time in the future", st.Lease.Expiry, err)
+	}
+	metrics := do(t, "GET", url+"/metrics").body
+	for _, want := range []string{`snowfall_lease_state{state="held"} 1`, `snowfall_lease_state{state="lost"} 0`,
+		"snowfall_lease_renewals_total ", "snowfall_lease_expiry_seconds ", "snowfall_lease_generator 0"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+
+	// The store becomes unreachable: renewals fail, and the permit lapses before the lease could
+	// expire. From then on every ID request gets 503 at once.
+	a.Fail(errors.New("store unreachable"))
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		h := do(t, "GET", url+"/healthz")
+		if h.code == 503 {
+			if !strings.Contains(h.body, "lease") {
+				t.Errorf("healthz body %q does not name the lease", h.body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("healthz still %d %q 2s after the store failed", h.code, h.body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for time.Now().Before(deadline) {
+		if do(t, "GET", url+"/").code == 503 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if a := do(t, "GET", url+"/ids?n=10"); a.code != 503 || a.header.Get("Retry-After") == "" {
+		t.Errorf("ids with the lease in doubt: %d %q, want 503 with Retry-After", a.code, a.body)
+	}
+	if m := do(t, "GET", url+"/metrics").body; !strings.Contains(m, `snowfall_lease_state{state="held"} 0`) {
+		t.Errorf("metrics still show the lease held")
+	}
+}
