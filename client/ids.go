@@ -7,9 +7,9 @@ import (
 	"github.com/snowfall-go/snowfall"
 )
 
-// ParseIDLines appends the IDs of body, the text/plain answer of GET /ids (decimal IDs, one per
-// line, "\n" or "\r\n", the last line's end optional), to dst. An empty body holds no IDs. Errors
-// wrap ErrBadResponse and name the line.
+// ParseIDLines appends the IDs of body, the text/plain answer of GET /ids, to dst: decimal IDs of 1
+// to 19 digits, one per line, ended by "\n" or "\r\n" (optional on the last line). An empty body
+// holds no IDs. Errors wrap ErrBadResponse and name the line.
 func ParseIDLines(dst []snowfall.ID, body []byte) ([]snowfall.ID, error) {
 	for line := 1; len(body) > 0; line++ {
 		var s []byte
