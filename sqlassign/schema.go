@@ -1,0 +1,114 @@
+package sqlassign
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"regexp"
+	"strings"
+)
+
+// groupRE is what a group name may hold: it becomes part of the table names.
+var groupRE = regexp.MustCompile(`^[a-z0-9_]{0,40}$`)
+
+// tableNames returns the properties and manifest tables of a group.
+func tableNames(group string) (props, manifest string, err error) {
+	if !groupRE.MatchString(group) {
+		return "", "", fmt.Errorf("sqlassign: group %q: want up to 40 lower-case letters, digits and underscores", group)
+	}
+	p := "snowfall_"
+	if group != "" {
+		p += group + "_"
+	}
+	return p + "properties", p + "manifest", nil
+}
+
+// schema returns the statements that create the tables; they are idempotent.
+func (a *Assigner) schema() []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS ` + a.props + ` (
+	name VARCHAR(64) NOT NULL PRIMARY KEY,
+	value VARCHAR(1024) NOT NULL
+)`,
+		// One row per generator id. Times are Unix milliseconds: expires_ms, claimed_ms and
+		// renewed_ms from the database's clock, mark_ms (the high-water mark) from the holder's.
+		`CREATE TABLE IF NOT EXISTS ` + a.manifest + ` (
+	generator BIGINT NOT NULL PRIMARY KEY,
+	token VARCHAR(64) NOT NULL DEFAULT '',
+	expires_ms BIGINT NOT NULL DEFAULT 0,
+	mark_ms BIGINT NOT NULL DEFAULT 0,
+	claimed_ms BIGINT NOT NULL DEFAULT 0,
+	renewed_ms BIGINT NOT NULL DEFAULT 0,
+	host VARCHAR(255) NOT NULL DEFAULT '',
+	pid BIGINT NOT NULL DEFAULT 0
+)`,
+	}
+}
+
+// createSchema creates the tables if they do not exist. Concurrent first-time CREATE TABLE IF NOT
+// EXISTS can fail on PostgreSQL (a unique violation in its catalog), so there it runs under a
+// transaction-scoped advisory lock; every dialect also retries a few times.
+func (a *Assigner) createSchema(ctx context.Context) error {
+	return a.retry(ctx, "create schema", func(ctx context.Context) error {
+		tx, err := a.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if a.d.name == "postgres" {
+			h := fnv.New64a()
+			h.Write([]byte("snowfall schema " + a.manifest))
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64())); err != nil {
+				return err
+			}
+		}
+		for _, s := range a.schema() {
+			if _, err := tx.ExecContext(ctx, s); err != nil {
+				return err
+			}
+		}
+		return tx.Commit()
+	})
+}
+
+// Prepare makes sure the manifest has a row for every generator id in [0, size). Claim calls it
+// the first time; it is idempotent and safe to run from several processes at once.
+func (a *Assigner) Prepare(ctx context.Context, size int64) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if size <= a.prepared {
+		return nil
+	}
+	var n int64
+	if err := a.db.QueryRowContext(ctx, a.d.q("SELECT COUNT(*) FROM "+a.manifest+" WHERE generator < ?"), size).Scan(&n); err != nil {
+		return fmt.Errorf("sqlassign: count generator ids: %w", err)
+	}
+	const batch = 256
+	for lo := int64(0); n < size && lo < size; lo += batch {
+		hi := min(lo+batch, size)
+		var b strings.Builder
+		b.WriteString(a.d.insertPrefix + " " + a.manifest + " (generator) VALUES ")
+		for id := lo; id < hi; id++ {
+			if id > lo {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "(%d)", id)
+		}
+		b.WriteString(a.d.insertSuffix)
+		if _, err := a.db.ExecContext(ctx, b.String()); err != nil {
+			return fmt.Errorf("sqlassign: add generator ids %d to %d: %w", lo, hi-1, err)
+		}
+	}
+	a.prepared = size
+	return nil
+}
+
+// Drop deletes the manifest's tables, and with them every lease and property. Tests use it.
+func (a *Assigner) Drop(ctx context.Context) error {
+	for _, t := range []string{a.manifest, a.props} {
+		if _, err := a.db.ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
+			return fmt.Errorf("sqlassign: drop %s: %w", t, err)
+		}
+	}
+	return nil
+}

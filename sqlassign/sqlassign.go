@@ -1,0 +1,288 @@
+// Package sqlassign is a snowfall.Assigner kept in a SQL database, shared by every instance that
+// opens the same URL and group: SQLite (modernc.org/sqlite, no cgo), PostgreSQL (pgx) and
+// MySQL/MariaDB (go-sql-driver/mysql), through one code path with small per-dialect differences.
+//
+// It keeps two tables, snowfall_properties (name, value) and snowfall_manifest (one row per
+// generator id), or snowfall_<group>_properties and snowfall_<group>_manifest for a group. Lease
+// times are BIGINT Unix milliseconds read from the database's clock in the statement that writes
+// them, so hosts never compare their clocks. A claim is one transaction that finds a free row,
+// locks it (FOR UPDATE SKIP LOCKED; SQLite's single writer) and replaces its token with an update
+// conditioned on the lease having expired, checked by rows affected; renewals and releases are
+// updates conditioned on the token. See the snowfall package's lease.go for the safety argument.
+package sqlassign
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/snowfall-go/snowfall"
+)
+
+// Options configure an Assigner. The zero value means the default group and connection limits.
+type Options struct {
+	// Group names an independent manifest in the same database: tables snowfall_<group>_….
+	// Lower-case letters, digits and underscores, up to 40.
+	Group string
+	// MaxConns bounds the open connections; zero means 1 for sqlite::memory:, 4 for SQLite
+	// files and 20 for servers.
+	MaxConns int
+	// Attempts bounds the tries of a claim or of schema creation that fail on a race or a
+	// transient error; zero means 8.
+	Attempts int
+}
+
+// Assigner is a manifest in a SQL database. It is safe for concurrent use.
+type Assigner struct {
+	db       *sql.DB
+	d        dialect
+	url      string // without password
+	props    string
+	manifest string
+	attempts int
+
+	mu       sync.Mutex
+	prepared int64
+}
+
+// Open connects to the database at url (sqlite:///path/to/file.db, sqlite::memory:,
+// postgres://user:pass@host:port/db?sslmode=disable, mysql://user:pass@host:port/db) and creates
+// the group's tables if they do not exist. Errors: a malformed URL or unknown scheme, a bad group
+// name, an unreachable database, and schema creation failures. The result is safe for concurrent use.
+func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
+	t, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	props, manifest, err := tableNames(opts.Group)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open(t.driver, t.dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlassign: open %s: %w", t.display, err)
+	}
+	conns := opts.MaxConns
+	if conns <= 0 {
+		switch {
+		case t.memory:
+			conns = 1 // every connection would have its own memory database
+		case t.d.name == "sqlite":
+			conns = 4
+		default:
+			conns = 20
+		}
+	}
+	if t.memory {
+		conns = 1
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	a := &Assigner{db: db, d: t.d, url: t.display, props: props, manifest: manifest, attempts: opts.Attempts}
+	if a.attempts <= 0 {
+		a.attempts = 8
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlassign: open %s: %w", t.display, err)
+	}
+	if err := a.createSchema(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlassign: open %s: %w", t.display, err)
+	}
+	return a, nil
+}
+
+// Close closes the database connections.
+func (a *Assigner) Close() error { return a.db.Close() }
+
+// Dialect returns "sqlite", "postgres" or "mysql".
+func (a *Assigner) Dialect() string { return a.d.name }
+
+// Tables returns the names of the properties and manifest tables.
+func (a *Assigner) Tables() (properties, manifest string) { return a.props, a.manifest }
+
+// errRace marks an attempt that lost a race and may be tried again.
+var errRace = errors.New("sqlassign: lost a race")
+
+// retry runs f up to a.attempts times, with jittered backoff, while it fails with anything but
+// ErrNoFreeGenerator or ctx's end.
+func (a *Assigner) retry(ctx context.Context, op string, f func(context.Context) error) error {
+	var err error
+	for i := range a.attempts {
+		if err = f(ctx); err == nil || errors.Is(err, snowfall.ErrNoFreeGenerator) {
+			return err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		d := time.Duration(2+rand.IntN(8<<min(i, 5))) * time.Millisecond
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+	}
+	return fmt.Errorf("sqlassign: %s: %w", op, err)
+}
+
+// Properties implements snowfall.Assigner.
+func (a *Assigner) Properties(ctx context.Context, defaults map[string]string) (map[string]string, error) {
+	for k, v := range defaults {
+		if _, err := a.db.ExecContext(ctx, a.d.q(a.d.insertPrefix+" "+a.props+" (name, value) VALUES (?, ?)"+a.d.insertSuffix), k, v); err != nil {
+			return nil, fmt.Errorf("sqlassign: store property %s: %w", k, err)
+		}
+	}
+	rows, err := a.db.QueryContext(ctx, "SELECT name, value FROM "+a.props)
+	if err != nil {
+		return nil, fmt.Errorf("sqlassign: read properties: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("sqlassign: read properties: %w", err)
+		}
+		out[k] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlassign: read properties: %w", err)
+	}
+	return out, nil
+}
+
+func msTime(ms int64) time.Time {
+	if ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// Claim implements snowfall.Assigner. It takes the lowest free id, retrying a bounded number of
+// times when it loses a race.
+func (a *Assigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Claim, error) {
+	if err := a.Prepare(ctx, r.Size); err != nil {
+		return snowfall.Claim{}, err
+	}
+	var c snowfall.Claim
+	err := a.retry(ctx, "claim", func(ctx context.Context) error {
+		var err error
+		c, err = a.claim(ctx, r)
+		return err
+	})
+	return c, err
+}
+
+func (a *Assigner) claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Claim, error) {
+	tx, err := a.db.BeginTx(ctx, &sql.TxOptions{Isolation: a.d.isolation})
+	if err != nil {
+		return snowfall.Claim{}, err
+	}
+	defer tx.Rollback()
+	var id, prev int64
+	err = tx.QueryRowContext(ctx, a.d.q("SELECT generator, mark_ms FROM "+a.manifest+
+		" WHERE generator < ? AND expires_ms < {now} ORDER BY generator LIMIT 1"+a.d.lock), r.Size).Scan(&id, &prev)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Free rows locked by other claimers are skipped; they may yet be released by a
+		// failed claim, so only a manifest without free rows at all is full.
+		var free int64
+		if err := tx.QueryRowContext(ctx, a.d.q("SELECT COUNT(*) FROM "+a.manifest+
+			" WHERE generator < ? AND expires_ms < {now}"), r.Size).Scan(&free); err != nil {
+			return snowfall.Claim{}, err
+		}
+		if free > 0 {
+			return snowfall.Claim{}, errRace
+		}
+		return snowfall.Claim{}, fmt.Errorf("%w: all %d generator ids are held by live instances", snowfall.ErrNoFreeGenerator, r.Size)
+	}
+	if err != nil {
+		return snowfall.Claim{}, err
+	}
+	markMs := max(r.Now.UnixMilli(), prev) + r.Ahead.Milliseconds()
+	res, err := tx.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+
+		" SET token = ?, expires_ms = {now} + ?, mark_ms = ?, claimed_ms = {now}, renewed_ms = {now}, host = ?, pid = ?"+
+		" WHERE generator = ? AND expires_ms < {now}"),
+		r.Token, r.Lease.Milliseconds(), markMs, r.Holder.Host, r.Holder.PID, id)
+	if err != nil {
+		return snowfall.Claim{}, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return snowfall.Claim{}, errRace
+	}
+	if err := tx.Commit(); err != nil {
+		return snowfall.Claim{}, err
+	}
+	return snowfall.Claim{ID: id, Prev: msTime(prev), Mark: time.UnixMilli(markMs)}, nil
+}
+
+// Renew implements snowfall.Assigner: one UPDATE, one round trip.
+func (a *Assigner) Renew(ctx context.Context, id int64, token string, lease time.Duration, mark time.Time) error {
+	res, err := a.db.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+
+		" SET expires_ms = {now} + ?, mark_ms = ?, renewed_ms = {now} WHERE generator = ? AND token = ?"),
+		lease.Milliseconds(), mark.UnixMilli(), id, token)
+	return a.checkOwned(res, err, "renew", id)
+}
+
+// Release implements snowfall.Assigner.
+func (a *Assigner) Release(ctx context.Context, id int64, token string, mark time.Time) error {
+	res, err := a.db.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+
+		" SET token = '', expires_ms = 0, mark_ms = ?, host = '', pid = 0 WHERE generator = ? AND token = ?"),
+		mark.UnixMilli(), id, token)
+	return a.checkOwned(res, err, "release", id)
+}
+
+func (a *Assigner) checkOwned(res sql.Result, err error, op string, id int64) error {
+	if err != nil {
+		return fmt.Errorf("sqlassign: %s generator %d: %w", op, id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlassign: %s generator %d: %w", op, id, err)
+	}
+	if n != 1 {
+		return fmt.Errorf("sqlassign: %s generator %d: %w: the row holds another token", op, id, snowfall.ErrLeaseLost)
+	}
+	return nil
+}
+
+// Expire ends the lease on id at once, as if it had lapsed, for tests of lease loss.
+func (a *Assigner) Expire(ctx context.Context, id int64) error {
+	if _, err := a.db.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+" SET expires_ms = 0 WHERE generator = ?"), id); err != nil {
+		return fmt.Errorf("sqlassign: expire generator %d: %w", id, err)
+	}
+	return nil
+}
+
+// Leases implements snowfall.Assigner.
+func (a *Assigner) Leases(ctx context.Context) ([]snowfall.LeaseRecord, error) {
+	rows, err := a.db.QueryContext(ctx, a.d.q("SELECT generator, host, pid, claimed_ms, renewed_ms, expires_ms, mark_ms FROM "+
+		a.manifest+" WHERE expires_ms > {now} ORDER BY generator"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlassign: list leases: %w", err)
+	}
+	defer rows.Close()
+	var out []snowfall.LeaseRecord
+	for rows.Next() {
+		var r snowfall.LeaseRecord
+		var claimed, renewed, expires, mark int64
+		if err := rows.Scan(&r.ID, &r.Holder.Host, &r.Holder.PID, &claimed, &renewed, &expires, &mark); err != nil {
+			return nil, fmt.Errorf("sqlassign: list leases: %w", err)
+		}
+		r.Claimed, r.Renewed, r.Expires, r.Mark = msTime(claimed), msTime(renewed), msTime(expires), msTime(mark)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlassign: list leases: %w", err)
+	}
+	return out, nil
+}
+
+var _ snowfall.Assigner = (*Assigner)(nil)

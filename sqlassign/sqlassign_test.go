@@ -1,0 +1,303 @@
+package sqlassign_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/faultproxy"
+	"github.com/snowfall-go/snowfall/internal/leasetest"
+	"github.com/snowfall-go/snowfall/sqlassign"
+)
+
+func TestMain(m *testing.M) {
+	// The driver logs every connection the fault proxy cuts; the tests expect those.
+	mysql.SetLogger(log.New(io.Discard, "", 0))
+	leasetest.Helper(func(spec string) (snowfall.Assigner, error) {
+		u, group, _ := strings.Cut(spec, "|")
+		return sqlassign.Open(context.Background(), u, sqlassign.Options{Group: group})
+	})
+	os.Exit(m.Run())
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func postgresURL() string {
+	return envOr("SNOWFALL_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+}
+
+func mysqlURL() string { return envOr("SNOWFALL_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test") }
+
+// group returns a group name of the test's own.
+func group() string {
+	var b [5]byte
+	rand.Read(b[:])
+	return "t" + hex.EncodeToString(b[:])
+}
+
+// open opens url with a fresh group and drops its tables at cleanup. An unreachable server fails
+// the test (it never skips: .ci/services.sh starts the servers).
+func open(t testing.TB, u string, g string) *sqlassign.Assigner {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a, err := sqlassign.Open(ctx, u, sqlassign.Options{Group: g})
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("database unreachable in CI: %v", err)
+		}
+		t.Fatalf("%v (start the servers with .ci/services.sh)", err)
+	}
+	t.Cleanup(func() {
+		if err := a.Drop(context.Background()); err != nil {
+			t.Errorf("Drop: %v", err)
+		}
+		a.Close()
+	})
+	return a
+}
+
+type backend struct {
+	name string
+	url  func(t testing.TB) string
+	// proxied returns url with its host:port replaced.
+	proxied func(u, addr string) string
+}
+
+func replaceHost(u, addr string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		panic(err)
+	}
+	p.Host = addr
+	return p.String()
+}
+
+func backends() []backend {
+	return []backend{
+		{name: "sqlite", url: func(t testing.TB) string {
+			return "sqlite://" + filepath.Join(t.TempDir(), "leases.db")
+		}},
+		{name: "postgres", url: func(testing.TB) string { return postgresURL() }, proxied: replaceHost},
+		{name: "mysql", url: func(testing.TB) string { return mysqlURL() }, proxied: replaceHost},
+	}
+}
+
+func TestSuite(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			u := b.url(t)
+			urls := map[snowfall.Assigner]string{}
+			be := leasetest.Backend{
+				New: func(t *testing.T) snowfall.Assigner {
+					g := group()
+					a := open(t, u, g)
+					urls[a] = u + "|" + g
+					return a
+				},
+				Helper: func(a snowfall.Assigner) string { return urls[a] },
+			}
+			if b.proxied != nil {
+				be.Faulty = func(t *testing.T) (snowfall.Assigner, func(), func()) {
+					host, err := url.Parse(u)
+					if err != nil {
+						t.Fatal(err)
+					}
+					p, err := faultproxy.New(host.Host)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { p.Close() })
+					g := group()
+					open(t, u, g) // drops the tables at cleanup, through a connection never cut
+					a := open(t, b.proxied(u, p.Addr()), g)
+					return a, p.Cut, p.Restore
+				}
+			}
+			leasetest.Run(t, be)
+		})
+	}
+}
+
+func TestMemory(t *testing.T) {
+	a := open(t, "sqlite::memory:", "")
+	l, err := snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{Probe: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.Next(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if st := l.Lease(); st.Renewals == 0 || st.State != "held" {
+		t.Errorf("after 2.5 probes: %+v, want renewals and held", st)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, url, want string
+	}{
+		{"empty", "", "not a database URL"},
+		{"no scheme", "leases.db", "not a database URL"},
+		{"unknown scheme", "oracle://host/db", `unknown scheme "oracle"`},
+		{"sqlite without path", "sqlite://", "no file path"},
+		{"postgres without host", "postgres:///test", "no host"},
+		{"mysql without database", "mysql://root@127.0.0.1:3306", "no database name"},
+		{"bad group", "sqlite::memory:", "group"},
+		{"unreachable postgres", "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2", "127.0.0.1:1"},
+		{"unreachable mysql", "mysql://root@127.0.0.1:1/test?timeout=2s", "127.0.0.1:1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := sqlassign.Options{}
+			if tc.name == "bad group" {
+				opts.Group = "Bad-Group"
+			}
+			a, err := sqlassign.Open(t.Context(), tc.url, opts)
+			if err == nil {
+				a.Close()
+				t.Fatalf("Open(%q): no error", tc.url)
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "sqlassign: ") {
+				t.Errorf("Open(%q): got %q, want it to contain %q", tc.url, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestPasswordNotInErrors(t *testing.T) {
+	_, err := sqlassign.Open(t.Context(), "postgres://u:secret@127.0.0.1:1/test?connect_timeout=2", sqlassign.Options{})
+	if err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("got %v, want an error without the password", err)
+	}
+}
+
+func TestGroupsAreIndependent(t *testing.T) {
+	dir := t.TempDir()
+	u := "sqlite://" + filepath.Join(dir, "g.db")
+	a1, a2 := open(t, u, "one"), open(t, u, "two")
+	tw, _ := snowfall.Preset(snowfall.PresetTwitter)
+	l1, err := snowfall.NewLeased(t.Context(), a1, snowfall.LeaseSettings{Probe: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l1.Close()
+	l2, err := snowfall.NewLeased(t.Context(), a2, snowfall.LeaseSettings{Layout: tw, Probe: time.Second})
+	if err != nil {
+		t.Fatalf("other group, other layout: %v", err)
+	}
+	defer l2.Close()
+	if p, m := a2.Tables(); p != "snowfall_two_properties" || m != "snowfall_two_manifest" {
+		t.Errorf("tables: got %s, %s", p, m)
+	}
+}
+
+// TestConcurrentSchema opens one fresh group from many connections at once: concurrent CREATE
+// TABLE IF NOT EXISTS must not fail.
+func TestConcurrentSchema(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			u, g := b.url(t), group()
+			errs := make(chan error, 16)
+			for range cap(errs) {
+				go func() {
+					a, err := sqlassign.Open(t.Context(), u, sqlassign.Options{Group: g, MaxConns: 1})
+					if err == nil {
+						a.Close()
+					}
+					errs <- err
+				}()
+			}
+			for range cap(errs) {
+				if err := <-errs; err != nil {
+					t.Errorf("Open: %v", err)
+				}
+			}
+			open(t, u, g) // drop
+		})
+	}
+}
+
+// TestFillPostgres measures 2,048 concurrent acquirers filling the pool on PostgreSQL.
+func TestFillPostgres(t *testing.T) {
+	a := open(t, postgresURL(), group())
+	took := leasetest.FillPool(t, a, 2048)
+	t.Logf("2048 concurrent acquirers filled the pool in %v", took)
+	if took > 10*time.Second {
+		t.Errorf("filling took %v, goal under 10 s", took)
+	}
+}
+
+func BenchmarkAcquire(b *testing.B) {
+	for _, be := range backends() {
+		b.Run(be.name, func(b *testing.B) {
+			a := open(b, be.url(b), group())
+			ctx := context.Background()
+			lat := make([]time.Duration, 0, 1024)
+			b.ReportAllocs()
+			for b.Loop() {
+				start := time.Now()
+				l, err := snowfall.NewLeased(ctx, a, snowfall.LeaseSettings{Probe: time.Minute})
+				lat = append(lat, time.Since(start))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := l.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportPercentiles(b, lat)
+		})
+	}
+}
+
+func BenchmarkRenew(b *testing.B) {
+	for _, be := range backends() {
+		b.Run(be.name, func(b *testing.B) {
+			a := open(b, be.url(b), group())
+			ctx := context.Background()
+			size := snowfall.PoolSize(snowfall.DefaultLayout())
+			c, err := a.Claim(ctx, snowfall.ClaimRequest{Size: size, Token: "bench", Lease: time.Minute, Now: time.Now(), Ahead: time.Minute})
+			if err != nil {
+				b.Fatal(err)
+			}
+			lat := make([]time.Duration, 0, 1024)
+			b.ReportAllocs()
+			for b.Loop() {
+				start := time.Now()
+				if err := a.Renew(ctx, c.ID, "bench", time.Minute, time.Now().Add(time.Minute)); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			reportPercentiles(b, lat)
+		})
+	}
+}
+
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	b.ReportMetric(float64(s[len(s)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(s[len(s)*99/100].Microseconds()), "p99-µs")
+}
