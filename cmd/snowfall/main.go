@@ -20,6 +20,8 @@ func commands() []cli.Command {
 		nextCmd{},
 		decodeCmd{},
 		serveCmd{},
+		getCmd{},
+		statsCmd{},
 	}
 }
 
