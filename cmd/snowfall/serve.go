@@ -5,11 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/server"
+	"github.com/snowfall-go/snowfall/memassign"
 )
 
 // DefaultPort is the port both ID servers listen on by default, pysnowflake's.
@@ -27,10 +29,13 @@ type serveFlags struct {
 	layout      cli.LayoutFlags
 	logFormat   string
 	clockOffset time.Duration
+	db          string
+	group       string
+	probe       time.Duration
 }
 
 func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
-	const usage = "snowfall serve [--host H] [--port P] [--layout L] [--epoch E] [--generator G | --dc D --worker W]"
+	const usage = "snowfall serve [--host H] [--port P] [--layout L] [--epoch E] [--generator G | --dc D --worker W | --db URL [--group G] [--probe D]]"
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
 	var f serveFlags
 	fs.StringVar(&f.host, "host", "localhost", "address to listen on")
@@ -38,6 +43,9 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	f.layout.Register(fs, true)
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&f.clockOffset, "clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
+	fs.StringVar(&f.db, "db", "", "lease the generator id from this assigner: memory, or a sqlite:, postgres: or mysql: URL")
+	fs.StringVar(&f.group, "group", "", "the manifest (group of generators) to lease from, with --db")
+	fs.DurationVar(&f.probe, "probe", 0, "lease heartbeat interval, with --db (default: the manifest's, 5s for a new one)")
 	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {
 		cli.PrintUsage(sio.Err, fs, usage)
 		return err
@@ -57,20 +65,67 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if err != nil {
 		return err
 	}
-	node, err := f.layout.Node(l)
-	if err != nil {
-		return err
-	}
 	var clock snowfall.Clock
 	if f.clockOffset != 0 {
 		log.Warn("clock offset set: for fault-injection tests only", "offset", f.clockOffset)
 		clock = snowfall.OffsetClock(f.clockOffset)
 	}
-	g, err := snowfall.New(snowfall.Settings{Layout: l, Node: node, Clock: clock})
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+	nodeSet := f.layout.Generator.IsSet || f.layout.DC.IsSet || f.layout.Worker.IsSet
+	if f.db != "" && nodeSet {
+		return cli.Usagef("serve: --db leases the generator id: it excludes --generator, --dc and --worker")
 	}
-	return serve(ctx, g, f.host, f.port, log, sio)
+	if f.db == "" && (f.group != "" || f.probe != 0) {
+		return cli.Usagef("serve: --group and --probe need --db")
+	}
+	if f.probe < 0 {
+		return cli.Usagef("serve: --probe %v is negative", f.probe)
+	}
+	if f.db == "" && !nodeSet {
+		f.db = defaultDB(log)
+	}
+	if f.db == "" {
+		node, err := f.layout.Node(l)
+		if err != nil {
+			return err
+		}
+		g, err := snowfall.New(snowfall.Settings{Layout: l, Node: node, Clock: clock})
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return serve(ctx, g, f.host, f.port, log, sio)
+	}
+	a, closeDB, err := openAssigner(ctx, f.db, f.group)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	ls := snowfall.LeaseSettings{Probe: f.probe, Clock: clock, Logger: log}
+	if layoutSet(fs, sio.Getenv) {
+		ls.Layout = l // else the manifest's layout
+	}
+	leased, err := snowfall.NewLeased(ctx, a, ls)
+	if err != nil {
+		return fmt.Errorf("serve: lease from %s: %w", redact(f.db), err)
+	}
+	st := leased.Lease()
+	log.Info("lease acquired", "db", redact(f.db), "group", f.group, "generator", st.Generator, "expires", st.Expires)
+	err = serve(ctx, leased, f.host, f.port, log, sio)
+	if cerr := leased.Close(); cerr != nil {
+		log.Warn("lease not released; it expires by itself", "generator", st.Generator, "err", cerr)
+	} else {
+		log.Info("lease released", "generator", leased.Lease().Generator)
+	}
+	return err
+}
+
+// layoutSet reports whether --layout or --epoch was given, on the command line or in the environment.
+func layoutSet(fs *flag.FlagSet, getenv func(string) string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "layout" || f.Name == "epoch" })
+	for _, name := range []string{"layout", "epoch"} {
+		set = set || (getenv != nil && getenv(cli.EnvName("SNOWFALL_", name)) != "")
+	}
+	return set
 }
 
 // serve runs the HTTP server for src until ctx is done.
@@ -86,4 +141,28 @@ func serve(ctx context.Context, src snowfall.Source, host string, port int, log 
 	}
 	fmt.Fprintf(sio.Out, server.ListenMessage, ln.Addr())
 	return srv.Serve(ctx, ln)
+}
+
+// openAssigner opens the assigner named by --db and returns it with a function that closes it.
+func openAssigner(ctx context.Context, db, group string) (snowfall.Assigner, func(), error) {
+	if db == "memory" {
+		return memassign.New(nil), func() {}, nil
+	}
+	return nil, nil, cli.Usagef("serve: --db %q: want memory (database assigners are not wired in yet)", redact(db))
+}
+
+// defaultDB returns the assigner URL snowfall serve uses without node flags and without --db, or ""
+// for a static generator 0.
+func defaultDB(log *slog.Logger) string {
+	log.Warn("no --generator, --dc/--worker or --db: serving as generator 0")
+	return ""
+}
+
+// redact hides the password of a database URL for logs and messages.
+func redact(db string) string {
+	u, err := url.Parse(db)
+	if err != nil || u.User == nil {
+		return db
+	}
+	return u.Redacted()
 }

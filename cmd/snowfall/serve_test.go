@@ -1,0 +1,349 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/cli"
+	"github.com/snowfall-go/snowfall/internal/server"
+)
+
+// addrWriter is a stdout that hands the address of the "listening on" line to a channel.
+type addrWriter struct {
+	once sync.Once
+	addr chan string
+}
+
+func (w *addrWriter) Write(b []byte) (int, error) {
+	if a, ok := server.ParseListen(string(b)); ok {
+		w.once.Do(func() { w.addr <- a })
+	}
+	return len(b), nil
+}
+
+// lockedBuffer is a stderr that tests may read while the command writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// serving is a snowfall serve run in-process.
+type serving struct {
+	url    string
+	stderr *lockedBuffer
+	stop   func() error // stops the server and returns run's error
+}
+
+// startServe runs snowfall serve in-process on a random loopback port; it is stopped when the test
+// ends if the test did not stop it.
+func startServe(t *testing.T, env map[string]string, args ...string) *serving {
+	t.Helper()
+	out := &addrWriter{addr: make(chan string, 1)}
+	errb := &lockedBuffer{}
+	sio := cli.IO{In: strings.NewReader(""), Out: out, Err: errb, Getenv: func(k string) string { return env[k] }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--host", "127.0.0.1", "--port", "0"}, args...), sio)
+	}()
+	var once sync.Once
+	var runErr error
+	s := &serving{stderr: errb, stop: func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}}
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("serve: %v (stderr %s)", err, errb.String())
+		}
+	})
+	select {
+	case a := <-out.addr:
+		s.url = "http://" + a
+	case err := <-done:
+		done <- err
+		t.Fatalf("serve returned %v before listening; stderr %s", err, errb.String())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no listen address; stderr %s", errb.String())
+	}
+	return s
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// serveStats is the part of /stats these tests read.
+type serveStats struct {
+	Generator *int64
+	DC        int64
+	Worker    int64
+	Layout    string
+	Spec      string
+	EpochMs   int64 `json:"epoch_ms"`
+	Lease     *struct {
+		ID    int64
+		State string
+	}
+}
+
+func getStats(t *testing.T, url string) serveStats {
+	t.Helper()
+	code, body := httpGet(t, url+"/stats")
+	var st serveStats
+	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil {
+		t.Fatalf("stats: %d %q %v", code, body, err)
+	}
+	return st
+}
+
+// TestServeNode checks the node values and layout served: flag beats env beats default.
+func TestServeNode(t *testing.T) {
+	pysnow, _ := snowfall.Preset(snowfall.PresetPysnowflake)
+	for _, c := range []struct {
+		name   string
+		env    map[string]string
+		args   []string
+		layout snowfall.Layout
+		node   snowfall.Node
+	}{
+		{"generator flag", nil, []string{"--generator", "42"}, snowfall.DefaultLayout(), snowfall.Node{Generator: 42}},
+		{"generator env", map[string]string{"SNOWFALL_GENERATOR": "5"}, nil, snowfall.DefaultLayout(), snowfall.Node{Generator: 5}},
+		{"flag beats env", map[string]string{"SNOWFALL_GENERATOR": "5"}, []string{"--generator", "6"}, snowfall.DefaultLayout(), snowfall.Node{Generator: 6}},
+		{"dc and worker", map[string]string{"SNOWFALL_LAYOUT": "pysnowflake", "SNOWFALL_DC": "3"}, []string{"--worker", "9"}, pysnow, snowfall.Node{DC: 3, Worker: 9}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := startServe(t, c.env, c.args...)
+			code, body := httpGet(t, s.url+"/")
+			id, err := snowfall.ParseID(body)
+			if code != 200 || err != nil {
+				t.Fatalf("GET /: %d %q %v", code, body, err)
+			}
+			p, _ := c.layout.Decode(id)
+			if p.Node != c.node {
+				t.Errorf("ID %d has node %+v, want %+v", id, p.Node, c.node)
+			}
+			st := getStats(t, s.url)
+			if st.Layout != c.layout.Name() || st.DC != c.node.DC || st.Worker != c.node.Worker || st.Lease != nil {
+				t.Errorf("stats %+v, want layout %s node %+v and no lease", st, c.layout.Name(), c.node)
+			}
+		})
+	}
+}
+
+// TestServeMemoryLease serves from a lease of the in-process assigner.
+func TestServeMemoryLease(t *testing.T) {
+	s := startServe(t, nil, "--db", "memory", "--probe", "100ms")
+	if code, body := httpGet(t, s.url+"/"); code != 200 {
+		t.Fatalf("GET /: %d %q", code, body)
+	}
+	st := getStats(t, s.url)
+	if st.Lease == nil || st.Lease.State != "held" || st.Generator == nil || st.Lease.ID != *st.Generator {
+		t.Fatalf("stats %+v, want a held lease on the generator served", st)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(s.stderr.String(), "lease released") {
+		t.Errorf("the log does not say the lease was released: %s", s.stderr.String())
+	}
+}
+
+func TestServeUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"port", nil, []string{"--port", "70000"}, "--port 70000 out of range [0, 65535]"},
+		{"port env", map[string]string{"SNOWFALL_PORT": "http"}, nil, "SNOWFALL_PORT"},
+		{"generator range", nil, []string{"--generator", "2048"}, "generator 2048 out of range [0, 2047]"},
+		{"generator env range", map[string]string{"SNOWFALL_GENERATOR": "-1"}, nil, "generator -1 out of range [0, 2047]"},
+		{"worker range", nil, []string{"--layout", "pysnowflake", "--worker", "256"}, "worker 256 out of range [0, 255]"},
+		{"db with generator", nil, []string{"--db", "memory", "--generator", "1"}, "excludes --generator"},
+		{"group without db", nil, []string{"--generator", "1", "--group", "a"}, "need --db"},
+		{"log format", nil, []string{"--log-format", "xml"}, "xml"},
+		{"bad probe", map[string]string{"SNOWFALL_PROBE": "often"}, []string{"--db", "memory"}, "SNOWFALL_PROBE"},
+		{"stray argument", nil, []string{"now"}, `unexpected argument "now"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// A case that wrongly starts a server stops after a second and fails.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			var out, stderr bytes.Buffer
+			sio := cli.IO{In: strings.NewReader(""), Out: &out, Err: &stderr, Getenv: func(k string) string { return c.env[k] }}
+			code := report(run(ctx, append([]string{"serve", "--host", "127.0.0.1"}, c.args...), sio), sio)
+			errs := stderr.String()
+			if code != 2 {
+				t.Fatalf("exit %d, want 2; stderr %s", code, errs)
+			}
+			if !strings.Contains(errs, c.want) {
+				t.Errorf("stderr %q does not mention %q", errs, c.want)
+			}
+		})
+	}
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	binErr    error
+)
+
+// binary builds snowfall once per test run into a temporary directory.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "snowfall-test")
+		if binErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, "snowfall"), ".").CombinedOutput()
+		if err != nil {
+			binErr = &buildError{err, string(out)}
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return filepath.Join(binDir, "snowfall")
+}
+
+type buildError struct {
+	err error
+	out string
+}
+
+func (e *buildError) Error() string { return "go build: " + e.err.Error() + "\n" + e.out }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// startBinary runs the built snowfall serve on a random port.
+func startBinary(t *testing.T, env []string, args ...string) (*exec.Cmd, string, *lockedBuffer) {
+	t.Helper()
+	cmd := exec.Command(binary(t), append([]string{"serve", "--host", "127.0.0.1", "--port", "0"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	addr, ok := server.ParseListen(line)
+	if !ok {
+		t.Fatalf("first line %q (%v), want the listen address; stderr %s", line, err, stderr.String())
+	}
+	go io.Copy(io.Discard, stdout)
+	return cmd, "http://" + addr, stderr
+}
+
+// stopBinary sends sig and waits for the exit code.
+func stopBinary(t *testing.T, cmd *exec.Cmd, sig syscall.Signal, stderr *lockedBuffer) int {
+	t.Helper()
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("no exit within 15s of %v; stderr %s", sig, stderr.String())
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// TestServeBinary checks the exit codes of the built command: 2 for usage errors, 0 after SIGTERM
+// or SIGINT once it served.
+func TestServeBinary(t *testing.T) {
+	bin := binary(t)
+	t.Run("usage", func(t *testing.T) {
+		cmd := exec.Command(bin, "serve", "--generator", "99999")
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), "[0, 2047]") {
+			t.Errorf("exit %d, output %q; want 2 naming the range", code, out)
+		}
+	})
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd, url, stderr := startBinary(t, []string{"SNOWFALL_GENERATOR=12"}, "--log-format", "json")
+			if code, body := httpGet(t, url+"/"); code != 200 {
+				t.Fatalf("GET /: %d %q", code, body)
+			}
+			if code := stopBinary(t, cmd, sig, stderr); code != 0 {
+				t.Fatalf("exit %d, want 0; stderr %s", code, stderr.String())
+			}
+			for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+				if !json.Valid([]byte(line)) {
+					t.Errorf("log line %q is not JSON", line)
+				}
+			}
+		})
+	}
+}
+
+// TestServeLifetimeWarning checks the start-up warning for a layout with less than a year left.
+func TestServeLifetimeWarning(t *testing.T) {
+	// 30 bits of milliseconds last about 12.4 days; an epoch 10 days ago leaves about 2.4.
+	epoch := time.Now().Add(-10 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	s := startServe(t, nil, "--layout", "time=30,seq=22,gen=11", "--epoch", epoch, "--generator", "1")
+	if !strings.Contains(s.stderr.String(), "less than a year") {
+		t.Errorf("no lifetime warning in the log: %s", s.stderr.String())
+	}
+	s2 := startServe(t, nil, "--generator", "1")
+	if strings.Contains(s2.stderr.String(), "less than a year") {
+		t.Errorf("lifetime warning for the default layout: %s", s2.stderr.String())
+	}
+}
