@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/server"
 	"github.com/snowfall-go/snowfall/memassign"
+	"github.com/snowfall-go/snowfall/sqlassign"
 )
 
 // DefaultPort is the port both ID servers listen on by default, pysnowflake's.
@@ -43,7 +46,7 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	f.layout.Register(fs, true)
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&f.clockOffset, "clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
-	fs.StringVar(&f.db, "db", "", "lease the generator id from this assigner: memory, or a sqlite:, postgres: or mysql: URL")
+	fs.StringVar(&f.db, "db", "", "lease the generator id from this assigner: memory, or a sqlite:, postgres: or mysql: URL\n(without node flags: a SQLite file in $XDG_STATE_HOME/snowfall or the user cache directory)")
 	fs.StringVar(&f.group, "group", "", "the manifest (group of generators) to lease from, with --db")
 	fs.DurationVar(&f.probe, "probe", 0, "lease heartbeat interval, with --db (default: the manifest's, 5s for a new one)")
 	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {
@@ -81,7 +84,10 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 		return cli.Usagef("serve: --probe %v is negative", f.probe)
 	}
 	if f.db == "" && !nodeSet {
-		f.db = defaultDB(log)
+		if f.db, err = defaultDB(sio.Getenv); err != nil {
+			return err
+		}
+		log.Info("no --generator, --dc/--worker or --db: leasing a generator id from the default database", "db", f.db)
 	}
 	if f.db == "" {
 		node, err := f.layout.Node(l)
@@ -148,14 +154,36 @@ func openAssigner(ctx context.Context, db, group string) (snowfall.Assigner, fun
 	if db == "memory" {
 		return memassign.New(nil), func() {}, nil
 	}
-	return nil, nil, cli.Usagef("serve: --db %q: want memory (database assigners are not wired in yet)", redact(db))
+	a, err := sqlassign.Open(ctx, db, sqlassign.Options{Group: group})
+	if err != nil {
+		return nil, nil, fmt.Errorf("serve: --db %s: %w", redact(db), err)
+	}
+	return a, func() { a.Close() }, nil
 }
 
-// defaultDB returns the assigner URL snowfall serve uses without node flags and without --db, or ""
-// for a static generator 0.
-func defaultDB(log *slog.Logger) string {
-	log.Warn("no --generator, --dc/--worker or --db: serving as generator 0")
-	return ""
+// defaultDB returns the assigner URL snowfall serve uses without node flags and without --db: a
+// SQLite file in $XDG_STATE_HOME/snowfall, or else in the user's cache directory, so that the
+// processes of one user share a manifest and never serve the same generator id at once.
+func defaultDB(getenv func(string) string) (string, error) {
+	dir := ""
+	if getenv != nil {
+		dir = getenv("XDG_STATE_HOME")
+	}
+	if dir == "" {
+		var err error
+		if dir, err = os.UserCacheDir(); err != nil {
+			return "", fmt.Errorf("serve: no state directory for the default lease database (set XDG_STATE_HOME or use --db): %w", err)
+		}
+	}
+	dir = filepath.Join(dir, "snowfall")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("serve: default lease database: %w", err)
+	}
+	path, err := filepath.Abs(filepath.Join(dir, "leases.db"))
+	if err != nil {
+		return "", fmt.Errorf("serve: default lease database: %w", err)
+	}
+	return "sqlite://" + filepath.ToSlash(path), nil
 }
 
 // redact hides the password of a database URL for logs and messages.

@@ -347,3 +347,49 @@ func TestServeLifetimeWarning(t *testing.T) {
 		t.Errorf("lifetime warning for the default layout: %s", s2.stderr.String())
 	}
 }
+
+// TestServeReleasesSQLLease stops a server holding a lease from a SQLite file with SIGTERM and
+// checks that a second server acquires the same generator id at once, long before the lease (10 s
+// by default) could have expired.
+func TestServeReleasesSQLLease(t *testing.T) {
+	db := "sqlite://" + filepath.Join(t.TempDir(), "leases.db")
+	cmd, url, stderr := startBinary(t, nil, "--db", db, "--group", "releasetest")
+	first := getStats(t, url)
+	if first.Lease == nil || first.Lease.State != "held" {
+		t.Fatalf("first server: stats %+v, want a held lease", first)
+	}
+	if code := stopBinary(t, cmd, syscall.SIGTERM, stderr); code != 0 {
+		t.Fatalf("exit %d, want 0; stderr %s", code, stderr.String())
+	}
+	start := time.Now()
+	s := startServe(t, nil, "--db", db, "--group", "releasetest")
+	second := getStats(t, s.url)
+	if second.Lease == nil || second.Lease.ID != first.Lease.ID {
+		t.Fatalf("second server leases %+v, want generator %d released by the first", second.Lease, first.Lease.ID)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("second server took %v to start", d)
+	}
+	// While the second holds it, a third gets another id.
+	third := getStats(t, startServe(t, nil, "--db", db, "--group", "releasetest").url)
+	if third.Lease == nil || third.Lease.ID == second.Lease.ID {
+		t.Errorf("third server leases %+v while the second holds %d", third.Lease, second.Lease.ID)
+	}
+}
+
+// TestServeDefaultDB runs snowfall serve without node flags: it leases from a SQLite file in the
+// state directory.
+func TestServeDefaultDB(t *testing.T) {
+	state := t.TempDir()
+	s := startServe(t, map[string]string{"XDG_STATE_HOME": state})
+	st := getStats(t, s.url)
+	if st.Lease == nil || st.Lease.State != "held" {
+		t.Fatalf("stats %+v, want a held lease", st)
+	}
+	if _, err := os.Stat(filepath.Join(state, "snowfall", "leases.db")); err != nil {
+		t.Errorf("no lease database in the state directory: %v", err)
+	}
+	if code, body := httpGet(t, s.url+"/"); code != 200 {
+		t.Errorf("GET /: %d %q", code, body)
+	}
+}
