@@ -40,10 +40,24 @@ func (s *Server) routes() {
 		{"/metrics", "metrics", s.serveMetrics()},
 		{"/healthz", "healthz", s.serveHealth},
 	} {
-		s.mux.Handle("GET "+r.path, s.metrics.route(r.name, r.h))
+		h := s.metrics.route(r.name, r.h)
+		if r.name == "id" {
+			s.idRoute = h
+		}
+		s.mux.Handle("GET "+r.path, h)
 		s.mux.Handle(r.path, s.metrics.route(r.name, methodNotAllowed))
 	}
 	s.mux.Handle("/", s.metrics.route("unknown", notFound))
+	s.handler = http.HandlerFunc(s.serveHTTP)
+}
+
+// serveHTTP sends GET / straight to its handler, the hot path, and everything else through the mux.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		s.idRoute.ServeHTTP(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
 }
 
 // handlerFunc serves a request and returns the status code it answered with.

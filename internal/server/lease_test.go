@@ -33,6 +33,7 @@ func TestLeased(t *testing.T) {
 	time.Sleep(120 * time.Millisecond) // a renewal or two
 	var st struct {
 		Generator *int64
+		Layout    string
 		Lease     *struct {
 			ID       int64
 			State    string
@@ -46,6 +47,9 @@ func TestLeased(t *testing.T) {
 	}
 	if st.Lease == nil || st.Generator == nil || st.Lease.ID != *st.Generator || st.Lease.State != "held" || st.Lease.Renewals == 0 {
 		t.Fatalf("stats %s: want a held, renewed lease on the generator served", body)
+	}
+	if st.Layout != "snowfall" {
+		t.Errorf("layout %q, want the preset's name snowfall for the manifest's layout", st.Layout)
 	}
 	if exp, err := time.Parse(time.RFC3339, st.Lease.Expiry); err != nil || !exp.After(time.Now()) {
 		t.Errorf("lease expiry %q (%v), want a time in the future", st.Lease.Expiry, err)

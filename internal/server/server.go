@@ -72,12 +72,15 @@ type Server struct {
 	now     func() time.Time
 	started time.Time
 	layout  snowfall.Layout
+	name    string // the layout's preset name, also when a manifest recorded only its spec
 
 	refused atomic.Uint64 // ID requests answered with 503
 
 	reg     *prometheus.Registry
 	metrics *httpMetrics
 	mux     *http.ServeMux
+	idRoute http.Handler // GET /
+	handler http.Handler
 }
 
 // New returns a server for c.Source. It returns an error when Source is nil or a setting is negative.
@@ -99,6 +102,7 @@ func New(c Config) (*Server, error) {
 		layout:  c.Source.Layout(),
 	}
 	s.lease, _ = c.Source.(leaser)
+	s.name = presetName(s.layout)
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -125,7 +129,7 @@ func New(c Config) (*Server, error) {
 }
 
 // Handler returns the handler serving the API.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Registry returns the server's private Prometheus registry, which /metrics serves.
 func (s *Server) Registry() *prometheus.Registry { return s.reg }
@@ -133,7 +137,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.reg }
 // HTTPServer returns an http.Server for the API with the timeouts and header limit Serve uses.
 func (s *Server) HTTPServer() *http.Server {
 	return &http.Server{
-		Handler:           s.mux,
+		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		// Long enough for the largest /ids answer to a slow reader, short enough to drop a stuck one.
@@ -151,7 +155,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := s.HTTPServer()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	s.log.Info("serving", "addr", ln.Addr().String(), "layout", s.layout.String())
+	s.log.Info("serving", "addr", ln.Addr().String(), "layout", s.name, "spec", s.layout.Spec(),
+		"epoch", s.layout.Epoch().Format(time.RFC3339Nano))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server: serve: %w", err)
@@ -168,4 +173,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("stopped")
 	return nil
+}
+
+// presetName returns the name of the preset l equals in fields and epoch, or l's own name.
+func presetName(l snowfall.Layout) string {
+	for _, name := range snowfall.PresetNames() {
+		if p, err := snowfall.Preset(name); err == nil && p.Spec() == l.Spec() && p.EpochMs() == l.EpochMs() {
+			return name
+		}
+	}
+	return l.Name()
 }

@@ -38,7 +38,7 @@ func (s *Server) stats() statsBody {
 		Sequence:         st.Sequence,
 		SequenceOverload: st.SequenceOverloads,
 		Errors:           s.refused.Load(),
-		Layout:           st.Layout,
+		Layout:           s.name,
 		Spec:             st.Spec,
 		EpochMs:          st.EpochMs,
 		IDsGenerated:     st.Issued,
