@@ -440,3 +440,64 @@ func TestServeShutdown(t *testing.T) {
 		t.Error("server still answers after shutdown")
 	}
 }
+
+// slowSource holds every NextContext until release is closed.
+type slowSource struct {
+	snowfall.Source
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *slowSource) NextContext(ctx context.Context) (snowfall.ID, error) {
+	s.entered <- struct{}{}
+	<-s.release
+	return s.Source.NextContext(ctx)
+}
+
+// TestShutdownFinishesInFlight checks that Serve, once its context is done, lets a request in
+// flight finish with its ID before it returns.
+func TestShutdownFinishesInFlight(t *testing.T) {
+	src := &slowSource{Source: newGenerator(t, snowfall.Settings{}), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	srv, err := server.New(server.Config{Source: src, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+	got := make(chan answer, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/")
+		if err != nil {
+			got <- answer{body: err.Error()}
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- answer{code: resp.StatusCode, body: string(b)}
+	}()
+	<-src.entered
+	cancel()
+	select {
+	case err := <-served:
+		t.Fatalf("Serve returned %v with a request in flight", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(src.release)
+	a := <-got
+	if _, err := strconv.ParseInt(a.body, 10, 64); a.code != 200 || err != nil {
+		t.Errorf("request in flight at shutdown: %d %q, want 200 and an ID", a.code, a.body)
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after the request finished")
+	}
+}
