@@ -17,7 +17,7 @@ import (
 	"github.com/snowfall-go/snowfall/sqlassign"
 )
 
-// DefaultPort is the port both ID servers listen on by default, pysnowflake's.
+// defaultPort is the port snowfall serve listens on by default, pysnowflake's.
 const defaultPort = 8910
 
 type serveCmd struct{}
