@@ -112,7 +112,7 @@ func runFleet(t *testing.T, fc fleetCase) {
 	cfg := Config{
 		Bin:        bin,
 		DB:         fc.db,
-		Group:      fmt.Sprintf("fleet-%s-%d", fc.name, time.Now().UnixNano()),
+		Group:      fmt.Sprintf("fleet_%s_%d", fc.name, time.Now().UnixNano()%1e12),
 		Servers:    4,
 		Probe:      200 * time.Millisecond,
 		Offsets:    []time.Duration{0, -skew, skew, 0},

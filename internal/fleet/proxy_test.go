@@ -1,4 +1,6 @@
 package fleet
 
+import "github.com/snowfall-go/snowfall/internal/faultproxy"
+
 // newProxy puts a cuttable TCP proxy between a slot's servers and the database.
-var newProxy func(target string) (Proxy, error)
+func newProxy(target string) (Proxy, error) { return faultproxy.New(target) }
