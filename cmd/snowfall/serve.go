@@ -15,6 +15,7 @@ import (
 	"github.com/snowfall-go/snowfall/internal/server"
 	"github.com/snowfall-go/snowfall/memassign"
 	"github.com/snowfall-go/snowfall/sqlassign"
+	"github.com/snowfall-go/snowfall/statefile"
 )
 
 // defaultPort is the port snowfall serve listens on by default, pysnowflake's.
@@ -35,10 +36,11 @@ type serveFlags struct {
 	db          string
 	group       string
 	probe       time.Duration
+	stateFile   string
 }
 
 func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
-	const usage = "snowfall serve [--host H] [--port P] [--layout L] [--epoch E] [--generator G | --dc D --worker W | --db URL [--group G] [--probe D]]"
+	const usage = "snowfall serve [--host H] [--port P] [--layout L] [--epoch E] [--generator G | --dc D --worker W | --db URL [--group G] [--probe D]] [--state-file PATH]"
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
 	var f serveFlags
 	fs.StringVar(&f.host, "host", "localhost", "address to listen on")
@@ -49,6 +51,7 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	fs.StringVar(&f.db, "db", "", "lease the generator id from this assigner: memory, or a sqlite:, postgres: or mysql: URL\n(without node flags: a SQLite file in $XDG_STATE_HOME/snowfall or the user cache directory)")
 	fs.StringVar(&f.group, "group", "", "the manifest (group of generators) to lease from, with --db")
 	fs.DurationVar(&f.probe, "probe", 0, "lease heartbeat interval, with --db (default: the manifest's, 5s for a new one)")
+	fs.StringVar(&f.stateFile, "state-file", "", "with --generator or --dc/--worker: record a high-water mark in this file, so that a restart never issues at or below it")
 	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {
 		cli.PrintUsage(sio.Err, fs, usage)
 		return err
@@ -80,6 +83,9 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if f.db == "" && (f.group != "" || f.probe != 0) {
 		return cli.Usagef("serve: --group and --probe need --db")
 	}
+	if f.stateFile != "" && !nodeSet {
+		return cli.Usagef("serve: --state-file is for static node values: it needs --generator or --dc and --worker")
+	}
 	if f.probe < 0 {
 		return cli.Usagef("serve: --probe %v is negative", f.probe)
 	}
@@ -93,6 +99,14 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 		node, err := f.layout.Node(l)
 		if err != nil {
 			return err
+		}
+		if f.stateFile != "" {
+			src, err := statefile.Open(statefile.Settings{Path: f.stateFile, Layout: l, Node: node, Clock: clock, Logger: log})
+			if err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
+			defer src.Close()
+			return serve(ctx, src, f.host, f.port, log, sio)
 		}
 		g, err := snowfall.New(snowfall.Settings{Layout: l, Node: node, Clock: clock})
 		if err != nil {

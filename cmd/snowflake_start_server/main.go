@@ -25,6 +25,7 @@ import (
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/server"
+	"github.com/snowfall-go/snowfall/statefile"
 )
 
 const name = "snowflake_start_server"
@@ -62,7 +63,7 @@ func (f *rangeFlag) Set(s string) error {
 var envNames = map[string]bool{"PSF_DC": true, "PSF_WORKER": true}
 
 func run(ctx context.Context, args []string, sio cli.IO) error {
-	const usage = name + " [--dc=DC_ID] [--worker=WORKER_ID] [--host=ADDRESS] [--port=PORT]"
+	const usage = name + " [--dc=DC_ID] [--worker=WORKER_ID] [--host=ADDRESS] [--port=PORT] [--state-file=PATH]"
 	l, err := snowfall.Preset(snowfall.PresetPysnowflake)
 	if err != nil {
 		return err
@@ -76,6 +77,7 @@ func run(ctx context.Context, args []string, sio cli.IO) error {
 	port := fs.Int("port", 8910, "port to listen on, 0 for any free port")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	clockOffset := fs.Duration("clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
+	stateFile := fs.String("state-file", "", "record a high-water mark in this file, so that a restart never issues at or below it")
 	getenv := func(k string) string {
 		if envNames[k] && sio.Getenv != nil {
 			return sio.Getenv(k)
@@ -102,11 +104,23 @@ func run(ctx context.Context, args []string, sio cli.IO) error {
 		log.Warn("clock offset set: for fault-injection tests only", "offset", *clockOffset)
 		clock = snowfall.OffsetClock(*clockOffset)
 	}
-	g, err := snowfall.New(snowfall.Settings{Layout: l, Node: snowfall.Node{DC: dc.v, Worker: worker.v}, Clock: clock})
-	if err != nil {
-		return err
+	node := snowfall.Node{DC: dc.v, Worker: worker.v}
+	var src snowfall.Source
+	if *stateFile != "" {
+		sf, err := statefile.Open(statefile.Settings{Path: *stateFile, Layout: l, Node: node, Clock: clock, Logger: log})
+		if err != nil {
+			return err
+		}
+		defer sf.Close()
+		src = sf
+	} else {
+		g, err := snowfall.New(snowfall.Settings{Layout: l, Node: node, Clock: clock})
+		if err != nil {
+			return err
+		}
+		src = g
 	}
-	srv, err := server.New(server.Config{Source: g, Logger: log})
+	srv, err := server.New(server.Config{Source: src, Logger: log})
 	if err != nil {
 		return err
 	}
