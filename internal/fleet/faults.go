@@ -51,8 +51,8 @@ func (f *Fleet) Inject(ctx context.Context, p Plan) (map[string]int, error) {
 		}
 	}
 	done := map[string]int{}
-	for i := range f.cfg.Offsets {
-		if i < len(f.slots) && f.cfg.Offsets[i] != 0 {
+	for i := range f.slots {
+		if f.Offset(i) != 0 {
 			done[Skew]++
 		}
 	}

@@ -33,6 +33,8 @@ type Config struct {
 	// DB is the database URL of the leases; empty runs static generators (slot i serves generator
 	// i).
 	DB string
+	// Generators are the static generator ids of the slots, by index; missing means the index.
+	Generators []int64
 	// StateFiles gives static generators a --state-file each.
 	StateFiles bool
 	// Group is the lease group, unique per run.
@@ -89,6 +91,7 @@ func Start(ctx context.Context, cfg Config) (*Fleet, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
+	cfg.Offsets = append([]time.Duration(nil), cfg.Offsets...)
 	f := &Fleet{cfg: cfg, start: time.Now()}
 	for i := range cfg.Servers {
 		s := &slot{index: i, db: cfg.DB}
@@ -154,15 +157,40 @@ func (f *Fleet) args(s *slot) []string {
 	if s.db != "" {
 		args = append(args, "--db", s.db, "--group", f.cfg.Group, "--probe", f.cfg.Probe.String())
 	} else {
-		args = append(args, "--generator", strconv.Itoa(s.index))
+		gen := int64(s.index)
+		if s.index < len(f.cfg.Generators) {
+			gen = f.cfg.Generators[s.index]
+		}
+		args = append(args, "--generator", strconv.FormatInt(gen, 10))
 		if f.cfg.StateFiles {
 			args = append(args, "--state-file", filepath.Join(f.cfg.Dir, fmt.Sprintf("s%d.state", s.index)))
 		}
 	}
-	if s.index < len(f.cfg.Offsets) && f.cfg.Offsets[s.index] != 0 {
-		args = append(args, "--clock-offset", f.cfg.Offsets[s.index].String())
+	if off := f.Offset(s.index); off != 0 {
+		args = append(args, "--clock-offset", off.String())
 	}
 	return append(args, f.cfg.ExtraArgs...)
+}
+
+// Offset returns the clock offset of slot i's processes.
+func (f *Fleet) Offset(i int) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if i < len(f.cfg.Offsets) {
+		return f.cfg.Offsets[i]
+	}
+	return 0
+}
+
+// SetOffset sets the clock offset of the processes slot i starts from now on: a host whose clock
+// was stepped.
+func (f *Fleet) SetOffset(i int, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for len(f.cfg.Offsets) <= i {
+		f.cfg.Offsets = append(f.cfg.Offsets, 0)
+	}
+	f.cfg.Offsets[i] = d
 }
 
 // Restart starts a new process in slot i (after the old one, if any, has exited) and waits until it

@@ -103,25 +103,23 @@ type fleetCase struct {
 	state bool
 }
 
-func runFleet(t *testing.T, fc fleetCase) {
-	v := runVariant(t)
-	bin := snowfallBin(t)
-	dir := t.TempDir()
+// run is the outcome of pullDuring.
+type run struct {
+	report *Report
+	log    *Log
+	fleet  *Fleet
+	dir    string
+}
+
+// pullDuring starts a fleet of cfg (filling in the binary, directory and logger), pulls IDs from it
+// while script runs and for a while after, stops it and checks what the clients received.
+func pullDuring(t *testing.T, cfg Config, seed uint64, script func(ctx context.Context, f *Fleet) error) run {
+	t.Helper()
+	cfg.Bin = snowfallBin(t)
+	cfg.Dir = t.TempDir()
+	cfg.Logf = t.Logf
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg := Config{
-		Bin:        bin,
-		DB:         fc.db,
-		Group:      fmt.Sprintf("fleet_%s_%d", fc.name, time.Now().UnixNano()%1e12),
-		Servers:    4,
-		Probe:      200 * time.Millisecond,
-		Offsets:    []time.Duration{0, -skew, skew, 0},
-		NewProxy:   fc.proxy,
-		ExtraArgs:  fc.extra,
-		StateFiles: fc.state,
-		Dir:        dir,
-		Logf:       t.Logf,
-	}
 	f, err := Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -137,37 +135,59 @@ func runFleet(t *testing.T, fc fleetCase) {
 	pulled := make(chan struct{})
 	go func() {
 		defer close(pulled)
-		lg = f.Pull(pullCtx, Load{PerServer: 2, Pause: 4 * time.Millisecond, MaxBatch: 64, Timeout: time.Second, Seed: v.seed})
+		lg = f.Pull(pullCtx, Load{PerServer: 2, Pause: 4 * time.Millisecond, MaxBatch: 64, Timeout: time.Second, Seed: seed})
 	}()
 	sleep(ctx, 2*time.Second)
-	faults, injectErr := f.Inject(ctx, Plan{Seed: v.seed, Lease: fc.lease, Hold: 3 * fc.lease, Settle: 1500 * time.Millisecond,
-		Rounds: v.rounds, Until: v.until})
+	scriptErr := script(ctx, f)
 	sleep(ctx, 2*time.Second)
 	stopPull()
 	<-pulled
 	end := time.Now()
 	closed = true
 	closeErr := f.Close()
-
-	w := Window{From: f.StartTime().Add(-skew - time.Second), To: end.Add(skew + time.Second)}
-	r := Check(lg, snowfall.DefaultLayout(), w, cfg.Servers)
-	summary := r.Summary(fc.name, faults)
-	t.Log(summary)
-	fmt.Println(summary)
-	if injectErr != nil {
-		t.Errorf("injecting faults: %v", injectErr)
+	if scriptErr != nil {
+		t.Errorf("injecting faults: %v", scriptErr)
 	}
 	if closeErr != nil {
 		t.Errorf("stopping the fleet: %v", closeErr)
 	}
+	w := Window{From: f.StartTime().Add(-skew - time.Second), To: end.Add(skew + time.Second)}
+	return run{report: Check(lg, snowfall.DefaultLayout(), w, cfg.Servers), log: lg, fleet: f, dir: cfg.Dir}
+}
+
+// runFleet runs the fault schedule on a fleet of 4 servers, two of them with skewed clocks, and
+// fails the test unless every check passes.
+func runFleet(t *testing.T, fc fleetCase) {
+	v := runVariant(t)
+	cfg := Config{
+		DB:         fc.db,
+		Group:      fmt.Sprintf("fleet_%s_%d", fc.name, time.Now().UnixNano()%1e12),
+		Servers:    4,
+		Probe:      200 * time.Millisecond,
+		Offsets:    []time.Duration{0, -skew, skew, 0},
+		NewProxy:   fc.proxy,
+		ExtraArgs:  fc.extra,
+		StateFiles: fc.state,
+	}
+	var faults map[string]int
+	res := pullDuring(t, cfg, v.seed, func(ctx context.Context, f *Fleet) error {
+		var err error
+		faults, err = f.Inject(ctx, Plan{Seed: v.seed, Lease: fc.lease, Hold: 3 * fc.lease, Settle: 1500 * time.Millisecond,
+			Rounds: v.rounds, Until: v.until})
+		return err
+	})
+	r := res.report
+	summary := r.Summary(fc.name, faults)
+	t.Log(summary)
+	fmt.Println(summary)
 	if !r.OK() {
-		t.Errorf("fleet %s broke its guarantees (logs in %s):\n%s", fc.name, dir, r.Problems())
+		t.Errorf("fleet %s broke its guarantees (logs in %s):\n%s", fc.name, res.dir, r.Problems())
 	}
 	if r.IDs == 0 {
 		t.Error("no IDs received")
 	}
 	for i, d := range r.Unavailable {
-		if d > time.Duration(float64(f.Since())*0.8) {
+		if d > time.Duration(float64(res.fleet.Since())*0.8) {
 			t.Errorf("server %d unavailable for %v of the run", i, d)
 		}
 	}
@@ -176,7 +196,7 @@ func runFleet(t *testing.T, fc fleetCase) {
 // TestFleetStatic runs static generators with state files: kills, pauses, skewed clocks, SIGTERM
 // and restarts.
 func TestFleetStatic(t *testing.T) {
-	runFleet(t, fleetCase{name: "static", lease: 500 * time.Millisecond})
+	runFleet(t, fleetCase{name: "static", lease: 500 * time.Millisecond, state: true})
 }
 
 // leaseOf is the lease of a fleet probed every 200 ms: two probe intervals (LeaseSettings' default).
