@@ -72,7 +72,7 @@ type variant struct {
 }
 
 func runVariant(t *testing.T) variant {
-	v := variant{rounds: 1, seed: 1}
+	v := variant{rounds: 2, seed: 1}
 	if s := os.Getenv("SNOWFALL_FLEET_SEED"); s != "" {
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
@@ -116,7 +116,18 @@ type run struct {
 func pullDuring(t *testing.T, cfg Config, seed uint64, script func(ctx context.Context, f *Fleet) error) run {
 	t.Helper()
 	cfg.Bin = snowfallBin(t)
-	cfg.Dir = t.TempDir()
+	dir, err := os.MkdirTemp("", "snowfall-fleet-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server logs kept in %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	cfg.Dir = dir
 	cfg.Logf = t.Logf
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
