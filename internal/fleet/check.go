@@ -261,3 +261,41 @@ func (r *Report) Problems() string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Tenures describes, one line per process and generator id, when the clients saw that process
+// issue with that generator id: evidence of which ids were taken over from whom.
+func Tenures(lg *Log, layout snowfall.Layout) []string {
+	type key struct {
+		proc, server int
+		gen          int64
+	}
+	type seen struct{ first, last time.Duration }
+	m := map[key]*seen{}
+	for _, q := range lg.Requests {
+		for _, id := range q.IDs {
+			p, err := layout.Decode(id)
+			if err != nil {
+				continue
+			}
+			k := key{q.Process, q.Server, p.Generator<<32 | p.DC<<16 | p.Worker}
+			if s := m[k]; s != nil {
+				s.first, s.last = min(s.first, q.End), max(s.last, q.End)
+			} else {
+				m[k] = &seen{q.End, q.End}
+			}
+		}
+	}
+	keys := make([]key, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.gen, b.gen), cmp.Compare(m[a].first, m[b].first))
+	})
+	lines := make([]string, len(keys))
+	for i, k := range keys {
+		lines[i] = fmt.Sprintf("generator %d: server %d process %d from %.1fs to %.1fs",
+			k.gen>>32, k.server, k.proc, m[k].first.Seconds(), m[k].last.Seconds())
+	}
+	return lines
+}

@@ -188,6 +188,9 @@ func runFleet(t *testing.T, fc fleetCase) {
 		return err
 	})
 	r := res.report
+	for _, line := range Tenures(res.log, snowfall.DefaultLayout()) {
+		t.Log(line)
+	}
 	summary := r.Summary(fc.name, faults)
 	t.Log(summary)
 	fmt.Println(summary)
