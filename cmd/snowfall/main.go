@@ -22,6 +22,8 @@ func commands() []cli.Command {
 		serveCmd{},
 		getCmd{},
 		statsCmd{},
+		schemaCmd{},
+		leasesCmd{},
 	}
 }
 
