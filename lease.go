@@ -270,6 +270,8 @@ type Leased struct {
 	log     *slog.Logger
 	onLost  func(error)
 
+	begun Stamp // start of the last successful claim or renewal; the keeper's goroutine's own
+
 	cur    atomic.Pointer[tenure]
 	issued atomic.Uint64 // IDs issued by earlier tenures
 	lost   chan error
@@ -370,6 +372,7 @@ func (l *Leased) acquire(ctx context.Context) error {
 	if old := l.cur.Swap(&tenure{g: g, id: c.ID, token: token, mark: c.Mark}); old != nil {
 		l.issued.Add(old.g.issuedNow())
 	}
+	l.begun = start
 	l.mu.Lock()
 	l.st.Generator, l.st.State, l.st.Mark = c.ID, "held", c.Mark
 	l.st.Expires = start.Time().Add(l.lease)
@@ -400,6 +403,7 @@ func (l *Leased) renew(ctx context.Context, t *tenure) error {
 		return err
 	}
 	t.mark = mark // only the keeper's goroutine touches a current tenure's mark
+	l.begun = start
 	t.g.Grant(Permit{Until: mark, Start: start, Valid: l.lease - l.margin})
 	l.mu.Lock()
 	l.st.State, l.st.Mark, l.st.Renewals = "held", mark, l.st.Renewals+1
@@ -409,10 +413,16 @@ func (l *Leased) renew(ctx context.Context, t *tenure) error {
 	return nil
 }
 
+// next returns how long to wait for the next renewal: a probe interval after the last one began,
+// so that a slow claim or renewal does not push the next one past the permit's end.
+func (l *Leased) next() time.Duration {
+	return max(l.probe-l.begun.Since(l.stamp()), 0)
+}
+
 // keep renews the lease every probe interval until ctx ends, and re-acquires after a loss.
 func (l *Leased) keep(ctx context.Context) {
 	defer close(l.done)
-	wait := l.probe
+	wait := l.next()
 	for {
 		timer := time.NewTimer(wait)
 		select {
@@ -432,13 +442,13 @@ func (l *Leased) keep(ctx context.Context) {
 				wait = jitter(l.probe / 2)
 				continue
 			}
-			wait = l.probe
+			wait = l.next()
 			continue
 		}
 		err := l.renew(ctx, t)
 		switch {
 		case err == nil:
-			wait = l.probe
+			wait = l.next()
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, ErrLeaseLost):
