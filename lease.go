@@ -181,26 +181,27 @@ func ReadManifest(ctx context.Context, a Assigner, want Manifest) (Manifest, err
 	if err != nil {
 		return Manifest{}, fmt.Errorf("snowfall: read manifest: %w", err)
 	}
-	got, err := ParseLayout(props[PropLayout])
-	if err != nil {
-		return Manifest{}, fmt.Errorf("snowfall: manifest layout %q: %w", props[PropLayout], err)
-	}
 	ms, err := strconv.ParseInt(props[PropEpochMs], 10, 64)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("%w: manifest epoch_ms %q is not a number", ErrInvalidLayout, props[PropEpochMs])
 	}
-	if got, err = got.WithEpoch(time.UnixMilli(ms)); err != nil {
-		return Manifest{}, fmt.Errorf("snowfall: manifest epoch: %w", err)
-	}
-	if !want.Layout.IsZero() {
-		if got.Spec() != l.Spec() {
-			return Manifest{}, fmt.Errorf("%w: layout %s, but the manifest records %s", ErrMismatch, l.Spec(), got.Spec())
+	var got Layout
+	if want.Layout.IsZero() {
+		if got, err = ParseLayout(props[PropLayout]); err != nil {
+			return Manifest{}, fmt.Errorf("snowfall: manifest layout %q: %w", props[PropLayout], err)
 		}
-		if got.EpochMs() != l.EpochMs() {
+		if got, err = got.WithEpoch(time.UnixMilli(ms)); err != nil {
+			return Manifest{}, fmt.Errorf("snowfall: manifest epoch: %w", err)
+		}
+	} else {
+		if spec := props[PropLayout]; spec != l.Spec() {
+			return Manifest{}, fmt.Errorf("%w: layout %s, but the manifest records %s", ErrMismatch, l.Spec(), spec)
+		}
+		if ms != l.EpochMs() {
 			return Manifest{}, fmt.Errorf("%w: epoch %s (%d ms), but the manifest records %s (%d ms)", ErrMismatch,
-				l.Epoch().Format(time.RFC3339Nano), l.EpochMs(), got.Epoch().Format(time.RFC3339Nano), got.EpochMs())
+				l.Epoch().Format(time.RFC3339Nano), l.EpochMs(), time.UnixMilli(ms).UTC().Format(time.RFC3339Nano), ms)
 		}
-		got = l // keep the caller's preset name
+		got = l // the same layout, with the caller's preset name
 	}
 	m := Manifest{Layout: got, Probe: probe}
 	if p, err := strconv.ParseInt(props[PropProbeMs], 10, 64); err == nil && p > 0 && want.Probe <= 0 {
