@@ -17,6 +17,8 @@ var (
 	// ErrCorrupt: the state file is torn, truncated, of an unknown version or fails its checksum.
 	// It is never treated as absent: a server refuses to start until an operator looks at it.
 	ErrCorrupt = errors.New("statefile: corrupt state file")
+	// ErrInUse: another process on this host keeps the state file.
+	ErrInUse = errors.New("statefile: state file in use")
 )
 
 // version is the format version written on the first line.

@@ -10,8 +10,10 @@
 //
 // A state file that is torn, truncated, of another version or fails its checksum is an error
 // wrapping ErrCorrupt, and one that records other node values or another layout is an error
-// wrapping snowfall.ErrMismatch: never a silent reset. One state file belongs to one process; two
-// processes with the same node values are a configuration error the file cannot detect.
+// wrapping snowfall.ErrMismatch: never a silent reset. One state file belongs to one process: Open
+// takes an advisory lock (flock on PATH.lock, on Unix) and a second process gets ErrInUse. Two
+// processes with the same node values and different state files, or on different hosts, are a
+// configuration error no state file can detect.
 package statefile
 
 import (
@@ -20,6 +22,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -61,6 +64,7 @@ type Source struct {
 	mu    sync.Mutex
 	state State // the recorded state
 
+	lockFile  *os.File // nil where there is no flock
 	stop      context.CancelFunc
 	done      chan struct{}
 	closeOnce sync.Once
@@ -68,7 +72,7 @@ type Source struct {
 
 // Open reads the state file at s.Path (creating it when missing), starts a generator above its
 // mark, records a new mark ahead of the clock and starts the loop that keeps moving it. Close stops
-// the loop. Errors: ErrCorrupt for a damaged file, snowfall.ErrMismatch when the file records
+// the loop. Errors: ErrInUse when another process keeps the file, ErrCorrupt for a damaged file, snowfall.ErrMismatch when the file records
 // another layout or other node values, the errors of snowfall.New, and the error of the first write.
 func Open(s Settings) (*Source, error) {
 	if s.Path == "" {
@@ -81,6 +85,26 @@ func Open(s Settings) (*Source, error) {
 	if err := layout.CheckNode(s.Node); err != nil {
 		return nil, err
 	}
+	lockFile, err := lock(s.Path)
+	if err != nil {
+		return nil, err
+	}
+	src, err := start(s, layout)
+	if err != nil {
+		if lockFile != nil {
+			lockFile.Close()
+		}
+		return nil, err
+	}
+	src.lockFile = lockFile
+	ctx, stop := context.WithCancel(context.Background())
+	src.stop = stop
+	go src.loop(ctx)
+	return src, nil
+}
+
+// start reads the file, starts the generator and records the first mark.
+func start(s Settings, layout snowfall.Layout) (*Source, error) {
 	var after time.Time
 	st, err := Read(s.Path)
 	switch {
@@ -116,9 +140,6 @@ func Open(s Settings) (*Source, error) {
 	if err := src.advance(); err != nil {
 		return nil, err
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	src.stop = stop
-	go src.loop(ctx)
 	return src, nil
 }
 
@@ -170,6 +191,9 @@ func (s *Source) Close() error {
 		s.stop()
 		<-s.done
 		s.g.Revoke(snowfall.ErrClosed)
+		if s.lockFile != nil {
+			s.lockFile.Close()
+		}
 	})
 	return nil
 }

@@ -195,3 +195,20 @@ func TestCloseIdempotent(t *testing.T) {
 		t.Fatalf("NextContext after Close: %v, want ErrClosed", err)
 	}
 }
+
+func TestOpenInUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	s := open(t, path, nil)
+	if other, err := Open(Settings{Path: path, Node: snowfall.Node{Generator: 5}}); !errors.Is(err, ErrInUse) {
+		if other != nil {
+			other.Close()
+		}
+		t.Fatalf("second Open of a kept file: %v, want ErrInUse", err)
+	}
+	s.Close()
+	again, err := Open(Settings{Path: path, Node: snowfall.Node{Generator: 5}, Ahead: testAhead})
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	again.Close()
+}
