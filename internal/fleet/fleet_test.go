@@ -14,9 +14,10 @@ import (
 	"github.com/snowfall-go/snowfall"
 )
 
-// The short variants run in go test (under about 90 s each). The long variant:
+// The short variants run in go test (about 25 s per backend, 90 s for the package under -race).
+// The long variant repeats rounds of faults until the duration ends:
 //
-//	SNOWFALL_FLEET_LONG=1 SNOWFALL_FLEET_DURATION=10m go test -v -run 'TestFleet' -timeout 0 ./internal/fleet
+//	SNOWFALL_FLEET_LONG=1 SNOWFALL_FLEET_DURATION=10m go test -v -run 'TestFleet(Postgres|MariaDB|Static)$' -timeout 0 ./internal/fleet
 //
 // SNOWFALL_FLEET_SEED picks another fault schedule (default 1). SNOWFALL_TEST_POSTGRES and
 // SNOWFALL_TEST_MYSQL name the databases; an unreachable database fails the test.
