@@ -30,8 +30,10 @@ type dialect struct {
 
 var (
 	postgres = dialect{
-		name:         "postgres",
-		now:          "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+		name: "postgres",
+		// statement_timestamp() is read once per statement; clock_timestamp() would be read
+		// for every row a claim scans.
+		now:          "CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT)",
 		dollar:       true,
 		lock:         " FOR UPDATE SKIP LOCKED",
 		insertPrefix: "INSERT INTO", insertSuffix: " ON CONFLICT DO NOTHING",
@@ -47,8 +49,9 @@ var (
 		isolation: sql.LevelReadCommitted,
 	}
 	sqlite = dialect{
-		name:         "sqlite",
-		now:          "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
+		name: "sqlite",
+		// An uncorrelated subquery is evaluated once per statement, not for every row scanned.
+		now:          "(SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER))",
 		insertPrefix: "INSERT INTO", insertSuffix: " ON CONFLICT DO NOTHING",
 		// One writer at a time: transactions begin IMMEDIATE (see the DSN), so a claim's read
 		// and update are never interleaved with another writer's.

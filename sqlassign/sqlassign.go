@@ -45,8 +45,9 @@ type Assigner struct {
 	manifest string
 	attempts int
 
-	mu       sync.Mutex
+	mu       sync.Mutex // guards prepared
 	prepared int64
+	wmu      sync.Mutex // see writer
 }
 
 // Open connects to the database at url (sqlite:///path/to/file.db, sqlite::memory:,
@@ -133,13 +134,32 @@ func (a *Assigner) retry(ctx context.Context, op string, f func(context.Context)
 	return fmt.Errorf("sqlassign: %s: %w", op, err)
 }
 
-// Properties implements snowfall.Assigner.
+// Properties implements snowfall.Assigner. It writes only when a default is missing.
 func (a *Assigner) Properties(ctx context.Context, defaults map[string]string) (map[string]string, error) {
+	props, err := a.readProperties(ctx)
+	if err != nil {
+		return nil, err
+	}
+	missing := false
 	for k, v := range defaults {
-		if _, err := a.db.ExecContext(ctx, a.d.q(a.d.insertPrefix+" "+a.props+" (name, value) VALUES (?, ?)"+a.d.insertSuffix), k, v); err != nil {
+		if _, ok := props[k]; ok {
+			continue
+		}
+		missing = true
+		unlock := a.writer()
+		_, err := a.db.ExecContext(ctx, a.d.q(a.d.insertPrefix+" "+a.props+" (name, value) VALUES (?, ?)"+a.d.insertSuffix), k, v)
+		unlock()
+		if err != nil {
 			return nil, fmt.Errorf("sqlassign: store property %s: %w", k, err)
 		}
 	}
+	if !missing {
+		return props, nil
+	}
+	return a.readProperties(ctx) // another process may have stored other values first
+}
+
+func (a *Assigner) readProperties(ctx context.Context) (map[string]string, error) {
 	rows, err := a.db.QueryContext(ctx, "SELECT name, value FROM "+a.props)
 	if err != nil {
 		return nil, fmt.Errorf("sqlassign: read properties: %w", err)
@@ -159,6 +179,17 @@ func (a *Assigner) Properties(ctx context.Context, defaults map[string]string) (
 	return out, nil
 }
 
+// writer serializes this process's SQLite write transactions, which would otherwise wait for
+// each other in SQLite's busy handler, sleeping in steps of up to 100 ms. Other processes still
+// wait through busy_timeout. For servers it does nothing.
+func (a *Assigner) writer() (unlock func()) {
+	if a.d.name != "sqlite" {
+		return func() {}
+	}
+	a.wmu.Lock()
+	return a.wmu.Unlock
+}
+
 func msTime(ms int64) time.Time {
 	if ms <= 0 {
 		return time.Time{}
@@ -175,7 +206,9 @@ func (a *Assigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall
 	var c snowfall.Claim
 	err := a.retry(ctx, "claim", func(ctx context.Context) error {
 		var err error
+		unlock := a.writer()
 		c, err = a.claim(ctx, r)
+		unlock()
 		return err
 	})
 	return c, err
@@ -225,6 +258,7 @@ func (a *Assigner) claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall
 
 // Renew implements snowfall.Assigner: one UPDATE, one round trip.
 func (a *Assigner) Renew(ctx context.Context, id int64, token string, lease time.Duration, mark time.Time) error {
+	defer a.writer()()
 	res, err := a.db.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+
 		" SET expires_ms = {now} + ?, mark_ms = ?, renewed_ms = {now} WHERE generator = ? AND token = ?"),
 		lease.Milliseconds(), mark.UnixMilli(), id, token)
@@ -233,6 +267,7 @@ func (a *Assigner) Renew(ctx context.Context, id int64, token string, lease time
 
 // Release implements snowfall.Assigner.
 func (a *Assigner) Release(ctx context.Context, id int64, token string, mark time.Time) error {
+	defer a.writer()()
 	res, err := a.db.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+
 		" SET token = '', expires_ms = 0, mark_ms = ?, host = '', pid = 0 WHERE generator = ? AND token = ?"),
 		mark.UnixMilli(), id, token)
