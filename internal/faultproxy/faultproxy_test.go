@@ -1,0 +1,81 @@
+package faultproxy_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/snowfall-go/snowfall/internal/faultproxy"
+)
+
+// echo starts a server that echoes lines back.
+func echo(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// roundTrip sends a line through addr's connection c and reports whether it came back.
+func roundTrip(c net.Conn) bool {
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Write([]byte("ping\n")); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && line == "ping\n"
+}
+
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestCutRestore(t *testing.T) {
+	p, err := faultproxy.New(echo(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	old := dial(t, p.Addr())
+	if !roundTrip(old) {
+		t.Fatal("no echo through the proxy")
+	}
+	p.Cut()
+	if roundTrip(old) {
+		t.Error("a connection made before the cut still works")
+	}
+	if roundTrip(dial(t, p.Addr())) {
+		t.Error("a connection made while cut works")
+	}
+	p.Restore()
+	if !roundTrip(dial(t, p.Addr())) {
+		t.Error("no echo after Restore")
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if c, err := net.DialTimeout("tcp", p.Addr(), time.Second); err == nil {
+		c.Close()
+		t.Error("dial after Close succeeded")
+	}
+}
