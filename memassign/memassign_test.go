@@ -1,8 +1,10 @@
 package memassign_test
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/leasetest"
@@ -16,5 +18,34 @@ func TestSuite(t *testing.T) {
 			a := memassign.New(nil)
 			return a, func() { a.Fail(errors.New("store unreachable")) }, func() { a.Fail(nil) }
 		},
+	})
+}
+
+func BenchmarkAcquire(b *testing.B) {
+	a := memassign.New(nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		l, err := snowfall.NewLeased(ctx, a, snowfall.LeaseSettings{Probe: time.Minute})
+		if err != nil {
+			b.Fatal(err)
+		}
+		l.Close()
+	}
+}
+
+func BenchmarkLeasedNext(b *testing.B) {
+	l, err := snowfall.NewLeased(context.Background(), memassign.New(nil), snowfall.LeaseSettings{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := l.Next(); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }
