@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -58,4 +60,25 @@ func BenchmarkNextIDs(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)*4096/b.Elapsed().Seconds(), "ids/s")
+}
+
+// BenchmarkStdlibGet is the baseline for NextID without prefetch: GET / through a plain
+// http.Client with a default transport, reading the body and nothing more.
+func BenchmarkStdlibGet(b *testing.B) {
+	ts := startServer(b, 1)
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer hc.CloseIdleConnections()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := hc.Get(ts.URL + "/")
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
