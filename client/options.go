@@ -9,7 +9,9 @@ import (
 
 // Defaults for the options.
 const (
+	// DefaultTimeout bounds each request to one server unless WithTimeout says otherwise.
 	DefaultTimeout = 5 * time.Second
+	// DefaultBackoff is how long a failed server sits out unless WithBackoff says otherwise.
 	DefaultBackoff = 250 * time.Millisecond
 )
 
@@ -111,9 +113,10 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithPrefetch makes NextID hand out IDs from a buffer of up to size IDs that a background goroutine
 // fills with batch requests, one at a time: it tops the buffer up when a call leaves lowWater IDs or
-// fewer in it. IDs fetched longer than maxAge ago are dropped unused, which keeps the IDs a process
-// hands out close to time-sorted; zero means they never age. size must be positive, lowWater in
-// [0, size).
+// fewer in it. IDs whose batch arrived more than maxAge ago are dropped unused, which keeps the IDs
+// a process hands out close to time-sorted (their time field lags by at most maxAge plus a round
+// trip); zero means they never age. size must be positive, lowWater in [0, size). Batches hold at
+// most MaxBatch IDs.
 func WithPrefetch(size, lowWater int, maxAge time.Duration) Option {
 	return func(c *config) error {
 		switch {

@@ -31,7 +31,8 @@ type prefetcher struct {
 	done   chan struct{} // closed when the goroutine returns
 }
 
-// chunk is one batch of IDs and when the request for it was sent.
+// chunk is one batch of IDs and when it arrived. Its age counts from its arrival, not from the
+// request: a round trip longer than the maximum age would otherwise age every batch before its use.
 type chunk struct {
 	ids []snowfall.ID
 	at  time.Time
@@ -85,8 +86,8 @@ func (p *prefetcher) refill() {
 	p.mu.Unlock()
 	for need > 0 && p.ctx.Err() == nil {
 		k := min(need, MaxBatch)
-		at := p.c.now()
 		ids, err := p.c.fetchBatch(p.ctx, make([]snowfall.ID, 0, k), k)
+		at := p.c.now()
 		p.mu.Lock()
 		if err == nil {
 			p.chunks = append(p.chunks, chunk{ids: ids, at: at})
