@@ -295,7 +295,8 @@ type tenure struct {
 
 // NewLeased claims a generator id from a and returns a generator on it, keeping the lease in a
 // background goroutine until Close. Errors: ErrMismatch when s.Layout differs from the manifest's,
-// ErrNoFreeGenerator when every id is held, ErrInvalidLayout for bad settings, and the assigner's
+// ErrNoFreeGenerator when every id is held, ErrInvalidLayout for a layout with more than MaxPoolSize
+// ids, an error for a lease not longer than the probe interval plus the margin, and the assigner's
 // errors. ctx bounds the first claim only. The result is safe for concurrent use.
 func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error) {
 	m, err := ReadManifest(ctx, a, Manifest{Layout: s.Layout, Probe: s.Probe})
@@ -312,7 +313,7 @@ func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error
 		l.margin = l.lease / 10
 	}
 	if l.lease <= l.probe || l.margin < 0 || l.margin >= l.lease-l.probe {
-		return nil, fmt.Errorf("%w: lease %v must exceed probe %v by more than margin %v", ErrInvalidLayout, l.lease, l.probe, l.margin)
+		return nil, fmt.Errorf("snowfall: lease settings: lease %v must exceed probe %v by more than margin %v", l.lease, l.probe, l.margin)
 	}
 	if l.clock == nil {
 		l.clock = SystemClock()

@@ -78,7 +78,10 @@ func testDistinct(t *testing.T, b Backend) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			ls[i], errs[i] = snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{Probe: 200 * time.Millisecond})
+			// A probe long enough that a slow store (SQLite under -race, 32 serialized
+			// claims) does not fence the first holders before they renew: this test is about
+			// distinct ids; the timing tests are elsewhere.
+			ls[i], errs[i] = snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{Probe: time.Second})
 		})
 	}
 	wg.Wait()
@@ -131,7 +134,7 @@ func FillPool(t testing.TB, a snowfall.Assigner, workers int) time.Duration {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			ls[i], errs[i] = snowfall.NewLeased(context.Background(), a, snowfall.LeaseSettings{Probe: 10 * time.Second})
+			ls[i], errs[i] = snowfall.NewLeased(context.Background(), a, snowfall.LeaseSettings{Probe: time.Minute})
 		})
 	}
 	wg.Wait()
