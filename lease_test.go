@@ -86,7 +86,7 @@ func TestLeaseSelfFencing(t *testing.T) {
 		synctest.Wait()
 		renewed := l.Lease().LastRenewal
 		a.Fail(errors.New("unreachable"))
-		time.Sleep(renewed.Add(1800*time.Millisecond - time.Millisecond).Sub(time.Now()))
+		time.Sleep(time.Until(renewed.Add(1800*time.Millisecond - time.Millisecond)))
 		if _, err := l.Next(); err != nil {
 			t.Fatalf("Next 1 ms before the permit ends: %v", err)
 		}
