@@ -123,7 +123,9 @@ func TestKeepAlive(t *testing.T) {
 	}
 	dials.Store(0)
 	collect(t, 16, 100, func() ([]snowfall.ID, error) { return nextOne(c) })
-	if n := dials.Load(); n > 16 {
-		t.Errorf("16 callers opened %d more connections, want at most 16", n)
+	// The transport may dial for a caller while another's connection turns idle, and keeps both:
+	// a few more than 16 connections, never one per call.
+	if n := dials.Load(); n > 32 {
+		t.Errorf("16 callers making 1600 calls opened %d more connections, want at most 32", n)
 	}
 }
