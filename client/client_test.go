@@ -474,3 +474,25 @@ func TestFailoverMidRun(t *testing.T) {
 		})
 	}
 }
+
+func TestPolicies(t *testing.T) {
+	tests := []struct {
+		name   string
+		policy Policy
+		hitsA  int64
+		hitsB  int64
+	}{
+		{"failover keeps to the first", Failover, 10, 0},
+		{"round robin alternates", RoundRobin, 5, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := startServer(t, 1), startServer(t, 2)
+			c := newClient(t, a.URL, WithServers(b.URL), WithPolicy(tt.policy))
+			collect(t, 1, 10, func() ([]snowfall.ID, error) { return nextOne(c) })
+			if ha, hb := a.hits.Load(), b.hits.Load(); ha != tt.hitsA || hb != tt.hitsB {
+				t.Errorf("requests per server = %d, %d; want %d, %d", ha, hb, tt.hitsA, tt.hitsB)
+			}
+		})
+	}
+}
