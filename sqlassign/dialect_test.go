@@ -1,0 +1,65 @@
+package sqlassign
+
+import (
+	"strings"
+	"testing"
+)
+
+var urlCases = []struct {
+	url, driver, dsnHas string
+}{
+	{"sqlite:///tmp/x.db", "sqlite", "file:/tmp/x.db?_txlock=immediate"},
+	{"sqlite://rel.db", "sqlite", "file:rel.db?"},
+	{"sqlite::memory:", "sqlite", "file::memory:"},
+	{"postgres://u:secret@db:5432/ids?sslmode=disable", "pgx", "postgres://u:secret@db:5432/ids"},
+	{"postgresql://db/ids", "pgx", "postgresql://db/ids"},
+	{"mysql://u:secret@db:3307/ids", "mysql", "clientFoundRows=true"},
+	{"mysql://u@db/ids?tls=skip-verify", "mysql", "db:3306"},
+	{"mariadb://root@127.0.0.1/test", "mysql", "tcp(127.0.0.1:3306)/test"},
+}
+
+func TestParseURL(t *testing.T) {
+	for _, tc := range urlCases {
+		t.Run(tc.url, func(t *testing.T) {
+			got, err := parseURL(tc.url)
+			if err != nil {
+				t.Fatalf("parseURL: %v", err)
+			}
+			if got.driver != tc.driver || !strings.Contains(got.dsn, tc.dsnHas) {
+				t.Errorf("got driver %s, dsn %q; want %s, containing %q", got.driver, got.dsn, tc.driver, tc.dsnHas)
+			}
+			if strings.Contains(got.display, "secret") {
+				t.Errorf("display %q shows the password", got.display)
+			}
+		})
+	}
+}
+
+func TestQ(t *testing.T) {
+	if got, want := postgres.q("a = ? AND b < {now} + ?"), "a = $1 AND b < "+postgres.now+" + $2"; got != want {
+		t.Errorf("postgres: got %q, want %q", got, want)
+	}
+	if got, want := mysqlDialect.q("a = ?"), "a = ?"; got != want {
+		t.Errorf("mysql: got %q, want %q", got, want)
+	}
+}
+
+func FuzzParseURL(f *testing.F) {
+	for _, tc := range urlCases {
+		f.Add(tc.url)
+	}
+	f.Add("oracle://x")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseURL(s)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "sqlassign: ") {
+				t.Errorf("error %q lacks the package prefix", err)
+			}
+			return
+		}
+		if got.driver == "" || got.dsn == "" {
+			t.Errorf("parseURL(%q): empty driver or DSN: %+v", s, got)
+		}
+	})
+}
