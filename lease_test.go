@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -266,4 +267,20 @@ func ExampleNewLeased() {
 	st := l.Lease()
 	fmt.Println(st.State, st.Generator, p.Generator)
 	// Output: held 0 0
+}
+
+func TestManifestEpochInFuture(t *testing.T) {
+	a := memassign.New(nil)
+	future := time.Now().Add(24 * time.Hour).UnixMilli()
+	if _, err := a.Properties(t.Context(), map[string]string{
+		snowfall.PropEpochMs: fmt.Sprint(future),
+		snowfall.PropLayout:  snowfall.DefaultLayout().Spec(),
+		snowfall.PropProbeMs: "5000",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{})
+	if !errors.Is(err, snowfall.ErrInvalidLayout) || !strings.Contains(err.Error(), "in the future") {
+		t.Errorf("manifest epoch in the future: got %v, want ErrInvalidLayout saying so", err)
+	}
 }
