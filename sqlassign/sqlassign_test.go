@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log"
 	"net/url"
@@ -300,4 +301,45 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	slices.Sort(s)
 	b.ReportMetric(float64(s[len(s)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(s[len(s)*99/100].Microseconds()), "p99-µs")
+}
+
+// TestRenewSameValues renews faster than the database clock's millisecond with the same mark: a
+// renewal that changes nothing must still count as held (MySQL needs clientFoundRows for that),
+// and one with another token must not.
+func TestRenewSameValues(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			a := open(t, b.url(t), group())
+			ctx := t.Context()
+			mark := time.Now().Add(time.Minute)
+			c, err := a.Claim(ctx, snowfall.ClaimRequest{Size: 4, Token: "tok", Lease: time.Minute, Now: time.Now(), Ahead: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 50 {
+				if err := a.Renew(ctx, c.ID, "tok", time.Minute, mark); err != nil {
+					t.Fatalf("Renew with unchanged values: %v", err)
+				}
+			}
+			if err := a.Renew(ctx, c.ID, "other", time.Minute, mark); !errors.Is(err, snowfall.ErrLeaseLost) {
+				t.Errorf("Renew with another token: got %v, want ErrLeaseLost", err)
+			}
+			if err := a.Release(ctx, c.ID, "other", mark); !errors.Is(err, snowfall.ErrLeaseLost) {
+				t.Errorf("Release with another token: got %v, want ErrLeaseLost", err)
+			}
+			if err := a.Release(ctx, c.ID, "tok", mark); err != nil {
+				t.Errorf("Release: %v", err)
+			}
+			c2, err := a.Claim(ctx, snowfall.ClaimRequest{Size: 4, Token: "tok2", Lease: time.Minute, Now: time.Now().Add(-time.Hour), Ahead: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c2.ID != c.ID || c2.Prev.UnixMilli() != mark.UnixMilli() {
+				t.Errorf("claim after release: got id %d prev %v, want id %d prev %v", c2.ID, c2.Prev, c.ID, mark)
+			}
+			if want := mark.Add(time.Second).UnixMilli(); c2.Mark.UnixMilli() != want {
+				t.Errorf("mark after a claim with a clock behind: got %v, want the previous mark + ahead", c2.Mark)
+			}
+		})
+	}
 }
