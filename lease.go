@@ -42,6 +42,12 @@ package snowfall
 // and monotonic elapsed time (the monotonic clock stops while a machine is suspended). A holder
 // cut off from its database, paused or suspended therefore refuses to issue (ErrFenced wrapping
 // ErrLeaseLost) before another instance can claim its id. The margin covers clock-rate drift.
+// Fencing alone is not enough (a goroutine preempted between its permit check and its
+// compare-and-swap issues later than it checked; a database clock stepped forward expires leases
+// early), which is why the mark, not the fence, carries uniqueness. The ceiling a renewal records,
+// Start + Lease on the holder's clock, lies beyond every tick its permit can allow, since the permit
+// ends when the holder's wall clock reaches Start + Lease - Margin; marks are kept in whole
+// milliseconds, which round down to the same tick as the permit's Until.
 //
 // Loss. A renewal that finds its token replaced revokes the generator at once, reports the loss on
 // Lost (and to LeaseSettings.OnLost), and claims a new id; the new generator is swapped in
