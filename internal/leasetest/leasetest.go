@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,6 +54,7 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Lost", func(t *testing.T) { testLost(t, b) })
 	if b.Helper != nil {
 		t.Run("TakeoverAfterKill", func(t *testing.T) { testKill(t, b) })
+		t.Run("StoppedHolder", func(t *testing.T) { testStop(t, b) })
 	}
 	if b.Faulty != nil {
 		t.Run("Unreachable", func(t *testing.T) { testUnreachable(t, b) })
@@ -530,4 +532,119 @@ func testUnreachable(t *testing.T, b Backend) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("issuing again %v after the restore", time.Since(deadline.Add(-10*time.Second)).Round(time.Millisecond))
+}
+
+// testStop: a holder stopped with SIGSTOP past its lease, whose id is taken over meanwhile, issues
+// nothing with that id after SIGCONT that the new holder could also issue.
+func testStop(t *testing.T, b Backend) {
+	a := b.New(t)
+	s := snowfall.LeaseSettings{Layout: SmallLayout(), Probe: 200 * time.Millisecond}
+	if _, err := snowfall.ReadManifest(t.Context(), a, snowfall.Manifest{Layout: s.Layout, Probe: s.Probe}); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), HelperVar+"="+b.Helper(a))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	sc := bufio.NewScanner(out)
+	if !sc.Scan() {
+		t.Fatalf("helper printed nothing: %v", sc.Err())
+	}
+	child, err := strconv.ParseInt(strings.TrimPrefix(sc.Text(), "generator "), 10, 64)
+	if err != nil {
+		t.Fatalf("helper printed %q", sc.Text())
+	}
+	var mu sync.Mutex
+	var childIDs []snowfall.ID
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		for sc.Scan() {
+			if id, err := snowfall.ParseID(sc.Text()); err == nil {
+				mu.Lock()
+				childIDs = append(childIDs, id)
+				mu.Unlock()
+			}
+		}
+	}()
+	for range snowfall.PoolSize(s.Layout) - 1 {
+		lease(t, a, s)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	var l *snowfall.Leased
+	for {
+		l, err = snowfall.NewLeased(t.Context(), a, s)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, snowfall.ErrNoFreeGenerator) || time.Since(stopped) > 10*time.Second {
+			cmd.Process.Signal(syscall.SIGCONT)
+			t.Fatalf("no takeover of the stopped holder's id: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	defer l.Close()
+	tookOver := time.Since(stopped)
+	if got := l.Lease().Generator; got != child {
+		t.Fatalf("took over generator %d, want the stopped holder's %d", got, child)
+	}
+	var first snowfall.ID
+	mine := map[snowfall.ID]bool{}
+	for i := range 200 {
+		id, err := l.Next()
+		if err != nil {
+			t.Fatalf("Next after takeover: %v", err)
+		}
+		if i == 0 {
+			first = id
+		}
+		mine[id] = true
+	}
+	mu.Lock()
+	before := len(childIDs)
+	mu.Unlock()
+	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the woken holder runs on: it must be fenced, then find its id lost
+	for range 200 {
+		id, err := l.Next()
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		mine[id] = true
+	}
+	cmd.Process.Kill()
+	<-read
+	mu.Lock()
+	defer mu.Unlock()
+	if before < 50 {
+		t.Fatalf("helper issued only %d IDs before SIGSTOP", before)
+	}
+	for i, id := range childIDs {
+		if mine[id] {
+			t.Fatalf("duplicate ID %d, issued by both the stopped and the new holder", id)
+		}
+		if p, _ := s.Layout.Decode(id); p.Generator == child && id >= first {
+			t.Fatalf("stopped holder issued %d (ID %d of %d, %d after SIGCONT) at or above the new holder's first %d",
+				id, i, len(childIDs), len(childIDs)-before, first)
+		}
+	}
+	t.Logf("stopped holder issued %d IDs before SIGSTOP and %d after SIGCONT; took over %v after SIGSTOP",
+		before, len(childIDs)-before, tookOver.Round(time.Millisecond))
 }
