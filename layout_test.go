@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -244,6 +245,30 @@ func FuzzParseLayout(f *testing.F) {
 		again, err := ParseLayout(l.Spec())
 		if err != nil || again.Spec() != l.Spec() {
 			t.Fatalf("ParseLayout(%q) = %v, %v", l.Spec(), again, err)
+		}
+	})
+}
+
+// TestPresetsInSynctestBubble checks that presets and the default layout do not depend on the real
+// time: a testing/synctest bubble's clock starts in 2000, before most presets' epochs. A generator
+// checks the epoch against its own clock instead, and says so with an error, not a panic.
+func TestPresetsInSynctestBubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, name := range PresetNames() {
+			if _, err := Preset(name); err != nil {
+				t.Errorf("Preset(%q) in a bubble: %v", name, err)
+			}
+		}
+		if l, err := ParseLayout(""); err != nil || l != DefaultLayout() {
+			t.Errorf(`ParseLayout("") in a bubble = %v, %v; want the default layout`, l, err)
+		}
+		_, err := New(Settings{Clock: ClockFunc(time.Now)})
+		if !errors.Is(err, ErrInvalidLayout) || !strings.Contains(err.Error(), "after the clock's time") {
+			t.Errorf("New with a clock before the epoch: got %v, want ErrInvalidLayout naming the clock's time", err)
+		}
+		custom := []Field{{FieldTime, 41}, {FieldSequence, 12}, {FieldGenerator, 10}}
+		if _, err := NewLayout(custom, time.Now().Add(time.Hour), 0); !errors.Is(err, ErrInvalidLayout) {
+			t.Errorf("NewLayout with an epoch an hour ahead: got %v, want ErrInvalidLayout", err)
 		}
 	})
 }
