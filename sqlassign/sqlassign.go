@@ -50,6 +50,16 @@ type Assigner struct {
 	wmu      sync.Mutex // see writer
 }
 
+// CheckURL returns the error Open would return for a malformed url or a bad group name, without
+// connecting: commands use it to tell a usage error from an unreachable database.
+func CheckURL(url, group string) error {
+	if _, err := parseURL(url); err != nil {
+		return err
+	}
+	_, _, err := tableNames(group)
+	return err
+}
+
 // Open connects to the database at url (sqlite:///path/to/file.db, sqlite::memory:,
 // postgres://user:pass@host:port/db?sslmode=disable, mysql://user:pass@host:port/db) and creates
 // the group's tables if they do not exist. Errors: a malformed URL or unknown scheme, a bad group

@@ -31,6 +31,9 @@ func (c leasesCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if *db == "" {
 		return cli.Usagef("leases: --db is required")
 	}
+	if err := sqlassign.CheckURL(*db, *group); err != nil {
+		return cli.Usagef("leases: --db or --group: %v", err)
+	}
 	a, err := sqlassign.Open(ctx, *db, sqlassign.Options{Group: *group})
 	if err != nil {
 		return err

@@ -49,6 +49,9 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if err != nil {
 		return err
 	}
+	if err := sqlassign.CheckURL(*db, *group); err != nil {
+		return cli.Usagef("schema create: --db or --group: %v", err)
+	}
 	a, err := sqlassign.Open(ctx, *db, sqlassign.Options{Group: *group})
 	if err != nil {
 		return err

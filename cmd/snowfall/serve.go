@@ -89,6 +89,11 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if f.probe < 0 {
 		return cli.Usagef("serve: --probe %v is negative", f.probe)
 	}
+	if f.db != "" && f.db != "memory" {
+		if err := sqlassign.CheckURL(f.db, f.group); err != nil {
+			return cli.Usagef("serve: --db %s or --group: %v", redact(f.db), err)
+		}
+	}
 	if f.db == "" && !nodeSet {
 		if f.db, err = defaultDB(sio.Getenv); err != nil {
 			return err

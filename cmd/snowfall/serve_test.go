@@ -201,6 +201,10 @@ func TestServeUsageErrors(t *testing.T) {
 		{"log format", nil, []string{"--log-format", "xml"}, "xml"},
 		{"bad probe", map[string]string{"SNOWFALL_PROBE": "often"}, []string{"--db", "memory"}, "SNOWFALL_PROBE"},
 		{"stray argument", nil, []string{"now"}, `unexpected argument "now"`},
+		{"db scheme", nil, []string{"--db", "oracle://db.example"}, `unknown scheme "oracle"`},
+		{"db without host", map[string]string{"SNOWFALL_DB": "postgres:///test"}, nil, "has no host"},
+		{"db group", nil, []string{"--db", "sqlite:///tmp/x.db", "--group", "Bad-Name"}, `group "Bad-Name"`},
+		{"db password hidden", nil, []string{"--db", "mysql://u:secret@/test"}, "u:xxxxx@"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			// A case that wrongly starts a server stops after a second and fails.

@@ -99,6 +99,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64); return &b }}
 
 // serveID answers GET / with one ID as a bare decimal number, as pysnowflake does.
 func (s *Server) serveID(w http.ResponseWriter, r *http.Request) int {
+	if r.Method == http.MethodHead {
+		return s.headIDs(w, jsonType)
+	}
 	ctx := boundWait(r.Context(), s.timeout)
 	id, err := s.src.NextContext(ctx)
 	ctx.release()
@@ -125,6 +128,13 @@ func (s *Server) serveIDs(w http.ResponseWriter, r *http.Request) int {
 	if msg != "" {
 		return writeError(w, http.StatusBadRequest, msg)
 	}
+	asJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
+	if r.Method == http.MethodHead {
+		if asJSON {
+			return s.headIDs(w, jsonType)
+		}
+		return s.headIDs(w, textType)
+	}
 	ip := idPool.Get().(*[]snowfall.ID)
 	defer idPool.Put(ip)
 	if cap(*ip) < n {
@@ -137,7 +147,6 @@ func (s *Server) serveIDs(w http.ResponseWriter, r *http.Request) int {
 	if err != nil {
 		return s.unavailable(w, r, err)
 	}
-	asJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	b := (*bp)[:0]
@@ -168,6 +177,20 @@ func (s *Server) serveIDs(w http.ResponseWriter, r *http.Request) int {
 	h["Cache-Control"] = noStore
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.Write(b)
+	return http.StatusOK
+}
+
+// headIDs answers HEAD on an ID path with the headers a GET would get, without issuing: IDs are not
+// spent on requests whose bodies nobody reads (load balancers' checks often use HEAD /).
+func (s *Server) headIDs(w http.ResponseWriter, contentType []string) int {
+	h := w.Header()
+	h["Cache-Control"] = noStore
+	if reason := s.unhealthy(); reason != "" {
+		h["Retry-After"] = retryOne
+		return writeError(w, http.StatusServiceUnavailable, reason)
+	}
+	h["Content-Type"] = contentType
+	w.WriteHeader(http.StatusOK)
 	return http.StatusOK
 }
 

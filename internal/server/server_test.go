@@ -287,6 +287,33 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 }
 
+// TestHead checks that HEAD on the ID paths answers like GET would, without spending an ID.
+func TestHead(t *testing.T) {
+	g := newGenerator(t, snowfall.Settings{})
+	url := newServer(t, g, server.Config{})
+	for _, c := range []struct{ path, accept, ctype string }{
+		{"/", "", "application/json"},
+		{"/ids?n=5", "", "text/plain; charset=utf-8"},
+		{"/ids?n=5", "application/json", "application/json"},
+	} {
+		a := do(t, "HEAD", url+c.path, "Accept", c.accept)
+		if a.code != 200 || a.header.Get("Content-Type") != c.ctype || a.body != "" {
+			t.Errorf("HEAD %s (Accept %q): %d, Content-Type %q, body %q; want 200, %q, no body",
+				c.path, c.accept, a.code, a.header.Get("Content-Type"), a.body, c.ctype)
+		}
+	}
+	if a := do(t, "HEAD", url+"/ids?n=0"); a.code != 400 {
+		t.Errorf("HEAD /ids?n=0: %d, want 400", a.code)
+	}
+	if got := g.Stats().Issued; got != 0 {
+		t.Errorf("after HEAD requests the generator issued %d IDs, want 0", got)
+	}
+	g.Revoke(nil)
+	if a := do(t, "HEAD", url+"/"); a.code != 503 || a.header.Get("Retry-After") == "" {
+		t.Errorf("HEAD / while fenced: %d, Retry-After %q; want 503 with Retry-After", a.code, a.header.Get("Retry-After"))
+	}
+}
+
 // TestFenced checks that a generator that may not issue gets 503 with Retry-After, at once.
 func TestFenced(t *testing.T) {
 	g := newGenerator(t, snowfall.Settings{})
