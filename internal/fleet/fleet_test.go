@@ -19,6 +19,8 @@ import (
 //
 //	SNOWFALL_FLEET_LONG=1 SNOWFALL_FLEET_DURATION=10m go test -v -run 'TestFleet(Postgres|MariaDB|Static)$' -timeout 0 ./internal/fleet
 //
+// SNOWFALL_FLEET_SUMMARY names a file the summary lines are appended to (.ci/run prints it, since
+// go test shows a passing package's output only with -v).
 // SNOWFALL_FLEET_SEED picks another fault schedule (default 1). SNOWFALL_TEST_POSTGRES and
 // SNOWFALL_TEST_MYSQL name the databases; an unreachable database fails the test.
 
@@ -193,8 +195,7 @@ func runFleet(t *testing.T, fc fleetCase) {
 		t.Log(line)
 	}
 	summary := r.Summary(fc.name, faults)
-	t.Log(summary)
-	fmt.Println(summary)
+	printSummary(t, summary)
 	if !r.OK() {
 		t.Errorf("fleet %s broke its guarantees (logs in %s):\n%s", fc.name, res.dir, r.Problems())
 	}
@@ -227,4 +228,24 @@ func TestFleetPostgres(t *testing.T) {
 func TestFleetMariaDB(t *testing.T) {
 	runFleet(t, fleetCase{name: "mariadb", lease: leaseOf, proxy: newProxy,
 		db: envOr("SNOWFALL_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test")})
+}
+
+// printSummary logs a fleet's summary line, prints it, and appends it to $SNOWFALL_FLEET_SUMMARY.
+func printSummary(t *testing.T, summary string) {
+	t.Helper()
+	t.Log(summary)
+	fmt.Println(summary)
+	path := os.Getenv("SNOWFALL_FLEET_SUMMARY")
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Errorf("SNOWFALL_FLEET_SUMMARY: %v", err)
+		return
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintln(f, summary); err != nil {
+		t.Errorf("SNOWFALL_FLEET_SUMMARY: %v", err)
+	}
 }

@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"syscall"
 	"testing"
@@ -43,8 +42,7 @@ func TestFleetClockStepBack(t *testing.T) {
 	res, restarted := stepBack(t, true, skew+2*time.Second)
 	r := res.report
 	summary := r.Summary("static-stepback", map[string]int{SigKill: 1, Skew: 1})
-	t.Log(summary)
-	fmt.Println(summary)
+	printSummary(t, summary)
 	if !r.OK() {
 		t.Fatalf("restart with the clock stepped back broke the guarantees (logs in %s):\n%s", res.dir, r.Problems())
 	}
