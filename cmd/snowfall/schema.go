@@ -18,6 +18,9 @@ func (schemaCmd) Synopsis() string { return "create the lease tables of a databa
 
 func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	const usage = "snowfall schema create --db URL [--layout L] [--epoch E] [--probe 5s] [--group G]"
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		args = []string{"create", "-h"} // the only subcommand's flags
+	}
 	if len(args) == 0 || args[0] != "create" {
 		fmt.Fprintf(sio.Err, "usage: %s\n", usage)
 		if len(args) == 0 {
