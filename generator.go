@@ -274,23 +274,27 @@ func (g *Generator) compose(tick, seq int64) ID {
 func (g *Generator) reserve(ctx context.Context, want uint64, try bool) (tick, seq int64, n uint64, err error) {
 	var wall, mono int64
 	reread, careful := true, false
+	var now int64
 	for {
 		var old uint64
+		// Everything that does not depend on the state is done before loading it: the shorter the
+		// window between the load and the compare-and-swap, the less often another goroutine
+		// gets in between, and each retry costs a cache-line transfer between cores.
+		p := g.permit.Load()
 		switch {
 		case careful:
 			// Load the state before reading the clock: every tick in the state was then read from
 			// the clock before our reading, so now < last means the clock really went back.
 			old = g.state.Load()
 			wall, mono = g.read()
+			now = g.tick(wall)
 		case reread:
-			// Read the clock first and the state just before the compare-and-swap, which keeps
-			// the window in which another goroutine can get in between small.
 			wall, mono = g.read()
+			now = g.tick(wall)
 			old = g.state.Load()
 		default:
 			old = g.state.Load()
 		}
-		now := g.tick(wall)
 		last := int64(old >> g.seqBits)
 		used := old & g.seqMask
 		if now < last && !careful {
@@ -319,7 +323,7 @@ func (g *Generator) reserve(ctx context.Context, want uint64, try bool) (tick, s
 		if next > g.maxTick {
 			return 0, 0, 0, fmt.Errorf("%w: layout %s ran out at %s", ErrTimeOverflow, g.layout.name, g.layout.End().Format(time.RFC3339))
 		}
-		if p := g.permit.Load(); p != nil {
+		if p != nil {
 			if err := p.check(next, Stamp{wall, mono}, g); err != nil {
 				return 0, 0, 0, err
 			}

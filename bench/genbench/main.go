@@ -58,6 +58,16 @@ func main() {
 	base := time.Now()
 	reads := run(1, *dur/4, func() { _ = time.Since(base) })
 	fmt.Fprintf(w, "(one monotonic clock read)\t1\t%.1f\t\t\t\n", float64(*dur/4)/float64(reads))
+	// The floor of any design in which each ID's goroutine writes shared state: a clock read and
+	// one atomic swap of a shared word, from two goroutines. On a machine whose cores are far
+	// apart the cache-line transfer this costs dominates the two-goroutine rows above.
+	var shared struct {
+		_ [64]byte
+		v atomic.Int64
+		_ [56]byte
+	}
+	swaps := run(2, *dur/4, func() { shared.v.Swap(int64(time.Since(base))) })
+	fmt.Fprintf(w, "(clock read + atomic swap of one shared word)\t2\t%.1f\t\t\t\n", float64(*dur/4)/float64(swaps))
 	w.Flush()
 }
 

@@ -23,6 +23,10 @@ type Generator struct {
 
 // New returns a generator with the given field widths; time takes the remaining bits.
 func New(seqBits, nodeBits uint, node int64, epoch time.Time) *Generator {
+	// Give the epoch a monotonic reading, so that time.Since reads only the monotonic clock, as
+	// snowfall's system clock does: the baseline then differs in its locking alone.
+	now := time.Now()
+	epoch = now.Add(epoch.Sub(now))
 	return &Generator{seqMask: 1<<seqBits - 1, seqShift: nodeBits, tShift: seqBits + nodeBits,
 		node: node, epoch: epoch, unit: int64(time.Millisecond), last: -1}
 }
