@@ -1,111 +1,27 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/cli"
-	"github.com/snowfall-go/snowfall/internal/server"
+	"github.com/snowfall-go/snowfall/internal/cmdtest"
 )
-
-// addrWriter is a stdout that hands the address of the "listening on" line to a channel.
-type addrWriter struct {
-	once sync.Once
-	addr chan string
-}
-
-func (w *addrWriter) Write(b []byte) (int, error) {
-	if a, ok := server.ParseListen(string(b)); ok {
-		w.once.Do(func() { w.addr <- a })
-	}
-	return len(b), nil
-}
-
-// lockedBuffer is a stderr that tests may read while the command writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// serving is a snowfall serve run in-process.
-type serving struct {
-	url    string
-	stderr *lockedBuffer
-	stop   func() error // stops the server and returns run's error
-}
 
 // startServe runs snowfall serve in-process on a random loopback port; it is stopped when the test
 // ends if the test did not stop it.
-func startServe(t *testing.T, env map[string]string, args ...string) *serving {
+func startServe(t *testing.T, env map[string]string, args ...string) *cmdtest.Server {
 	t.Helper()
-	out := &addrWriter{addr: make(chan string, 1)}
-	errb := &lockedBuffer{}
-	sio := cli.IO{In: strings.NewReader(""), Out: out, Err: errb, Getenv: func(k string) string { return env[k] }}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, append([]string{"serve", "--host", "127.0.0.1", "--port", "0"}, args...), sio)
-	}()
-	var once sync.Once
-	var runErr error
-	s := &serving{stderr: errb, stop: func() error {
-		once.Do(func() { cancel(); runErr = <-done })
-		return runErr
-	}}
-	t.Cleanup(func() {
-		if err := s.stop(); err != nil {
-			t.Errorf("serve: %v (stderr %s)", err, errb.String())
-		}
-	})
-	select {
-	case a := <-out.addr:
-		s.url = "http://" + a
-	case err := <-done:
-		done <- err
-		t.Fatalf("serve returned %v before listening; stderr %s", err, errb.String())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("no listen address; stderr %s", errb.String())
-	}
-	return s
-}
-
-func httpGet(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	return cmdtest.MustStart(t, run, env, append([]string{"serve", "--host", "127.0.0.1", "--port", "0"}, args...)...)
 }
 
 // serveStats is the part of /stats these tests read.
@@ -124,7 +40,7 @@ type serveStats struct {
 
 func getStats(t *testing.T, url string) serveStats {
 	t.Helper()
-	code, body := httpGet(t, url+"/stats")
+	code, body := cmdtest.Get(t, url+"/stats")
 	var st serveStats
 	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil {
 		t.Fatalf("stats: %d %q %v", code, body, err)
@@ -149,7 +65,7 @@ func TestServeNode(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := startServe(t, c.env, c.args...)
-			code, body := httpGet(t, s.url+"/")
+			code, body := cmdtest.Get(t, s.URL+"/")
 			id, err := snowfall.ParseID(body)
 			if code != 200 || err != nil {
 				t.Fatalf("GET /: %d %q %v", code, body, err)
@@ -158,7 +74,7 @@ func TestServeNode(t *testing.T) {
 			if p.Node != c.node {
 				t.Errorf("ID %d has node %+v, want %+v", id, p.Node, c.node)
 			}
-			st := getStats(t, s.url)
+			st := getStats(t, s.URL)
 			if st.Layout != c.layout.Name() || st.DC != c.node.DC || st.Worker != c.node.Worker || st.Lease != nil {
 				t.Errorf("stats %+v, want layout %s node %+v and no lease", st, c.layout.Name(), c.node)
 			}
@@ -169,18 +85,18 @@ func TestServeNode(t *testing.T) {
 // TestServeMemoryLease serves from a lease of the in-process assigner.
 func TestServeMemoryLease(t *testing.T) {
 	s := startServe(t, nil, "--db", "memory", "--probe", "100ms")
-	if code, body := httpGet(t, s.url+"/"); code != 200 {
+	if code, body := cmdtest.Get(t, s.URL+"/"); code != 200 {
 		t.Fatalf("GET /: %d %q", code, body)
 	}
-	st := getStats(t, s.url)
+	st := getStats(t, s.URL)
 	if st.Lease == nil || st.Lease.State != "held" || st.Generator == nil || st.Lease.ID != *st.Generator {
 		t.Fatalf("stats %+v, want a held lease on the generator served", st)
 	}
-	if err := s.stop(); err != nil {
+	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(s.stderr.String(), "lease released") {
-		t.Errorf("the log does not say the lease was released: %s", s.stderr.String())
+	if !strings.Contains(s.Stderr.String(), "lease released") {
+		t.Errorf("the log does not say the lease was released: %s", s.Stderr.String())
 	}
 }
 
@@ -224,77 +140,23 @@ func TestServeUsageErrors(t *testing.T) {
 	}
 }
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	binErr    error
-)
-
-// binary builds snowfall once per test run into a temporary directory.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, binErr = os.MkdirTemp("", "snowfall-test")
-		if binErr != nil {
-			return
-		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, "snowfall"), ".").CombinedOutput()
-		if err != nil {
-			binErr = &buildError{err, string(out)}
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return filepath.Join(binDir, "snowfall")
-}
-
-type buildError struct {
-	err error
-	out string
-}
-
-func (e *buildError) Error() string { return "go build: " + e.err.Error() + "\n" + e.out }
+// bin is snowfall, built for the tests that need a process of its own.
+var bin = cmdtest.Binary{Name: "snowfall"}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	bin.Remove()
 	os.Exit(code)
 }
 
 // startBinary runs the built snowfall serve on a random port.
-func startBinary(t *testing.T, env []string, args ...string) (*exec.Cmd, string, *lockedBuffer) {
+func startBinary(t *testing.T, env []string, args ...string) (*exec.Cmd, string, *cmdtest.LockedBuffer) {
 	t.Helper()
-	cmd := exec.Command(binary(t), append([]string{"serve", "--host", "127.0.0.1", "--port", "0"}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	addr, ok := server.ParseListen(line)
-	if !ok {
-		t.Fatalf("first line %q (%v), want the listen address; stderr %s", line, err, stderr.String())
-	}
-	go io.Copy(io.Discard, stdout)
-	return cmd, "http://" + addr, stderr
+	return bin.StartBinary(t, env, append([]string{"serve", "--host", "127.0.0.1", "--port", "0"}, args...)...)
 }
 
 // stopBinary sends sig and waits for the exit code.
-func stopBinary(t *testing.T, cmd *exec.Cmd, sig syscall.Signal, stderr *lockedBuffer) int {
+func stopBinary(t *testing.T, cmd *exec.Cmd, sig syscall.Signal, stderr *cmdtest.LockedBuffer) int {
 	t.Helper()
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
@@ -312,9 +174,9 @@ func stopBinary(t *testing.T, cmd *exec.Cmd, sig syscall.Signal, stderr *lockedB
 // TestServeBinary checks the exit codes of the built command: 2 for usage errors, 0 after SIGTERM
 // or SIGINT once it served.
 func TestServeBinary(t *testing.T) {
-	bin := binary(t)
+	exe := bin.Path(t)
 	t.Run("usage", func(t *testing.T) {
-		cmd := exec.Command(bin, "serve", "--generator", "99999")
+		cmd := exec.Command(exe, "serve", "--generator", "99999")
 		out, _ := cmd.CombinedOutput()
 		if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), "[0, 2047]") {
 			t.Errorf("exit %d, output %q; want 2 naming the range", code, out)
@@ -323,7 +185,7 @@ func TestServeBinary(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			cmd, url, stderr := startBinary(t, []string{"SNOWFALL_GENERATOR=12"}, "--log-format", "json")
-			if code, body := httpGet(t, url+"/"); code != 200 {
+			if code, body := cmdtest.Get(t, url+"/"); code != 200 {
 				t.Fatalf("GET /: %d %q", code, body)
 			}
 			if code := stopBinary(t, cmd, sig, stderr); code != 0 {
@@ -343,12 +205,12 @@ func TestServeLifetimeWarning(t *testing.T) {
 	// 30 bits of milliseconds last about 12.4 days; an epoch 10 days ago leaves about 2.4.
 	epoch := time.Now().Add(-10 * 24 * time.Hour).UTC().Format(time.RFC3339)
 	s := startServe(t, nil, "--layout", "time=30,seq=22,gen=11", "--epoch", epoch, "--generator", "1")
-	if !strings.Contains(s.stderr.String(), "less than a year") {
-		t.Errorf("no lifetime warning in the log: %s", s.stderr.String())
+	if !strings.Contains(s.Stderr.String(), "less than a year") {
+		t.Errorf("no lifetime warning in the log: %s", s.Stderr.String())
 	}
 	s2 := startServe(t, nil, "--generator", "1")
-	if strings.Contains(s2.stderr.String(), "less than a year") {
-		t.Errorf("lifetime warning for the default layout: %s", s2.stderr.String())
+	if strings.Contains(s2.Stderr.String(), "less than a year") {
+		t.Errorf("lifetime warning for the default layout: %s", s2.Stderr.String())
 	}
 }
 
@@ -367,7 +229,7 @@ func TestServeReleasesSQLLease(t *testing.T) {
 	}
 	start := time.Now()
 	s := startServe(t, nil, "--db", db, "--group", "releasetest")
-	second := getStats(t, s.url)
+	second := getStats(t, s.URL)
 	if second.Lease == nil || second.Lease.ID != first.Lease.ID {
 		t.Fatalf("second server leases %+v, want generator %d released by the first", second.Lease, first.Lease.ID)
 	}
@@ -375,7 +237,7 @@ func TestServeReleasesSQLLease(t *testing.T) {
 		t.Errorf("second server took %v to start", d)
 	}
 	// While the second holds it, a third gets another id.
-	third := getStats(t, startServe(t, nil, "--db", db, "--group", "releasetest").url)
+	third := getStats(t, startServe(t, nil, "--db", db, "--group", "releasetest").URL)
 	if third.Lease == nil || third.Lease.ID == second.Lease.ID {
 		t.Errorf("third server leases %+v while the second holds %d", third.Lease, second.Lease.ID)
 	}
@@ -386,14 +248,14 @@ func TestServeReleasesSQLLease(t *testing.T) {
 func TestServeDefaultDB(t *testing.T) {
 	state := t.TempDir()
 	s := startServe(t, map[string]string{"XDG_STATE_HOME": state})
-	st := getStats(t, s.url)
+	st := getStats(t, s.URL)
 	if st.Lease == nil || st.Lease.State != "held" {
 		t.Fatalf("stats %+v, want a held lease", st)
 	}
 	if _, err := os.Stat(filepath.Join(state, "snowfall", "leases.db")); err != nil {
 		t.Errorf("no lease database in the state directory: %v", err)
 	}
-	if code, body := httpGet(t, s.url+"/"); code != 200 {
+	if code, body := cmdtest.Get(t, s.URL+"/"); code != 200 {
 		t.Errorf("GET /: %d %q", code, body)
 	}
 }

@@ -1,97 +1,24 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/snowfall-go/snowfall"
-	"github.com/snowfall-go/snowfall/internal/cli"
-	"github.com/snowfall-go/snowfall/internal/server"
+	"github.com/snowfall-go/snowfall/internal/cmdtest"
 )
-
-// addrWriter is a stdout that hands the address of the "listening on" line to a channel.
-type addrWriter struct {
-	once sync.Once
-	addr chan string
-}
-
-func (w *addrWriter) Write(b []byte) (int, error) {
-	if a, ok := server.ParseListen(string(b)); ok {
-		w.once.Do(func() { w.addr <- a })
-	}
-	return len(b), nil
-}
-
-// lockedBuffer is a stderr that tests may read while the command writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // start runs the command in-process on a random loopback port and returns its base URL; the
 // server stops, and its exit is checked, when the test ends.
 func start(t *testing.T, env map[string]string, args ...string) string {
 	t.Helper()
-	out := &addrWriter{addr: make(chan string, 1)}
-	errb := &lockedBuffer{}
-	sio := cli.IO{In: strings.NewReader(""), Out: out, Err: errb, Getenv: func(k string) string { return env[k] }}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"--host", "127.0.0.1", "--port", "0"}, args...), sio) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v (stderr %s)", err, errb.String())
-		}
-	})
-	select {
-	case a := <-out.addr:
-		return "http://" + a
-	case err := <-done:
-		done <- err
-		t.Fatalf("run returned %v before listening; stderr %s", err, errb.String())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("no listen address; stderr %s", errb.String())
-	}
-	return ""
-}
-
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	return cmdtest.MustStart(t, run, env, append([]string{"--host", "127.0.0.1", "--port", "0"}, args...)...).URL
 }
 
 // TestDCWorker checks the dc and worker of the IDs and of /stats: flag beats env beats default.
@@ -111,7 +38,7 @@ func TestDCWorker(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			url := start(t, c.env, c.args...)
-			code, body := get(t, url+"/")
+			code, body := cmdtest.Get(t, url+"/")
 			if code != 200 {
 				t.Fatalf("GET /: %d %q", code, body)
 			}
@@ -124,7 +51,7 @@ func TestDCWorker(t *testing.T) {
 			if p.DC != c.dc || p.Worker != c.worker {
 				t.Errorf("ID %d has dc %d worker %d, want %d %d", id, p.DC, p.Worker, c.dc, c.worker)
 			}
-			_, body = get(t, url+"/stats")
+			_, body = cmdtest.Get(t, url+"/stats")
 			var st struct {
 				DC, Worker int64
 				Layout     string
@@ -139,45 +66,18 @@ func TestDCWorker(t *testing.T) {
 	}
 }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// binary builds the command once per test run, into a temporary directory.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "snowflake_start_server-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "snowflake_start_server")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = err
-			binPath = string(out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("go build: %v\n%s", buildErr, binPath)
-	}
-	return binPath
-}
+// bin is the command, built for the tests that need a process of its own.
+var bin = cmdtest.Binary{Name: "snowflake_start_server"}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" && buildErr == nil {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	bin.Remove()
 	os.Exit(code)
 }
 
 // TestUsageExit runs the built command with bad values and checks exit code 2 and the message.
 func TestUsageExit(t *testing.T) {
-	bin := binary(t)
+	exe := bin.Path(t)
 	for _, c := range []struct {
 		name string
 		env  []string
@@ -196,7 +96,7 @@ func TestUsageExit(t *testing.T) {
 		{"log format", nil, []string{"--log-format", "xml"}, []string{"xml"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cmd := exec.Command(bin, c.args...)
+			cmd := exec.Command(exe, c.args...)
 			cmd.Env = append(os.Environ(), c.env...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
@@ -214,32 +114,9 @@ func TestUsageExit(t *testing.T) {
 }
 
 // startBinary runs the built command on a random port and returns it and its base URL.
-func startBinary(t *testing.T, env []string, args ...string) (*exec.Cmd, string, *lockedBuffer) {
+func startBinary(t *testing.T, env []string, args ...string) (*exec.Cmd, string, *cmdtest.LockedBuffer) {
 	t.Helper()
-	cmd := exec.Command(binary(t), append([]string{"--host", "127.0.0.1", "--port", "0"}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	addr, ok := server.ParseListen(line)
-	if !ok {
-		t.Fatalf("first line %q (%v), want the listen address; stderr %s", line, err, stderr.String())
-	}
-	go io.Copy(io.Discard, stdout)
-	return cmd, "http://" + addr, stderr
+	return bin.StartBinary(t, env, append([]string{"--host", "127.0.0.1", "--port", "0"}, args...)...)
 }
 
 // TestSignals checks that SIGTERM and SIGINT stop the server with exit 0, after it served.
@@ -247,7 +124,7 @@ func TestSignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			cmd, url, stderr := startBinary(t, []string{"PSF_DC=2"}, "--log-format", "json")
-			if code, body := get(t, url+"/"); code != 200 {
+			if code, body := cmdtest.Get(t, url+"/"); code != 200 {
 				t.Fatalf("GET /: %d %q", code, body)
 			}
 			if err := cmd.Process.Signal(sig); err != nil {
