@@ -360,10 +360,11 @@ func (s stealer) steal(t *testing.T, id int64, l snowfall.Layout) error {
 	}
 }
 
-func testKill(t *testing.T, b Backend) {
-	a := b.New(t)
-	s := snowfall.LeaseSettings{Layout: SmallLayout(), Probe: 200 * time.Millisecond}
-	// Make the manifest before the child so that it cannot pick another layout.
+// startHolder makes a's manifest with the layout and probe of s, so that the child cannot pick
+// others, and starts a child process (this test binary, as the helper) that holds a lease on a and
+// reports on its stdout, which the scanner reads. The child is killed when the test ends.
+func startHolder(t *testing.T, b Backend, a snowfall.Assigner, s snowfall.LeaseSettings) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
 	if _, err := snowfall.ReadManifest(t.Context(), a, snowfall.Manifest{Layout: s.Layout, Probe: s.Probe}); err != nil {
 		t.Fatal(err)
 	}
@@ -381,8 +382,14 @@ func testKill(t *testing.T, b Backend) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
-	sc := bufio.NewScanner(out)
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, bufio.NewScanner(out)
+}
+
+func testKill(t *testing.T, b Backend) {
+	a := b.New(t)
+	s := snowfall.LeaseSettings{Layout: SmallLayout(), Probe: 200 * time.Millisecond}
+	cmd, sc := startHolder(t, b, a, s)
 	var child int64 = -1
 	var childIDs []snowfall.ID
 	for sc.Scan() && len(childIDs) < 200 {
@@ -416,6 +423,7 @@ func testKill(t *testing.T, b Backend) {
 	cmd.Wait()
 	var l *snowfall.Leased
 	for {
+		var err error
 		l, err = snowfall.NewLeased(t.Context(), a, s)
 		if err == nil {
 			break
@@ -539,25 +547,7 @@ func testUnreachable(t *testing.T, b Backend) {
 func testStop(t *testing.T, b Backend) {
 	a := b.New(t)
 	s := snowfall.LeaseSettings{Layout: SmallLayout(), Probe: 200 * time.Millisecond}
-	if _, err := snowfall.ReadManifest(t.Context(), a, snowfall.Manifest{Layout: s.Layout, Probe: s.Probe}); err != nil {
-		t.Fatal(err)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), HelperVar+"="+b.Helper(a))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	sc := bufio.NewScanner(out)
+	cmd, sc := startHolder(t, b, a, s)
 	if !sc.Scan() {
 		t.Fatalf("helper printed nothing: %v", sc.Err())
 	}
