@@ -386,11 +386,11 @@ func (l *Leased) acquire(ctx context.Context) error {
 	l.st.Expires = start.Time().Add(l.lease)
 	l.st.LastRenewal = start.Time()
 	l.mu.Unlock()
+	var floor any = c.Prev
 	if c.Prev.IsZero() {
-		l.log.Info("snowfall: lease acquired", "generator", c.ID, "floor", "none (first holder)", "ceiling", c.Mark)
-	} else {
-		l.log.Info("snowfall: lease acquired", "generator", c.ID, "floor", c.Prev, "ceiling", c.Mark)
+		floor = "none (first holder)"
 	}
+	l.log.Info("snowfall: lease acquired", "generator", c.ID, "floor", floor, "ceiling", c.Mark)
 	return nil
 }
 

@@ -129,11 +129,12 @@ func (s *Server) serveIDs(w http.ResponseWriter, r *http.Request) int {
 		return writeError(w, http.StatusBadRequest, msg)
 	}
 	asJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
+	contentType := textType
+	if asJSON {
+		contentType = jsonType
+	}
 	if r.Method == http.MethodHead {
-		if asJSON {
-			return s.headIDs(w, jsonType)
-		}
-		return s.headIDs(w, textType)
+		return s.headIDs(w, contentType)
 	}
 	ip := idPool.Get().(*[]snowfall.ID)
 	defer idPool.Put(ip)
@@ -169,11 +170,7 @@ func (s *Server) serveIDs(w http.ResponseWriter, r *http.Request) int {
 	}
 	*bp = b
 	h := w.Header()
-	if asJSON {
-		h["Content-Type"] = jsonType
-	} else {
-		h["Content-Type"] = textType
-	}
+	h["Content-Type"] = contentType
 	h["Cache-Control"] = noStore
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.Write(b)

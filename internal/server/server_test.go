@@ -436,10 +436,11 @@ func TestConcurrentUnique(t *testing.T) {
 	}
 }
 
-// TestServeShutdown checks that Serve answers on a listener and returns nil once its context is done,
-// after finishing requests in flight.
-func TestServeShutdown(t *testing.T) {
-	srv, err := server.New(server.Config{Source: newGenerator(t, snowfall.Settings{})})
+// serve runs Serve for a server with cfg on a random loopback port, and returns its base URL, the
+// cancel function of Serve's context, and the channel Serve's result arrives on.
+func serve(t *testing.T, cfg server.Config) (url string, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,9 +449,16 @@ func TestServeShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	url := "http://" + ln.Addr().String()
+	t.Cleanup(cancel)
+	result := make(chan error, 1)
+	go func() { result <- srv.Serve(ctx, ln) }()
+	return "http://" + ln.Addr().String(), cancel, result
+}
+
+// TestServeShutdown checks that Serve answers on a listener and returns nil once its context is done,
+// after finishing requests in flight.
+func TestServeShutdown(t *testing.T) {
+	url, cancel, done := serve(t, server.Config{Source: newGenerator(t, snowfall.Settings{})})
 	if a := do(t, "GET", url+"/"); a.code != 200 {
 		t.Fatalf("code %d", a.code)
 	}
@@ -485,20 +493,10 @@ func (s *slowSource) NextContext(ctx context.Context) (snowfall.ID, error) {
 // flight finish with its ID before it returns.
 func TestShutdownFinishesInFlight(t *testing.T) {
 	src := &slowSource{Source: newGenerator(t, snowfall.Settings{}), entered: make(chan struct{}, 1), release: make(chan struct{})}
-	srv, err := server.New(server.Config{Source: src, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
+	url, cancel, served := serve(t, server.Config{Source: src, Timeout: 10 * time.Second})
 	got := make(chan answer, 1)
 	go func() {
-		resp, err := http.Get("http://" + ln.Addr().String() + "/")
+		resp, err := http.Get(url + "/")
 		if err != nil {
 			got <- answer{body: err.Error()}
 			return
