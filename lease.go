@@ -72,7 +72,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/snowfall-go/snowfall/internal/simbug"
 )
+
+// manifestTimeout bounds NewLeased's read of the manifest, before the lease settings are known.
+const manifestTimeout = 2 * DefaultProbe
 
 // Defaults of LeaseSettings.
 const (
@@ -296,7 +301,8 @@ type tenure struct {
 	g     *Generator
 	id    int64
 	token string
-	mark  time.Time // the last mark recorded
+	prev  time.Time // the previous tenure's mark: the floor
+	mark  time.Time // the last mark recorded: the ceiling
 }
 
 // NewLeased claims a generator id from a and returns a generator on it, keeping the lease in a
@@ -305,7 +311,9 @@ type tenure struct {
 // ids, an error for a lease not longer than the probe interval plus the margin, and the assigner's
 // errors. ctx bounds the first claim only. The result is safe for concurrent use.
 func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error) {
-	m, err := ReadManifest(ctx, a, Manifest{Layout: s.Layout, Probe: s.Probe})
+	mctx, cancel := context.WithTimeout(ctx, manifestTimeout)
+	m, err := ReadManifest(mctx, a, Manifest{Layout: s.Layout, Probe: s.Probe})
+	cancel()
 	if err != nil {
 		return nil, err
 	}
@@ -342,6 +350,10 @@ func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error
 	return l, nil
 }
 
+// callTimeout bounds each call to the assigner: a store that stopped answering must not hold the
+// keeper (or Close) for longer than the permit it could still renew.
+func (l *Leased) callTimeout() time.Duration { return l.lease - l.margin }
+
 // stamp reads the clock the generators use.
 func (l *Leased) stamp() Stamp {
 	if l.sys != nil {
@@ -362,22 +374,34 @@ func newToken() string {
 func (l *Leased) acquire(ctx context.Context) error {
 	start := l.stamp()
 	token := newToken()
-	c, err := l.a.Claim(ctx, ClaimRequest{Size: PoolSize(l.man.Layout), Token: token, Lease: l.lease,
+	cctx, cancel := context.WithTimeout(ctx, l.callTimeout())
+	c, err := l.a.Claim(cctx, ClaimRequest{Size: PoolSize(l.man.Layout), Token: token, Lease: l.lease,
 		Now: start.Time(), Ahead: l.lease, Holder: l.holder})
+	cancel()
 	if err != nil {
+		l.fail(err)
+		return err
+	}
+	// Claims prefer ids whose mark is not ahead of this clock, so a floor further ahead than the
+	// generator waits out means no better id was free: rather than sit on an id it cannot issue
+	// from, the holder gives it back, its mark as it was, and reports the clock.
+	if wait := l.waitable(); c.Prev.Sub(start.Time()) > wait && !simbug.FarMarkClaim {
+		ahead := c.Prev.Sub(start.Time())
+		err := fmt.Errorf("snowfall: generator %d, the best free id, has a high-water mark %v ahead of this clock: %w",
+			c.ID, ahead.Round(time.Millisecond), &ClockBackwardsError{Behind: ahead, Max: wait})
+		l.giveBack(c.ID, token, c.Prev)
 		l.fail(err)
 		return err
 	}
 	g, err := New(Settings{Layout: l.man.Layout, Node: NodeOf(l.man.Layout, c.ID), Clock: l.clock,
 		MaxBackwards: l.maxBack, After: c.Prev})
-	if err == nil {
-		g.Grant(Permit{Until: c.Mark, Start: start, Valid: l.lease - l.margin})
-	} else {
-		l.a.Release(ctx, c.ID, token, c.Mark)
+	if err != nil {
+		l.giveBack(c.ID, token, c.Prev)
 		l.fail(err)
 		return err
 	}
-	if old := l.cur.Swap(&tenure{g: g, id: c.ID, token: token, mark: c.Mark}); old != nil {
+	g.Grant(Permit{Until: c.Mark, Start: start, Valid: l.lease - l.margin})
+	if old := l.cur.Swap(&tenure{g: g, id: c.ID, token: token, prev: c.Prev, mark: c.Mark}); old != nil {
 		l.issued.Add(old.g.issuedNow())
 	}
 	l.begun = start
@@ -392,6 +416,27 @@ func (l *Leased) acquire(ctx context.Context) error {
 	}
 	l.log.Info("snowfall: lease acquired", "generator", c.ID, "floor", floor, "ceiling", c.Mark)
 	return nil
+}
+
+// waitable returns how far behind a mark the generators wait for their clock (see Settings).
+func (l *Leased) waitable() time.Duration {
+	switch {
+	case l.maxBack == 0:
+		return DefaultMaxBackwards
+	case l.maxBack < 0:
+		return 0
+	}
+	return l.maxBack
+}
+
+// giveBack releases an id claimed but never issued from, with mark, the previous tenure's. A
+// failure only leaves the lease to expire.
+func (l *Leased) giveBack(id int64, token string, mark time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), l.callTimeout())
+	defer cancel()
+	if err := l.a.Release(ctx, id, token, mark); err != nil {
+		l.log.Warn("snowfall: release of an unused claim failed; its lease will expire", "generator", id, "err", err)
+	}
 }
 
 func (l *Leased) fail(err error) {
@@ -581,17 +626,24 @@ func (l *Leased) Close() error {
 	<-l.done
 	t := l.cur.Load()
 	held := !t.g.permit.Load().closed
-	t.g.Revoke(ErrClosed)
+	// Revoke seals the generator: no call in flight can issue after it, so the last tick it
+	// reports is final, whatever the clock or the scheduler does from here.
+	mark := t.g.Revoke(ErrClosed)
 	var err error
 	if held {
-		mark := t.g.Last()
-		if now := l.stamp().Time(); now.After(mark) {
-			mark = now
+		if simbug.CloseRace {
+			// Issue 10, defect 1, put back: guess with the clock what calls in flight may issue.
+			if now := l.stamp().Time(); now.After(mark) {
+				mark = now
+			}
+		}
+		if mark.Before(t.prev) {
+			mark = t.prev // nothing issued: keep the previous tenure's mark
 		}
 		if mark.After(t.mark) {
 			mark = t.mark
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), l.lease)
+		ctx, cancel := context.WithTimeout(context.Background(), l.callTimeout())
 		err = l.a.Release(ctx, t.id, t.token, mark)
 		cancel()
 		if err != nil {

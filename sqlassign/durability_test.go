@@ -1,0 +1,26 @@
+package sqlassign
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// TestSQLiteDurable (issue 10, defect 6): a SQLite lease file commits with synchronous=FULL, so
+// power loss cannot roll back an acknowledged claim or renewal (NORMAL under WAL can).
+func TestSQLiteDurable(t *testing.T) {
+	a, err := Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "leases.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var mode, sync string
+	if err := a.db.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.db.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&sync); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" || sync != "2" {
+		t.Errorf("journal_mode %s, synchronous %s: want wal and 2 (FULL)", mode, sync)
+	}
+}
