@@ -8,7 +8,9 @@
 // them, so hosts never compare their clocks. A claim is one transaction that finds a free row,
 // locks it (FOR UPDATE SKIP LOCKED; SQLite's single writer) and replaces its token with an update
 // conditioned on the lease having expired, checked by rows affected; renewals and releases are
-// updates conditioned on the token. See the snowfall package's lease.go for the safety argument.
+// updates conditioned on the token; marks only rise. The safety argument, and what it needs from the
+// database (durable commits, no failover to an asynchronous replica), is in the snowfall package
+// documentation (go doc github.com/snowfall-go/snowfall, "Leases").
 package sqlassign
 
 import (

@@ -101,3 +101,51 @@ func testCloseInFlight(t *testing.T, step time.Duration, late bool) {
 		t.Errorf("in-flight Next: got %v, want ErrFenced wrapping ErrClosed", r.err)
 	}
 }
+
+// hangingAssigner is a memassign whose next claims, while hang is above zero, block until their
+// context ends, like a connection that silently drops packets.
+type hangingAssigner struct {
+	*memassign.Assigner
+	hang atomic.Int32
+}
+
+func (h *hangingAssigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Claim, error) {
+	if h.hang.Add(-1) >= 0 {
+		<-ctx.Done()
+		return snowfall.Claim{}, ctx.Err()
+	}
+	return h.Assigner.Claim(ctx, r)
+}
+
+// TestReacquireHasDeadline (issue 10, defect 5): after a loss, a claim that never answers gives up
+// at the call deadline and is retried, instead of holding the keeper until TCP gives up.
+func TestReacquireHasDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &hangingAssigner{Assigner: memassign.New(nil)}
+		l := newLeased(t, a, snowfall.LeaseSettings{Probe: time.Second}) // lease 2 s, margin 200 ms
+		defer l.Close()
+		a.Expire(context.Background(), 0)
+		if _, err := a.Claim(context.Background(), snowfall.ClaimRequest{Size: 2048, Token: "thief", Lease: time.Hour,
+			Now: time.Now().Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		a.hang.Store(1)
+		time.Sleep(time.Second + time.Millisecond) // the renewal finds the loss; the claim hangs
+		synctest.Wait()
+		if st := l.Lease(); st.State != "lost" {
+			t.Fatalf("after the loss: state %q, want lost", st.State)
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		st := l.Lease()
+		if st.State != "held" || st.Generator != 1 {
+			t.Fatalf("5 s after a claim stopped answering: got %+v, want held generator 1 (the claim must time out and be retried)", st)
+		}
+		if !errors.Is(st.LastError, context.DeadlineExceeded) {
+			t.Errorf("last error: got %v, want the hung claim's deadline", st.LastError)
+		}
+		if _, err := l.Next(); err != nil {
+			t.Fatalf("Next after re-acquiring: %v", err)
+		}
+	})
+}
