@@ -113,8 +113,9 @@
 // compare-and-swap replaces, so a call in flight (permit checked, clock read, preempted for any
 // time) either issued before the seal, and its tick is in the mark Close records, or fails its
 // compare-and-swap and then sees the revocation. Neither clocks nor scheduling enter into it.
-// Every call to the store has a deadline (Lease - Margin), so a connection that drops packets
-// silently costs one deadline, not minutes of TCP retries.
+// Every call to the store has a deadline (renewals and releases Lease - Margin, claims at least
+// 10 s, the first read of the manifest 10 s), so a connection that drops packets silently costs
+// one deadline, not minutes of TCP retries.
 //
 // # What the store must provide
 //

@@ -299,9 +299,17 @@ func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error
 	return l, nil
 }
 
-// callTimeout bounds each call to the assigner: a store that stopped answering must not hold the
+// callTimeout bounds each renewal and release: a store that stopped answering must not hold the
 // keeper (or Close) for longer than the permit it could still renew.
 func (l *Leased) callTimeout() time.Duration { return l.lease - l.margin }
+
+// claimTimeout bounds each claim. A claim decides nothing about safety, only when the holder gets
+// an id, but the first one on a new manifest also adds a row per generator id (up to MaxPoolSize),
+// so it gets at least minClaimTimeout.
+func (l *Leased) claimTimeout() time.Duration { return max(l.callTimeout(), minClaimTimeout) }
+
+// minClaimTimeout is the shortest deadline a claim gets.
+const minClaimTimeout = 10 * time.Second
 
 // stamp reads the clock the generators use.
 func (l *Leased) stamp() Stamp {
@@ -323,7 +331,7 @@ func newToken() string {
 func (l *Leased) acquire(ctx context.Context) error {
 	start := l.stamp()
 	token := newToken()
-	cctx, cancel := context.WithTimeout(ctx, l.callTimeout())
+	cctx, cancel := context.WithTimeout(ctx, l.claimTimeout())
 	c, err := l.a.Claim(cctx, ClaimRequest{Size: PoolSize(l.man.Layout), Token: token, Lease: l.lease,
 		Now: start.Time(), Ahead: l.lease, Holder: l.holder})
 	cancel()

@@ -135,11 +135,11 @@ func TestReacquireHasDeadline(t *testing.T) {
 		if st := l.Lease(); st.State != "lost" {
 			t.Fatalf("after the loss: state %q, want lost", st.State)
 		}
-		time.Sleep(5 * time.Second)
+		time.Sleep(15 * time.Second)
 		synctest.Wait()
 		st := l.Lease()
 		if st.State != "held" || st.Generator != 1 {
-			t.Fatalf("5 s after a claim stopped answering: got %+v, want held generator 1 (the claim must time out and be retried)", st)
+			t.Fatalf("15 s after a claim stopped answering: got %+v, want held generator 1 (the claim must time out and be retried)", st)
 		}
 		if !errors.Is(st.LastError, context.DeadlineExceeded) {
 			t.Errorf("last error: got %v, want the hung claim's deadline", st.LastError)
