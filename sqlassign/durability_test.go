@@ -24,3 +24,20 @@ func TestSQLiteDurable(t *testing.T) {
 		t.Errorf("journal_mode %s, synchronous %s: want wal and 2 (FULL)", mode, sync)
 	}
 }
+
+// TestSQLiteQueryPragma: pragmas in the URL's query come after sqlassign's and win, which is how
+// BenchmarkRenew/sqlite-normal measures the cost of durable commits in the same run.
+func TestSQLiteQueryPragma(t *testing.T) {
+	a, err := Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "leases.db")+"?_pragma=synchronous(NORMAL)", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var sync string
+	if err := a.db.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&sync); err != nil {
+		t.Fatal(err)
+	}
+	if sync != "1" {
+		t.Errorf("synchronous: got %s, want 1 (NORMAL, from the URL)", sync)
+	}
+}
