@@ -14,16 +14,16 @@ import (
 
 // The simulated fleet.
 const (
-	slots      = 5                    // holder hosts
-	workers    = 2                    // goroutines issuing IDs on each holder
-	probe      = time.Second          // lease 2 s, margin 200 ms (the defaults for this probe)
-	lease      = 2 * probe            //
-	stallAfter = 5 * lease            // how long a right clock may stay in ClockBackwardsError
-	poolSize   = int64(1) << genBits  // generator ids in the manifest
-	genBits    = 3                    //
-	runFor     = 40 * time.Second     // virtual time per seed
-	dbSteps    = 3 * time.Second      // the database clock stays within this of the true time
-	maxReports = 20                   // violations kept per seed
+	slots      = 5                   // holder hosts
+	workers    = 2                   // goroutines issuing IDs on each holder
+	probe      = time.Second         // lease 2 s, margin 200 ms (the defaults for this probe)
+	lease      = 2 * probe           //
+	stallAfter = 5 * lease           // how long a right clock may stay in ClockBackwardsError
+	poolSize   = int64(1) << genBits // generator ids in the manifest
+	genBits    = 3                   //
+	runFor     = 40 * time.Second    // virtual time per seed
+	dbSteps    = 3 * time.Second     // the database clock stays within this of the true time
+	maxReports = 20                  // violations kept per seed
 )
 
 // layout is small on purpose: 8 generator ids for 5 holders keeps ids changing hands, and 256 IDs per
