@@ -18,11 +18,11 @@ func TestSim(t *testing.T) {
 	sum, failed := search(t, nil)
 	report(t, sum)
 	for i, r := range failed {
-		if i == 3 {
-			t.Errorf("... and %d more failing seeds", len(failed)-3)
-			break
+		if i < 3 {
+			t.Errorf("seed %d: %v\n%s\nreplay: %s", r.Seed, r.Violations, details(r), replay(r.Seed, "TestSim", ""))
+		} else {
+			t.Errorf("seed %d: %v; replay: %s", r.Seed, r.Violations, replay(r.Seed, "TestSim", ""))
 		}
-		t.Errorf("seed %d: %v\n%s\nreplay: %s", r.Seed, r.Violations, details(r), replay(r.Seed, "TestSim", ""))
 	}
 }
 
