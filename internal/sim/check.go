@@ -53,6 +53,7 @@ func (s *sim) check() {
 			t  *tenure
 		}{r.id, t}
 	}
+	s.classify()
 	for gen, ts := range m.byGen {
 		var prev *tenure
 		for _, t := range ts {
@@ -60,6 +61,7 @@ func (s *sim) check() {
 				continue
 			}
 			if prev != nil && t.minID <= prev.maxID {
+				s.res.Causes["order:"+cause(prev, t, prev.maxID)]++
 				s.violate("order", "generator %d: tenure of h%s/%d (claimed %s, floor %s) issued %d %s, not above %d %s of the "+
 					"earlier tenure of h%s/%d (claimed %s)", gen, t.holder.Host[1:], t.holder.PID, stamp(t.applied),
 					stamp(t.floor), t.minID, describe(t.minID), prev.maxID, describe(prev.maxID), prev.holder.Host[1:],
@@ -69,6 +71,37 @@ func (s *sim) check() {
 				prev = t
 			}
 		}
+	}
+}
+
+// cause names why a later tenure could issue an ID at or below id of an earlier one: close-race
+// when the earlier tenure issued id above the mark its Close released (defect 1), lowered-mark
+// when the later tenure's floor lies below what the earlier tenure recorded and issued (defect 2).
+func cause(earlier, later *tenure, id snowfall.ID) string {
+	p, _ := layout.Decode(id)
+	switch {
+	case earlier.released && p.Tick > layout.Ticks(earlier.relMark):
+		return "close-race"
+	case !earlier.released && layout.Ticks(later.floor) < p.Tick:
+		return "lowered-mark"
+	}
+	return "other"
+}
+
+// classify finds the cause of each duplicate (see cause).
+func (s *sim) classify() {
+	for _, d := range s.dups {
+		p, _ := layout.Decode(d[0].id)
+		a, _ := s.attribute(d[0], p)
+		b, _ := s.attribute(d[1], p)
+		c := "other"
+		if a != nil && b != nil && a != b {
+			if a.seq > b.seq {
+				a, b = b, a
+			}
+			c = cause(a, b, d[0].id)
+		}
+		s.res.Causes["duplicate:"+c]++
 	}
 }
 

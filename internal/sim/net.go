@@ -23,6 +23,7 @@ type model struct {
 	rows  map[int64]*rowState
 	ten   map[tenureKey]*tenure
 	byGen map[int64][]*tenure // in the order the store applied the claims
+	seq   int
 }
 
 type rowState struct {
@@ -44,6 +45,7 @@ type tenure struct {
 	floor     time.Time       // the claim's Prev
 	ceiling   time.Time       // the highest mark recorded for it
 	applied   time.Time
+	seq       int // the order in which the store applied the claims
 	delivered time.Time // when the claimer got the reply; zero if it never did
 	released  bool
 	relMark   time.Time
@@ -73,7 +75,8 @@ func (m *model) claim(r snowfall.ClaimRequest) (snowfall.Claim, error) {
 	if err != nil {
 		return c, err
 	}
-	t := &tenure{gen: c.ID, token: r.Token, holder: r.Holder, floor: c.Prev, ceiling: c.Mark, applied: time.Now()}
+	m.seq++
+	t := &tenure{gen: c.ID, token: r.Token, holder: r.Holder, floor: c.Prev, ceiling: c.Mark, applied: time.Now(), seq: m.seq}
 	m.ten[tenureKey{c.ID, r.Token}] = t
 	m.byGen[c.ID] = append(m.byGen[c.ID], t)
 	m.rows[c.ID] = &rowState{token: r.Token, expires: m.now().Add(r.Lease), mark: c.Mark}

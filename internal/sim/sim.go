@@ -62,6 +62,7 @@ type Result struct {
 	IDs        int
 	Faults     map[string]int // by kind; "holders" counts the incarnations that got a lease
 	Violations map[string]int // by kind
+	Causes     map[string]int // duplicates and order violations by kind:cause (see cause)
 	Reports    []Violation    // the first few, in the order found
 }
 
@@ -80,7 +81,7 @@ type sim struct {
 	res    Result
 	recs   []record
 	byID   map[snowfall.ID]int // index in recs
-	closed bool
+	dups   [][2]record
 }
 
 // record is one issued ID.
@@ -96,7 +97,7 @@ type record struct {
 // be called inside a testing/synctest bubble (synctest.Test), whose fake clock is the true time.
 func Run(seed uint64) *Result {
 	s := &sim{seed: seed, start: time.Now(), done: make(chan struct{}), byID: map[snowfall.ID]int{},
-		res: Result{Seed: seed, Faults: map[string]int{}, Violations: map[string]int{}}}
+		res: Result{Seed: seed, Faults: map[string]int{}, Violations: map[string]int{}, Causes: map[string]int{}}}
 	s.m = newModel(s)
 	s.wg.Add(1)
 	go s.database()
@@ -186,6 +187,7 @@ func (s *sim) issued(inst *instance, w int, ids []snowfall.ID, start time.Time) 
 	for _, id := range ids {
 		if j, ok := s.byID[id]; ok {
 			o := s.recs[j]
+			s.dups = append(s.dups, [2]record{o, {id: id, inst: inst, worker: w, start: start, end: end}})
 			dups = append(dups, fmt.Sprintf("%d %s issued by h%d/%d (call %s-%s) and by h%d/%d (call %s-%s)", id, describe(id),
 				o.inst.slot, o.inst.inc, stamp(o.start), stamp(o.end), inst.slot, inst.inc, stamp(start), stamp(end)))
 			continue
@@ -210,13 +212,15 @@ type Summary struct {
 	IDs        int
 	Faults     map[string]int
 	Violations map[string]int
-	Elapsed    time.Duration // wall time
+	Causes     map[string]int
+	First      map[string]uint64 // the first seed that found each kind (and kind:cause)
+	Elapsed    time.Duration     // wall time
 }
 
 // Add counts r.
 func (s *Summary) Add(r *Result) {
 	if s.Faults == nil {
-		s.Faults, s.Violations = map[string]int{}, map[string]int{}
+		s.Faults, s.Violations, s.Causes, s.First = map[string]int{}, map[string]int{}, map[string]int{}, map[string]uint64{}
 	}
 	s.Seeds++
 	s.IDs += r.IDs
@@ -225,6 +229,15 @@ func (s *Summary) Add(r *Result) {
 	}
 	for k, v := range r.Violations {
 		s.Violations[k] += v
+		if _, ok := s.First[k]; !ok {
+			s.First[k] = r.Seed
+		}
+	}
+	for k, v := range r.Causes {
+		s.Causes[k] += v
+		if _, ok := s.First[k]; !ok {
+			s.First[k] = r.Seed
+		}
 	}
 }
 

@@ -17,6 +17,9 @@ const defaultSeeds = 30
 func TestSim(t *testing.T) {
 	sum, failed := search(t, nil)
 	report(t, sum)
+	if len(sum.First) > 0 {
+		t.Logf("first seed to find each kind: %v; causes: %v", sum.First, sum.Causes)
+	}
 	for i, r := range failed {
 		if i < 3 {
 			t.Errorf("seed %d: %v\n%s\nreplay: %s", r.Seed, r.Violations, details(r), replay(r.Seed, "TestSim", ""))
