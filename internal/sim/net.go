@@ -75,11 +75,22 @@ func (m *model) claim(r snowfall.ClaimRequest) (snowfall.Claim, error) {
 	if err != nil {
 		return c, err
 	}
+	m.rows[c.ID] = &rowState{token: r.Token, expires: m.now().Add(r.Lease), mark: c.Mark}
+	t := &tenure{gen: c.ID, token: r.Token, holder: r.Holder, floor: c.Prev, ceiling: c.Mark, applied: time.Now()}
+	if old := m.ten[tenureKey{c.ID, r.Token}]; old != nil {
+		// A duplicate of the claim took the same id again after it expired. Its holder goes on with
+		// the generator of the first claim, floor and all.
+		if ts := m.byGen[c.ID]; ts[len(ts)-1] == old {
+			old.ceiling = later(old.ceiling, c.Mark)
+			return c, nil
+		}
+		// Another tenure came between: the old one is revived, as a tenure after it.
+		t.floor, t.delivered = old.floor, time.Now()
+	}
 	m.seq++
-	t := &tenure{gen: c.ID, token: r.Token, holder: r.Holder, floor: c.Prev, ceiling: c.Mark, applied: time.Now(), seq: m.seq}
+	t.seq = m.seq
 	m.ten[tenureKey{c.ID, r.Token}] = t
 	m.byGen[c.ID] = append(m.byGen[c.ID], t)
-	m.rows[c.ID] = &rowState{token: r.Token, expires: m.now().Add(r.Lease), mark: c.Mark}
 	return c, nil
 }
 
@@ -103,8 +114,8 @@ func (m *model) renew(id int64, token string, lease time.Duration, mark time.Tim
 			id, stamp(w.mark), stamp(stored), token)
 	}
 	w.expires, w.mark = m.now().Add(lease), stored
-	if t := m.ten[tenureKey{id, token}]; t != nil && mark.After(t.ceiling) {
-		t.ceiling = mark
+	if t := m.ten[tenureKey{id, token}]; t != nil {
+		t.ceiling = later(t.ceiling, mark)
 	}
 	return nil
 }
@@ -297,6 +308,13 @@ func (k *link) Release(ctx context.Context, id int64, token string, mark time.Ti
 // Leases implements snowfall.Assigner; the lease code never calls it.
 func (k *link) Leases(ctx context.Context) ([]snowfall.LeaseRecord, error) {
 	return nil, fmt.Errorf("sim: Leases is not simulated")
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
