@@ -45,7 +45,7 @@ type tenure struct {
 	floor     time.Time       // the claim's Prev
 	ceiling   time.Time       // the highest mark recorded for it
 	applied   time.Time
-	seq       int // the order in which the store applied the claims
+	seq       int       // the order in which the store applied the claims
 	delivered time.Time // when the claimer got the reply; zero if it never did
 	released  bool
 	relMark   time.Time

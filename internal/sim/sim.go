@@ -77,11 +77,11 @@ type sim struct {
 	wg    sync.WaitGroup
 	m     *model
 
-	mu     sync.Mutex
-	res    Result
-	recs   []record
-	byID   map[snowfall.ID]int // index in recs
-	dups   [][2]record
+	mu   sync.Mutex
+	res  Result
+	recs []record
+	byID map[snowfall.ID]int // index in recs
+	dups [][2]record
 }
 
 // record is one issued ID.
