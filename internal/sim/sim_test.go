@@ -22,11 +22,16 @@ func TestSim(t *testing.T) {
 	}
 	for i, r := range failed {
 		if i < 3 {
-			t.Errorf("seed %d: %v\n%s\nreplay: %s", r.Seed, r.Violations, details(r), replay(r.Seed, "TestSim", ""))
+			t.Errorf("seed %d: %v\n%s\nreplay: %s", r.Seed, r.Violations, details(r), replay(r.Seed, "^TestSim$", ""))
 		} else {
-			t.Errorf("seed %d: %v; replay: %s", r.Seed, r.Violations, replay(r.Seed, "TestSim", ""))
+			t.Errorf("seed %d: %v; replay: %s", r.Seed, r.Violations, replay(r.Seed, "^TestSim$", ""))
 		}
 	}
+}
+
+// replay returns the command that runs seed again, under the -run pattern run.
+func replay(seed uint64, run, tags string) string {
+	return fmt.Sprintf("SNOWFALL_SIM_SEED=%d go test %s-run '%s' ./internal/sim -v", seed, tags, run)
 }
 
 // runSeed runs one seed in its own bubble.
@@ -101,10 +106,6 @@ func details(r *Result) string {
 		s += "  " + v.String() + "\n"
 	}
 	return s
-}
-
-func replay(seed uint64, test, tags string) string {
-	return fmt.Sprintf("SNOWFALL_SIM_SEED=%d go test %s-run '^%s$' ./internal/sim -v", seed, tags, test)
 }
 
 // report logs the summary line, prints it, and appends it to $SNOWFALL_FLEET_SUMMARY, which
