@@ -69,6 +69,8 @@ func search(t *testing.T, stop func(*Result) bool) (Summary, []*Result) {
 	repeat := os.Getenv("SNOWFALL_SIM_SEED") != ""
 	var sum Summary
 	var failed []*Result
+	var same int
+	var firstRun *Result
 	began := time.Now()
 	for i := uint64(0); i < count && (until.IsZero() || time.Now().Before(until)); i++ {
 		seed := first + i
@@ -76,6 +78,15 @@ func search(t *testing.T, stop func(*Result) bool) (Summary, []*Result) {
 			seed = first
 		}
 		r := runSeed(t, seed)
+		if repeat {
+			if firstRun == nil {
+				firstRun = r
+			}
+			if fmt.Sprint(r.Violations) == fmt.Sprint(firstRun.Violations) {
+				same++
+			}
+			t.Logf("seed %d run %d: %d IDs, violations %v", seed, i+1, r.IDs, r.Violations)
+		}
 		sum.Add(r)
 		if r.Failed() {
 			failed = append(failed, r)
@@ -86,7 +97,8 @@ func search(t *testing.T, stop func(*Result) bool) (Summary, []*Result) {
 	}
 	sum.Elapsed = time.Since(began)
 	if repeat && count > 1 {
-		t.Logf("seed %d replayed %d times: %d runs found a violation", first, count, len(failed))
+		t.Logf("seed %d run %d times: %d found a violation, %d found the same kinds and counts as the first run",
+			first, count, len(failed), same)
 	}
 	return sum, failed
 }
