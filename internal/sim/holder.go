@@ -43,7 +43,10 @@ func (h *slot) run() {
 			h.s.count("skew")
 			h.clk.setOffset(wrongOffset(r))
 		}
-		life, crash, pause := ms(300+r.IntN(12000)), r.IntN(100) < 35, ms(r.IntN(600))
+		life, crash, pause := ms(300+r.IntN(1700)), r.IntN(100) < 35, ms(r.IntN(600))
+		if r.IntN(2) == 0 {
+			life = ms(2000 + r.IntN(13000)) // a long life, through many renewals
+		}
 		k := &link{m: h.s.m, clk: h.clk, rng: h.s.stream(tagLink, uint64(h.i), uint64(inc))}
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		l, err := snowfall.NewLeased(ctx, k, snowfall.LeaseSettings{Layout: layout, Probe: probe, Clock: h.clk,
@@ -118,7 +121,7 @@ func (h *slot) work(inst *instance, w int) {
 	r := h.s.stream(tagWorker, uint64(h.i), uint64(inst.inc), uint64(w))
 	buf := make([]snowfall.ID, 16)
 	for !inst.stop.Load() {
-		gap, fill, n := ms(1+r.IntN(20)), r.IntN(4) == 0, 1+r.IntN(len(buf))
+		gap, fill, n := ms(1+r.IntN(30)), r.IntN(4) == 0, 1+r.IntN(len(buf))
 		pre, d := r.IntN(400) == 0, ms(1+r.IntN(800))
 		h.s.sleep(gap)
 		if inst.stop.Load() || h.s.over() {

@@ -22,7 +22,7 @@ const (
 	poolSize   = int64(1) << genBits // generator ids in the manifest
 	genBits    = 3                   //
 	runFor     = 40 * time.Second    // virtual time per seed
-	dbSteps    = 3 * time.Second     // the database clock stays within this of the true time
+	dbSteps    = 5 * time.Second     // the database clock stays within this of the true time
 	maxReports = 20                  // violations kept per seed
 )
 
@@ -118,7 +118,7 @@ func (s *sim) database() {
 	defer s.wg.Done()
 	r := s.stream(tagDB)
 	for {
-		s.sleep(ms(1000 + r.IntN(7000)))
+		s.sleep(ms(500 + r.IntN(4500)))
 		if s.over() {
 			return
 		}
@@ -214,13 +214,14 @@ type Summary struct {
 	Violations map[string]int
 	Causes     map[string]int
 	First      map[string]uint64 // the first seed that found each kind (and kind:cause)
+	Found      map[string]int    // how many seeds found each kind (and kind:cause)
 	Elapsed    time.Duration     // wall time
 }
 
 // Add counts r.
 func (s *Summary) Add(r *Result) {
 	if s.Faults == nil {
-		s.Faults, s.Violations, s.Causes, s.First = map[string]int{}, map[string]int{}, map[string]int{}, map[string]uint64{}
+		s.Faults, s.Violations, s.Causes, s.First, s.Found = map[string]int{}, map[string]int{}, map[string]int{}, map[string]uint64{}, map[string]int{}
 	}
 	s.Seeds++
 	s.IDs += r.IDs
@@ -229,12 +230,14 @@ func (s *Summary) Add(r *Result) {
 	}
 	for k, v := range r.Violations {
 		s.Violations[k] += v
+		s.Found[k]++
 		if _, ok := s.First[k]; !ok {
 			s.First[k] = r.Seed
 		}
 	}
 	for k, v := range r.Causes {
 		s.Causes[k] += v
+		s.Found[k]++
 		if _, ok := s.First[k]; !ok {
 			s.First[k] = r.Seed
 		}

@@ -18,7 +18,7 @@ func TestSim(t *testing.T) {
 	sum, failed := search(t, nil)
 	report(t, sum)
 	if len(sum.First) > 0 {
-		t.Logf("first seed to find each kind: %v; causes: %v", sum.First, sum.Causes)
+		t.Logf("first seed to find each kind: %v; seeds that found it: %v; causes: %v", sum.First, sum.Found, sum.Causes)
 	}
 	for i, r := range failed {
 		if i < 3 {
