@@ -19,7 +19,7 @@
 //
 // Clocks (clock.go) are the bubble's time plus an offset. Most incarnations have a right clock
 // (within ±400 ms, stepped within that range); one in five has a wrong one: an hour ahead or behind,
-// or 2 to 8 s off, stepped by up to ±2 s. A holder's chaos goroutine also freezes it for 0.3 to
+// or 2 to 5 s off, stepped within ±2 s of that. A holder's chaos goroutine also freezes it for 0.3 to
 // 4.3 s (every read of its clock, and every call it sends, waits for the thaw), and a worker now and
 // then arms a preemption of 1 to 800 ms for its own next call, which the clock serves between the
 // generator's permit load and its clock read. The database clock steps within ±5 s every 0.5 to 5 s.

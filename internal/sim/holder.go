@@ -43,6 +43,7 @@ func (h *slot) run() {
 			h.s.count("skew")
 			h.clk.setOffset(wrongOffset(r))
 		}
+		base := h.clk.getOffset()
 		life, crash, pause := ms(300+r.IntN(1700)), r.IntN(100) < 35, ms(r.IntN(600))
 		if r.IntN(2) == 0 {
 			life = ms(2000 + r.IntN(13000)) // a long life, through many renewals
@@ -63,7 +64,7 @@ func (h *slot) run() {
 			go h.work(inst, w)
 		}
 		h.s.wg.Add(1)
-		go h.chaos(inst)
+		go h.chaos(inst, base)
 		h.s.sleep(life)
 		inst.stop.Store(true)
 		if crash {
@@ -77,7 +78,7 @@ func (h *slot) run() {
 	}
 }
 
-// wrongOffset is a clock far off: an hour either way, or seconds.
+// wrongOffset is a clock far off: an hour either way, or 2 to 5 s.
 func wrongOffset(r *rand.Rand) time.Duration {
 	switch r.IntN(4) {
 	case 0:
@@ -85,12 +86,13 @@ func wrongOffset(r *rand.Rand) time.Duration {
 	case 1:
 		return -time.Hour
 	default:
-		return ms((2000 + r.IntN(6000)) * (1 - 2*r.IntN(2)))
+		return ms((2000 + r.IntN(3000)) * (1 - 2*r.IntN(2)))
 	}
 }
 
-// chaos steps the incarnation's clock and freezes it (the whole process stopped), until it stops.
-func (h *slot) chaos(inst *instance) {
+// chaos steps the incarnation's clock around base (a right clock within ±400 ms of the true time, a
+// wrong one within ±2 s of base) and freezes it (the whole process stopped), until inst stops.
+func (h *slot) chaos(inst *instance, base time.Duration) {
 	defer h.s.wg.Done()
 	r := h.s.stream(tagChaos, uint64(h.i), uint64(inst.inc))
 	for {
@@ -105,7 +107,7 @@ func (h *slot) chaos(inst *instance) {
 			if inst.right {
 				h.clk.setOffset(ms(off))
 			} else {
-				h.clk.setOffset(h.clk.getOffset() + ms(off*5))
+				h.clk.setOffset(base + ms(off*5))
 			}
 		case u < 60:
 			h.s.count("freeze")
