@@ -13,9 +13,10 @@
 //
 // The manifest is the real memassign code on a steppable database clock (model, net.go). Each
 // incarnation reaches it through a link that, call by call, delays the call before the store applies
-// it (a few ms, up to 200 ms, or 0.5 to 4 s: past the caller's deadline, so that a later call can be
-// applied first), applies it a second time up to 3 s later, or loses the reply after applying it.
-// A caller whose context ends gets ctx.Err(), and its call is still applied when its time comes.
+// it (60 % a few ms, 20 % up to 200 ms, 20 % 0.5 to 4 s: often past the caller's deadline, so that a
+// later call is applied first), applies it a second time up to 3 s later (4 %), or loses the reply
+// after applying it (4 %). A caller whose context ends gets ctx.Err(), and its call is still
+// applied when its time comes.
 //
 // Clocks (clock.go) are the bubble's time plus an offset. Most incarnations have a right clock
 // (within ±400 ms, stepped within that range); one in five has a wrong one: an hour ahead or behind,

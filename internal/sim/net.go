@@ -196,9 +196,9 @@ func (k *link) draw() fault {
 	r := k.rng
 	var f fault
 	switch u := r.IntN(100); {
-	case u < 6:
+	case u < 20:
 		f.send = ms(500 + r.IntN(3500)) // slow: often past the caller's deadline
-	case u < 25:
+	case u < 40:
 		f.send = ms(5 + r.IntN(200))
 	default:
 		f.send = ms(r.IntN(5))
