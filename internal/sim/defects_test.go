@@ -26,7 +26,7 @@ func TestFindsKnownDefects(t *testing.T) {
 			*c.on = true
 			defer func() { *c.on = false }()
 			sum, failed := search(t, func(r *Result) bool { return r.Violations[c.kind] > 0 })
-			report(t, sum)
+			report(t, sum.Line("sim with simbug."+c.name))
 			for _, r := range failed {
 				if r.Violations[c.kind] > 0 {
 					t.Logf("simbug.%s: found %s at seed %d, after %d seeds (%v); replay: %s", c.name, c.kind,

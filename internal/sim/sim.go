@@ -246,7 +246,10 @@ func (s *Summary) Add(r *Result) {
 
 // String is the summary line: sim: seeds=N ids=N holders=N faults[kind=N …] duplicates=N
 // order_violations=N, the other violations, and schedules (seeds) per second of wall time.
-func (s *Summary) String() string {
+func (s *Summary) String() string { return s.Line("sim") }
+
+// Line is String with another name in front, for searches with a defect put back.
+func (s *Summary) Line(name string) string {
 	var f []string
 	for _, k := range slices.Sorted(maps.Keys(s.Faults)) {
 		if k != "holders" {
@@ -255,8 +258,8 @@ func (s *Summary) String() string {
 	}
 	v := s.Violations
 	rate := float64(s.Seeds) / max(s.Elapsed.Seconds(), 1e-9)
-	return fmt.Sprintf("sim: seeds=%d ids=%d holders=%d faults[%s] duplicates=%d order_violations=%d "+
+	return fmt.Sprintf("%s: seeds=%d ids=%d holders=%d faults[%s] duplicates=%d order_violations=%d "+
 		"fence_violations=%d after_release=%d marks_lowered=%d stalls=%d schedules_per_s=%.2f (%v virtual each)",
-		s.Seeds, s.IDs, s.Faults["holders"], strings.Join(f, " "), v["duplicate"], v["order"],
+		name, s.Seeds, s.IDs, s.Faults["holders"], strings.Join(f, " "), v["duplicate"], v["order"],
 		v["fence"], v["after-release"], v["mark-lowered"], v["stall"], rate, runFor)
 }
