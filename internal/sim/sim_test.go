@@ -85,7 +85,7 @@ func search(t *testing.T, stop func(*Result) bool) (Summary, []*Result) {
 			if fmt.Sprint(r.Violations) == fmt.Sprint(firstRun.Violations) {
 				same++
 			}
-			t.Logf("seed %d run %d: %d IDs, violations %v", seed, i+1, r.IDs, r.Violations)
+			t.Logf("seed %d run %d: %d IDs, violations %v, faults %v", seed, i+1, r.IDs, r.Violations, r.Faults)
 		}
 		sum.Add(r)
 		if r.Failed() {
