@@ -57,6 +57,13 @@
 // random sources. A replayed seed therefore gives the same schedule and almost always the same
 // violations, with ID counts that differ by a few per cent; SNOWFALL_SIM_REPEAT measures it.
 //
+// # Limits
+//
+// Times in the bubble carry no monotonic reading, so a permit's validity is measured on the holder's
+// wall clock alone: a clock stepped back stretches it. That only makes the fence weaker than on a
+// real host; uniqueness must still hold through the mark. Holders are leased only: restarts of
+// static generators with and without a state file (package statefile) are not simulated.
+//
 // # Running
 //
 //	go test ./internal/sim                      # seeds 1-30; fails on any violation
