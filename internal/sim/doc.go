@@ -14,9 +14,9 @@
 // The manifest is the real memassign code on a steppable database clock (model, net.go). Each
 // incarnation reaches it through a link that, call by call, delays the call before the store applies
 // it (60 % a few ms, 20 % up to 200 ms, 20 % 0.5 to 4 s: often past the caller's deadline, so that a
-// later call is applied first), applies it a second time up to 3 s later (4 %), or loses the reply
-// after applying it (4 %). A caller whose context ends gets ctx.Err(), and its call is still
-// applied when its time comes.
+// later call is applied first), applies it a second time up to 3 s later (4 %), loses the reply
+// after applying it (4 %), or drops it silently (1 %: neither applied nor answered). A caller whose
+// context ends gets ctx.Err(), and its call is still applied when its time comes.
 //
 // Clocks (clock.go) are the bubble's time plus an offset. Most incarnations have a right clock
 // (within ±400 ms, stepped within that range); one in five has a wrong one: an hour ahead or behind,
@@ -39,8 +39,9 @@
 //   - after-release: an ID of a released tenure above the mark its Close released (Close must
 //     cover calls in flight);
 //   - mark-lowered: a renewal that lowered the stored mark (marks must only rise);
-//   - stall: a holder with a right clock that got only ClockBackwardsError for more than five lease
-//     lengths while an id whose mark is not ahead of its clock was free.
+//   - stall: a holder with a right clock that issued nothing for more than five lease lengths since
+//     a ClockBackwardsError while an id whose mark is not ahead of its clock was free. (A holder
+//     fenced for as long is not counted: slow calls and freezes do that by design.)
 //
 // Duplicates and order violations are also counted by cause: close-race (the earlier tenure issued
 // above the mark its Close released: defect 1 of issue 10) or lowered-mark (the later tenure's floor

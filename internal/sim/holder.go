@@ -20,7 +20,7 @@ type instance struct {
 	stop      atomic.Bool
 
 	mu       sync.Mutex
-	stuck    time.Time // first ClockBackwardsError since the last ID, or zero
+	stuck    time.Time // the first ClockBackwardsError since the last ID, or zero
 	reported bool
 }
 
@@ -154,22 +154,25 @@ func (h *slot) work(inst *instance, w int) {
 	}
 }
 
-// liveness counts a stall: a holder with a right clock that cannot issue for ClockBackwardsError
-// for longer than stallAfter while an id it could issue on at once is free.
+// liveness counts a stall: a holder with a right clock that has issued nothing for longer than
+// stallAfter since a ClockBackwardsError (fenced calls in between do not end the stall) while an id
+// whose mark is not ahead of its clock is free.
+//
+// A holder fenced for long is not counted: the network's slow calls and the freezes fence a holder
+// for a long while by design.
 func (h *slot) liveness(inst *instance, err error) {
 	inst.mu.Lock()
 	defer inst.mu.Unlock()
 	switch {
 	case err == nil:
 		inst.stuck = time.Time{}
-	case !errors.Is(err, snowfall.ErrClockBackwards) || !inst.right || inst.reported:
+	case !errors.Is(err, snowfall.ErrClockBackwards) || !inst.right || inst.reported || inst.stop.Load():
 	case inst.stuck.IsZero():
 		inst.stuck = time.Now()
 	case time.Since(inst.stuck) > stallAfter && h.s.m.usableFree(h.clk.peek()):
 		inst.reported = true
-		st := inst.l.Lease()
 		h.s.violate("stall", "holder h%d/%d (clock right, offset %v) on generator %d has got ClockBackwardsError for %v "+
 			"while ids with marks not ahead of its clock are free: %v", inst.slot, inst.inc, h.clk.getOffset(),
-			st.Generator, time.Since(inst.stuck), err)
+			inst.l.Lease().Generator, time.Since(inst.stuck), err)
 	}
 }

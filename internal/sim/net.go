@@ -188,6 +188,7 @@ type fault struct {
 	dup        bool          // the store applies it a second time, dupAfter later
 	dupAfter   time.Duration
 	lost       bool // applied, but the reply is lost
+	dropped    bool // neither applied nor answered: the caller waits until its context ends
 }
 
 func (k *link) draw() fault {
@@ -209,6 +210,7 @@ func (k *link) draw() fault {
 	}
 	f.dup, f.dupAfter = r.IntN(100) < 4, ms(50+r.IntN(3000))
 	f.lost = r.IntN(100) < 4
+	f.dropped = r.IntN(100) < 1
 	return f
 }
 
@@ -231,7 +233,8 @@ type reply[T any] struct {
 
 // call sends one call through the network: it is applied after f.send, and again later if
 // duplicated; its reply comes back after f.recv, or is lost. The caller gives up when ctx ends; the
-// call is still applied when its time comes.
+// call is still applied when its time comes. A dropped call (a connection that silently lost its
+// packets) is never applied nor answered: only ctx ends the wait.
 func call[T any](ctx context.Context, k *link, apply func() (T, error)) (T, error) {
 	var zero T
 	f := k.draw()
@@ -240,7 +243,12 @@ func call[T any](ctx context.Context, k *link, apply func() (T, error)) (T, erro
 		return zero, errDown
 	}
 	s := k.m.s
-	if f.send >= time.Second {
+	if f.dropped {
+		s.count("dropped")
+		<-ctx.Done()
+		return zero, ctx.Err()
+	}
+	if f.send >= 500*time.Millisecond {
 		s.count("slow")
 	}
 	if f.dup {
