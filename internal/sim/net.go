@@ -108,6 +108,13 @@ func (m *model) renew(id int64, token string, lease time.Duration, mark time.Tim
 			}
 		}
 	}
+	m.renewed(id, token, lease, mark, stored)
+	return nil
+}
+
+// renewed records a renewal the store applied with mark, after which it holds stored; it reports a
+// mark that went down. m.mu must be held.
+func (m *model) renewed(id int64, token string, lease time.Duration, mark, stored time.Time) {
 	w := m.rows[id]
 	if stored.Before(w.mark) {
 		m.s.violate("mark-lowered", "generator %d: a renewal lowered the stored mark from %s to %s (token %.8s)",
@@ -117,7 +124,6 @@ func (m *model) renew(id int64, token string, lease time.Duration, mark time.Tim
 	if t := m.ten[tenureKey{id, token}]; t != nil {
 		t.ceiling = later(t.ceiling, mark)
 	}
-	return nil
 }
 
 func (m *model) release(id int64, token string, mark time.Time) error {
