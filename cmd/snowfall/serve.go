@@ -8,12 +8,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/server"
-	"github.com/snowfall-go/snowfall/memassign"
 	"github.com/snowfall-go/snowfall/sqlassign"
 	"github.com/snowfall-go/snowfall/statefile"
 )
@@ -48,7 +48,7 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	f.layout.Register(fs, true)
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&f.clockOffset, "clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
-	fs.StringVar(&f.db, "db", "", "lease the generator id from this assigner: memory, or a sqlite:, postgres: or mysql: URL\n(without node flags: a SQLite file in $XDG_STATE_HOME/snowfall or the user cache directory)")
+	fs.StringVar(&f.db, "db", "", "lease the generator id from this database: a sqlite:, postgres: or mysql: URL\n(without node flags: a SQLite file in $XDG_STATE_HOME/snowfall or the user cache directory)")
 	fs.StringVar(&f.group, "group", "", "the manifest (group of generators) to lease from, with --db")
 	fs.DurationVar(&f.probe, "probe", 0, "lease heartbeat interval, with --db (default: the manifest's, 5s for a new one)")
 	fs.StringVar(&f.stateFile, "state-file", "", "with --generator or --dc/--worker: record a high-water mark in this file, so that a restart never issues at or below it")
@@ -89,7 +89,11 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if f.probe < 0 {
 		return cli.Usagef("serve: --probe %v is negative", f.probe)
 	}
-	if f.db != "" && f.db != "memory" {
+	if processLocal(f.db) {
+		return cli.Usagef("serve: --db %s keeps leases inside this process, so a second server would lease the same generator id and repeat IDs; "+
+			"use --generator N (with --state-file) for a fixed id, or a shared database: the default sqlite:///… file (no --db), postgres:// or mysql://", redact(f.db))
+	}
+	if f.db != "" {
 		if err := sqlassign.CheckURL(f.db, f.group); err != nil {
 			return cli.Usagef("serve: --db %s or --group: %v", redact(f.db), err)
 		}
@@ -170,14 +174,18 @@ func serve(ctx context.Context, src snowfall.Source, host string, port int, log 
 
 // openAssigner opens the assigner named by --db and returns it with a function that closes it.
 func openAssigner(ctx context.Context, db, group string) (snowfall.Assigner, func(), error) {
-	if db == "memory" {
-		return memassign.New(nil), func() {}, nil
-	}
 	a, err := sqlassign.Open(ctx, db, sqlassign.Options{Group: group})
 	if err != nil {
 		return nil, nil, fmt.Errorf("serve: --db %s: %w", redact(db), err)
 	}
 	return a, func() { a.Close() }, nil
+}
+
+// processLocal reports whether db names an assigner that lives inside one process (memory, or an
+// in-memory SQLite database): leases from it do not keep two servers apart.
+func processLocal(db string) bool {
+	d := strings.ToLower(strings.TrimSpace(db))
+	return d == "memory" || strings.Contains(d, ":memory:") || strings.Contains(d, "mode=memory")
 }
 
 // defaultDB returns the assigner URL snowfall serve uses without node flags and without --db: a
