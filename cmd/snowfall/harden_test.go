@@ -91,6 +91,12 @@ func TestStateFileIdentity(t *testing.T) {
 	if _, err := startState(t, hard); err == nil || !strings.Contains(err.Error(), "hard link") {
 		t.Errorf("second server through a hard link: %v, want a refusal naming the hard link", err)
 	}
+	// The first server sees the second name before it moves its mark, and stops issuing rather
+	// than leave the other name behind with an old mark.
+	time.Sleep(600 * time.Millisecond)
+	if code, _, body := get(t, s.URL+"/"); code != 503 {
+		t.Errorf("GET / from the server whose file got a hard link: %d %q, want 503", code, body)
+	}
 	os.Remove(hard)
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
