@@ -249,6 +249,9 @@ func (s *Source) NextContext(ctx context.Context) (snowfall.ID, error) { return 
 // Fill fills ids with new IDs; see snowfall.Generator.Fill.
 func (s *Source) Fill(ctx context.Context, ids []snowfall.ID) (int, error) { return s.g.Fill(ctx, ids) }
 
+// Ready returns nil when NextContext would issue now, else why not; see snowfall.Generator.Ready.
+func (s *Source) Ready() error { return s.g.Ready() }
+
 // Stats returns the generator's statistics.
 func (s *Source) Stats() snowfall.Stats { return s.g.Stats() }
 

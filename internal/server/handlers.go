@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/snowfall-go/snowfall"
 )
@@ -38,7 +37,9 @@ func (s *Server) routes() {
 		{"/stats", "stats", s.serveStats},
 		{"/decode/{id}", "decode", s.serveDecode},
 		{"/metrics", "metrics", s.serveMetrics()},
-		{"/healthz", "healthz", s.serveHealth},
+		{"/healthz", "healthz", s.serveReady},
+		{"/readyz", "readyz", s.serveReady},
+		{"/livez", "livez", s.serveLive},
 	} {
 		h := s.metrics.route(r.name, r.h)
 		if r.name == "id" {
@@ -52,7 +53,11 @@ func (s *Server) routes() {
 }
 
 // serveHTTP sends GET / straight to its handler, the hot path, and everything else through the mux.
+// Every answer, errors included, carries nosniff and no-store: IDs must never come from a cache.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h["X-Content-Type-Options"] = noSniff
+	h["Cache-Control"] = noStore
 	if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		s.idRoute.ServeHTTP(w, r)
 		return
@@ -69,7 +74,7 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request) int {
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) int {
-	return writeError(w, http.StatusNotFound, "no such path: "+clip(r.URL.Path)+" (paths: /, /ids, /stats, /decode/{id}, /metrics, /healthz)")
+	return writeError(w, http.StatusNotFound, "no such path: "+clip(r.URL.Path)+" (paths: /, /ids, /stats, /decode/{id}, /metrics, /livez, /readyz, /healthz)")
 }
 
 type errorBody struct {
@@ -182,9 +187,10 @@ func (s *Server) serveIDs(w http.ResponseWriter, r *http.Request) int {
 func (s *Server) headIDs(w http.ResponseWriter, contentType []string) int {
 	h := w.Header()
 	h["Cache-Control"] = noStore
-	if reason := s.unhealthy(); reason != "" {
-		h["Retry-After"] = retryOne
-		return writeError(w, http.StatusServiceUnavailable, reason)
+	if err := s.notReady(); err != nil {
+		s.noteReady(err)
+		h["Retry-After"] = retryAfter(err)
+		return writeError(w, http.StatusServiceUnavailable, publicReason(err, s.now()))
 	}
 	h["Content-Type"] = contentType
 	w.WriteHeader(http.StatusOK)
@@ -216,24 +222,23 @@ func parseN(rawQuery string, limit int) (n int, msg string) {
 	return n, ""
 }
 
-// unavailable answers an ID request the source could not serve with 503 and Retry-After.
+// unavailable answers an ID request the source could not serve with 503, Retry-After and a reason
+// fit for anonymous clients; the error itself goes to the log.
 func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) int {
 	s.refused.Add(1)
-	retry := retryOne
-	var back *snowfall.ClockBackwardsError
-	switch {
-	case r.Context().Err() != nil:
-		// The client went away; nobody reads the answer.
-	case errors.As(err, &back) && back.Behind > time.Second:
-		retry = []string{strconv.FormatInt(int64((back.Behind+time.Second-1)/time.Second), 10)}
-	case errors.Is(err, context.DeadlineExceeded):
-		err = errors.New("server: no ID could be issued within " + s.timeout.String())
-	case errors.Is(err, snowfall.ErrTimeOverflow):
-		retry = []string{"86400"}
+	if r.Context().Err() != nil {
+		return http.StatusServiceUnavailable // the client went away; nobody reads the answer
 	}
 	s.log.Debug("id request refused", "path", r.URL.Path, "err", err)
-	w.Header()["Retry-After"] = retry
-	return writeError(w, http.StatusServiceUnavailable, err.Error())
+	if !errors.Is(err, context.DeadlineExceeded) {
+		s.noteReady(err)
+	}
+	w.Header()["Retry-After"] = retryAfter(err)
+	msg := publicReason(err, s.now())
+	if errors.Is(err, context.DeadlineExceeded) {
+		msg = "no ID could be issued within " + s.timeout.String()
+	}
+	return writeError(w, http.StatusServiceUnavailable, msg)
 }
 
 // serveDecode answers GET /decode/{id}.
@@ -254,29 +259,4 @@ func writeJSON(w http.ResponseWriter, code int, v any) int {
 	w.WriteHeader(code)
 	w.Write(append(b, '\n'))
 	return code
-}
-
-// serveHealth answers GET /healthz.
-func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) int {
-	h := w.Header()
-	h["Content-Type"] = textType
-	h["Cache-Control"] = noStore
-	if reason := s.unhealthy(); reason != "" {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte(reason + "\n"))
-		return http.StatusServiceUnavailable
-	}
-	w.Write(okBody)
-	return http.StatusOK
-}
-
-// unhealthy returns why the source cannot issue now, or "".
-func (s *Server) unhealthy() string {
-	if reason := s.leaseProblem(); reason != "" {
-		return reason
-	}
-	if err := s.src.Stats().Fenced; err != nil {
-		return err.Error()
-	}
-	return ""
 }

@@ -9,7 +9,10 @@
 //	                   ids_generated, uptime_s, clock_backwards, fenced, lease)
 //	GET /decode/{id}   the decoded fields, as snowfall.Decoded
 //	GET /metrics       Prometheus text from a private registry
-//	GET /healthz       200 "ok" while the source can issue, 503 with the reason otherwise
+//	GET /livez         200 "ok" while the process serves HTTP (never depends on the database)
+//	GET /readyz        200 "ok" while the source would issue an ID now (lease held and not fenced,
+//	                   clock not behind the last issued time, layout not run out), checked without
+//	                   issuing; else 503 with Retry-After and the reason. /healthz is the same.
 //
 // Bad input gets 400 and {"error":"…"}; unknown paths 404 and other methods 405 with an Allow
 // header, both with a JSON error too. An ID request that cannot be served in time (the generator is
@@ -45,7 +48,7 @@ const (
 // Config configures a Server. The zero value of every field but Source means its default.
 type Config struct {
 	// Source issues the IDs; required. When it also has a method Lease() snowfall.LeaseStatus, the
-	// lease shows in /stats, /metrics and /healthz.
+	// lease shows in /stats, /metrics and /readyz; when it has Ready() error, /readyz asks it.
 	Source snowfall.Source
 	// Logger receives start, stop and error records; nil discards them.
 	Logger *slog.Logger
@@ -74,7 +77,8 @@ type Server struct {
 	layout  snowfall.Layout
 	name    string // the layout's preset name, also when a manifest recorded only its spec
 
-	refused atomic.Uint64 // ID requests answered with 503
+	refused  atomic.Uint64 // ID requests answered with 503
+	readyLog readyLog
 
 	reg     *prometheus.Registry
 	metrics *httpMetrics
@@ -157,6 +161,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- hs.Serve(ln) }()
 	s.log.Info("serving", "addr", ln.Addr().String(), "layout", s.name, "spec", s.layout.Spec(),
 		"epoch", s.layout.Epoch().Format(time.RFC3339Nano))
+	s.noteReady(s.notReady()) // a mark far ahead of the clock, a layout that ran out: say so at once
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server: serve: %w", err)
