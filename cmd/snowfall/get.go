@@ -74,6 +74,9 @@ func registerServerFlags(fs *flag.FlagSet) *serverFlags {
 
 // client returns a client for the chosen server; a bad URL or timeout is a usage error.
 func (sf *serverFlags) client(cmd string) (*client.Client, error) {
+	if sf.timeout < time.Millisecond || sf.timeout > 10*time.Minute {
+		return nil, cli.Usagef("%s: --timeout %v out of range [1ms, 10m0s] (or SNOWFALL_TIMEOUT)", cmd, sf.timeout)
+	}
 	c, err := client.New(sf.server, client.WithTimeout(sf.timeout))
 	if errors.Is(err, client.ErrInvalidURL) || errors.Is(err, client.ErrInvalidOption) {
 		return nil, cli.Usagef("%s: --server or --timeout: %w", cmd, err)
