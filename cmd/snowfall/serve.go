@@ -30,6 +30,7 @@ func (serveCmd) Synopsis() string { return "serve IDs over HTTP (pysnowflake-com
 type serveFlags struct {
 	host        string
 	port        int
+	maxConns    int
 	layout      cli.LayoutFlags
 	logFormat   string
 	clockOffset time.Duration
@@ -45,6 +46,7 @@ const (
 	minProbe       = 50 * time.Millisecond
 	maxProbe       = 10 * time.Minute
 	maxClockOffset = 24 * time.Hour
+	maxConns       = 1 << 20
 )
 
 func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error) {
@@ -53,6 +55,7 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 	var f serveFlags
 	fs.StringVar(&f.host, "host", "localhost", "address to listen on")
 	fs.IntVar(&f.port, "port", defaultPort, "port to listen on, 0 for any free port")
+	fs.IntVar(&f.maxConns, "max-conns", server.DefaultMaxConns, "most connections served at once; more clients wait in the listen queue")
 	f.layout.Register(fs, true)
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&f.clockOffset, "clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
@@ -73,6 +76,9 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 	defer func() { err = redact.Error(err, secrets) }()
 	if f.port < 0 || f.port > 65535 {
 		return cli.Usagef("serve: --port %d out of range [0, 65535]", f.port)
+	}
+	if f.maxConns < 1 || f.maxConns > maxConns {
+		return cli.Usagef("serve: --max-conns %d out of range [1, %d]", f.maxConns, maxConns)
 	}
 	if err := checkDurations(fs, sio.Getenv,
 		durationBound{name: "probe", v: &f.probe, lo: minProbe, hi: maxProbe, zero: true},
@@ -131,13 +137,13 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 				return fmt.Errorf("serve: %w", err)
 			}
 			defer src.Close()
-			return serve(ctx, src, f.host, f.port, log, sio)
+			return serve(ctx, src, f, log, sio)
 		}
 		g, err := snowfall.New(snowfall.Settings{Layout: l, Node: node, Clock: clock})
 		if err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
-		return serve(ctx, g, f.host, f.port, log, sio)
+		return serve(ctx, g, f, log, sio)
 	}
 	say := func(msg string) { log.Info(msg) }
 	a, err := openDB(ctx, f.db, f.group, f.dbTimeout, say)
@@ -160,7 +166,7 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 	}
 	st := leased.Lease()
 	log.Info("lease acquired", "db", redact.DSN(f.db), "group", f.group, "generator", st.Generator, "expires", st.Expires)
-	err = serve(ctx, leased, f.host, f.port, log, sio)
+	err = serve(ctx, leased, f, log, sio)
 	if cerr := leased.Close(); cerr != nil {
 		log.Warn("lease not released; it expires by itself", "generator", st.Generator, "err", cerr)
 	} else {
@@ -180,13 +186,13 @@ func layoutSet(fs *flag.FlagSet, getenv func(string) string) bool {
 }
 
 // serve runs the HTTP server for src until ctx is done.
-func serve(ctx context.Context, src snowfall.Source, host string, port int, log *slog.Logger, sio cli.IO) error {
-	srv, err := server.New(server.Config{Source: src, Logger: log})
+func serve(ctx context.Context, src snowfall.Source, f serveFlags, log *slog.Logger, sio cli.IO) error {
+	srv, err := server.New(server.Config{Source: src, Logger: log, MaxConns: f.maxConns})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	server.WarnLifetime(log, src.Layout(), time.Now())
-	ln, err := server.Listen(ctx, host, port)
+	ln, err := server.Listen(ctx, f.host, f.port)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -124,16 +126,25 @@ func (s *Server) serveID(w http.ResponseWriter, r *http.Request) int {
 	return http.StatusOK
 }
 
-// idPool holds the ID slices /ids fills.
-var idPool = sync.Pool{New: func() any { return new([]snowfall.ID) }}
+// chunkIDs is how many IDs /ids fills and writes at a time: a batch is streamed in chunks, so a
+// request holds at most one chunk's memory however large n is and however slowly it is read. A
+// batch of up to chunkIDs is all or nothing (200 with every ID, or 503).
+const chunkIDs = 4096
 
-// serveIDs answers GET /ids?n=N.
+// idPool holds the ID slices /ids fills, one chunk each.
+var idPool = sync.Pool{New: func() any { s := make([]snowfall.ID, chunkIDs); return &s }}
+
+// serveIDs answers GET /ids?n=N. It fills and writes the IDs a chunk at a time, each chunk's
+// filling holding one of the server's batch slots (Config.MaxBatchWork), which it gives back before
+// writing: a slow reader holds neither a slot nor more than a chunk's memory. When a chunk after
+// the first cannot be filled, the answer is cut off (the client sees a truncated body, never a
+// short list that looks whole).
 func (s *Server) serveIDs(w http.ResponseWriter, r *http.Request) int {
 	n, msg := parseN(r.URL.RawQuery, s.maxIDs)
 	if msg != "" {
 		return writeError(w, http.StatusBadRequest, msg)
 	}
-	asJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
+	asJSON := acceptsJSON(r.Header["Accept"])
 	contentType := textType
 	if asJSON {
 		contentType = jsonType
@@ -143,43 +154,110 @@ func (s *Server) serveIDs(w http.ResponseWriter, r *http.Request) int {
 	}
 	ip := idPool.Get().(*[]snowfall.ID)
 	defer idPool.Put(ip)
-	if cap(*ip) < n {
-		*ip = make([]snowfall.ID, n)
+	// A batch of one chunk is formatted whole and sent with its length; a longer one is written
+	// through a small buffer of its own, so a slow reader holds little memory.
+	pool, flushAt := &bufPool, math.MaxInt
+	if n > chunkIDs {
+		pool, flushAt = &streamPool, streamBuf-32
 	}
-	ids := (*ip)[:n]
-	ctx := boundWait(r.Context(), s.timeout)
-	_, err := s.src.Fill(ctx, ids)
-	ctx.release()
-	if err != nil {
-		return s.unavailable(w, r, err)
-	}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
 	b := (*bp)[:0]
-	if asJSON {
-		b = append(b, idsPrefix...)
-		for i, id := range ids {
-			if i > 0 {
-				b = append(b, ',')
+	defer func() { *bp = b[:0] }()
+	for done := 0; done < n; {
+		ids := (*ip)[:min(chunkIDs, n-done)]
+		if err := s.fillChunk(r, ids); err != nil {
+			if done == 0 {
+				return s.unavailable(w, r, err)
 			}
-			b = append(b, '"')
-			b = strconv.AppendInt(b, int64(id), 10)
-			b = append(b, '"')
+			s.log.Warn("ids answer cut off: the source stopped issuing mid-batch", "sent", done, "asked", n, "err", err)
+			panic(http.ErrAbortHandler)
 		}
-		b = append(b, "]}\n"...)
-	} else {
-		for _, id := range ids {
-			b = strconv.AppendInt(b, int64(id), 10)
-			b = append(b, '\n')
+		if done == 0 {
+			w.Header()["Content-Type"] = contentType
+			if asJSON {
+				b = append(b, idsPrefix...)
+			}
+		}
+		for i, id := range ids {
+			if asJSON {
+				if done+i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, '"')
+				b = strconv.AppendInt(b, int64(id), 10)
+				b = append(b, '"')
+			} else {
+				b = strconv.AppendInt(b, int64(id), 10)
+				b = append(b, '\n')
+			}
+			if len(b) >= flushAt {
+				if _, err := w.Write(b); err != nil {
+					return http.StatusOK // the client went away
+				}
+				b = b[:0]
+			}
+		}
+		done += len(ids)
+		if done == n {
+			if asJSON {
+				b = append(b, "]}\n"...)
+			}
+			if n <= chunkIDs {
+				w.Header()["Content-Length"] = []string{strconv.Itoa(len(b))}
+			}
 		}
 	}
-	*bp = b
-	h := w.Header()
-	h["Content-Type"] = contentType
-	h["Cache-Control"] = noStore
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.Write(b)
 	return http.StatusOK
+}
+
+// streamBuf is the size of the buffers long /ids answers are written through.
+const streamBuf = 16 << 10
+
+// streamPool holds the buffers of long /ids answers.
+var streamPool = sync.Pool{New: func() any { b := make([]byte, 0, streamBuf); return &b }}
+
+// fillChunk fills ids from the source within the request's wait bound, holding a batch slot.
+func (s *Server) fillChunk(r *http.Request, ids []snowfall.ID) error {
+	ctx := boundWait(r.Context(), s.timeout)
+	defer ctx.release()
+	select {
+	case s.batch <- struct{}{}:
+	default:
+		select {
+		case s.batch <- struct{}{}:
+		case <-ctx.Done():
+			return errBusy
+		}
+	}
+	_, err := s.src.Fill(ctx, ids)
+	<-s.batch
+	return err
+}
+
+// errBusy is the cause of a 503 when every batch slot stayed taken for the request's wait bound.
+var errBusy = errors.New("server: too many batch requests at once")
+
+// acceptsJSON reports whether an Accept header prefers application/json: it names
+// application/json (or application/*) with a quality above zero. Media types are parsed, not
+// matched as substrings, so "application/json;q=0" means "not JSON".
+func acceptsJSON(accept []string) bool {
+	for _, line := range accept {
+		for _, part := range strings.Split(line, ",") {
+			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil || (mt != "application/json" && mt != "application/*") {
+				continue
+			}
+			if q, ok := params["q"]; ok {
+				if v, err := strconv.ParseFloat(q, 64); err != nil || v <= 0 {
+					continue
+				}
+			}
+			return true
+		}
+	}
+	return false
 }
 
 // headIDs answers HEAD on an ID path with the headers a GET would get, without issuing: IDs are not
@@ -230,7 +308,7 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 		return http.StatusServiceUnavailable // the client went away; nobody reads the answer
 	}
 	s.log.Debug("id request refused", "path", r.URL.Path, "err", err)
-	if !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, errBusy) {
 		s.noteReady(err)
 	}
 	w.Header()["Retry-After"] = retryAfter(err)

@@ -70,6 +70,8 @@ func publicReason(err error, now time.Time) string {
 		return "the layout's time field ran out: this server can issue no more IDs"
 	case errors.Is(err, snowfall.ErrClosed):
 		return "shutting down"
+	case errors.Is(err, errBusy):
+		return "busy: too many batch requests at once"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "no ID could be issued in time"
 	case errors.Is(err, snowfall.ErrFenced):

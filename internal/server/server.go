@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +42,7 @@ const (
 	DefaultTimeout         = 2 * time.Second
 	DefaultMaxIDs          = 100_000
 	DefaultShutdownTimeout = 10 * time.Second
+	DefaultMaxConns        = 1024
 	// MaxHeaderBytes bounds the request line and headers; ID requests need a few hundred bytes.
 	MaxHeaderBytes = 16 << 10
 )
@@ -60,6 +62,12 @@ type Config struct {
 	// ShutdownTimeout bounds how long Serve waits for in-flight requests once its context is done.
 	// Zero means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// MaxBatchWork is how many /ids requests may fill IDs at once; others wait for a slot within
+	// Timeout, then get 503. Zero means GOMAXPROCS (at least 2).
+	MaxBatchWork int
+	// MaxConns is how many connections Serve keeps open at once; further clients wait in the
+	// listen queue until one closes. Zero means DefaultMaxConns.
+	MaxConns int
 	// Now reads the time for uptime and lifetime figures; nil means time.Now.
 	Now func() time.Time
 }
@@ -77,6 +85,8 @@ type Server struct {
 	layout  snowfall.Layout
 	name    string // the layout's preset name, also when a manifest recorded only its spec
 
+	batch    chan struct{} // a slot for each /ids request filling IDs at once
+	maxConns int
 	refused  atomic.Uint64 // ID requests answered with 503
 	readyLog readyLog
 
@@ -92,9 +102,9 @@ func New(c Config) (*Server, error) {
 	if c.Source == nil {
 		return nil, errors.New("server: no Source")
 	}
-	if c.Timeout < 0 || c.MaxIDs < 0 || c.ShutdownTimeout < 0 {
-		return nil, fmt.Errorf("server: negative setting (Timeout %v, MaxIDs %d, ShutdownTimeout %v)",
-			c.Timeout, c.MaxIDs, c.ShutdownTimeout)
+	if c.Timeout < 0 || c.MaxIDs < 0 || c.ShutdownTimeout < 0 || c.MaxBatchWork < 0 || c.MaxConns < 0 {
+		return nil, fmt.Errorf("server: negative setting (Timeout %v, MaxIDs %d, ShutdownTimeout %v, MaxBatchWork %d, MaxConns %d)",
+			c.Timeout, c.MaxIDs, c.ShutdownTimeout, c.MaxBatchWork, c.MaxConns)
 	}
 	s := &Server{
 		src:     c.Source,
@@ -118,6 +128,15 @@ func New(c Config) (*Server, error) {
 	}
 	if s.grace == 0 {
 		s.grace = DefaultShutdownTimeout
+	}
+	work := c.MaxBatchWork
+	if work == 0 {
+		work = max(2, runtime.GOMAXPROCS(0))
+	}
+	s.batch = make(chan struct{}, work)
+	s.maxConns = c.MaxConns
+	if s.maxConns == 0 {
+		s.maxConns = DefaultMaxConns
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -152,11 +171,12 @@ func (s *Server) HTTPServer() *http.Server {
 	}
 }
 
-// Serve answers requests on ln until ctx is done, then stops accepting connections, waits up to the
+// Serve answers requests on ln, at most MaxConns connections at once, until ctx is done, then stops accepting connections, waits up to the
 // shutdown timeout for in-flight requests, and returns nil. It returns an error when serving fails
 // or in-flight requests outlast the timeout (they are then cut off). Serve closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := s.HTTPServer()
+	ln = limitListener(ln, s.maxConns)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	s.log.Info("serving", "addr", ln.Addr().String(), "layout", s.name, "spec", s.layout.Spec(),
