@@ -7,6 +7,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -275,14 +276,22 @@ func (s *Server) headIDs(w http.ResponseWriter, contentType []string) int {
 	return http.StatusOK
 }
 
-// parseN reads n from a raw query; msg says what is wrong with it.
+// parseN reads n from a raw query, URL-decoded ("n=%35" is 5); msg says what is wrong with it.
+// The value must be plain decimal digits: no sign, no spaces, no base prefix.
 func parseN(rawQuery string, limit int) (n int, msg string) {
 	var v string
 	found := false
 	for q := rawQuery; q != "" && !found; {
 		var kv string
 		kv, q, _ = strings.Cut(q, "&")
-		if k, val, _ := strings.Cut(kv, "="); k == "n" {
+		k, val, _ := strings.Cut(kv, "=")
+		if strings.ContainsAny(k, "%+") {
+			var err error
+			if k, err = url.QueryUnescape(k); err != nil {
+				continue
+			}
+		}
+		if k == "n" {
 			v, found = val, true
 		}
 	}
@@ -290,10 +299,17 @@ func parseN(rawQuery string, limit int) (n int, msg string) {
 	if !found {
 		return 0, "missing query parameter n: " + want
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
+	if strings.ContainsAny(v, "%+") {
+		d, err := url.QueryUnescape(v)
+		if err != nil {
+			return 0, "n=" + strconv.Quote(clip(v)) + " is not a number: " + want
+		}
+		v = d
+	}
+	if digits := strings.TrimPrefix(v, "-"); digits == "" || len(digits) > 12 || strings.Trim(digits, "0123456789") != "" {
 		return 0, "n=" + strconv.Quote(clip(v)) + " is not a number: " + want
 	}
+	n, _ = strconv.Atoi(v)
 	if n < 1 || n > limit {
 		return 0, "n=" + v + " out of range: " + want
 	}

@@ -97,7 +97,11 @@ func TestPublicBodies(t *testing.T) {
 	if !strings.Contains(bodies["/readyz"], "lease") {
 		t.Errorf("/readyz %q does not say the lease is the problem", bodies["/readyz"])
 	}
-	var st struct{ Lease struct{ LastError string `json:"last_error"` } }
+	var st struct {
+		Lease struct {
+			LastError string `json:"last_error"`
+		}
+	}
 	json.Unmarshal([]byte(bodies["/stats"]), &st)
 	if st.Lease.LastError == "" {
 		t.Errorf("/stats has no last_error while fenced: %s", bodies["/stats"])
