@@ -66,7 +66,7 @@ func openDB(ctx context.Context, db, group string, timeout time.Duration, say fu
 	return a, err
 }
 
-// durationFlag registers a duration flag that Parse checks against [lo, hi].
+// durationBound is a duration flag's allowed range.
 type durationBound struct {
 	name   string
 	v      *time.Duration
@@ -77,18 +77,12 @@ type durationBound struct {
 // checkDurations returns a UsageError naming the first flag outside its range, and the environment
 // variable when the value came from there.
 func checkDurations(fs *flag.FlagSet, getenv func(string) string, bounds ...durationBound) error {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	for _, b := range bounds {
 		d := *b.v
 		if (b.zero && d == 0) || (d >= b.lo && d <= b.hi) {
 			continue
 		}
-		name := "--" + b.name
-		if !set[b.name] && getenv != nil && getenv(cli.EnvName("SNOWFALL_", b.name)) != "" {
-			name = cli.EnvName("SNOWFALL_", b.name)
-		}
-		return cli.Usagef("%s %v out of range [%v, %v]", name, d, b.lo, b.hi)
+		return cli.Usagef("%s %v out of range [%v, %v]", cli.FlagName(fs, "SNOWFALL_", getenv, b.name), d, b.lo, b.hi)
 	}
 	return nil
 }

@@ -357,3 +357,33 @@ func TestDurationBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestStrictNumbers: numbers are plain decimal on the command line and in the environment, and a
+// bad value from the environment is named by its variable.
+func TestStrictNumbers(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"hex port", nil, []string{"--port", "0x10"}, `"0x10" is not a whole number`},
+		{"spaced port env", map[string]string{"SNOWFALL_PORT": " 5"}, nil, "SNOWFALL_PORT"},
+		{"spaced zero env", map[string]string{"SNOWFALL_PORT": " 0"}, nil, "SNOWFALL_PORT"},
+		{"port env range", map[string]string{"SNOWFALL_PORT": "70000"}, nil, "SNOWFALL_PORT 70000 out of range [0, 65535]"},
+		{"generator plus", nil, []string{"--generator", "+5"}, `"+5" is not a whole number`},
+		{"generator env spaced", map[string]string{"SNOWFALL_GENERATOR": " 5"}, nil, "SNOWFALL_GENERATOR"},
+		{"max-conns", nil, []string{"--max-conns", "0"}, "--max-conns 0 out of range"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			var out, stderr bytes.Buffer
+			sio := cli.IO{In: strings.NewReader(""), Out: &out, Err: &stderr, Getenv: func(k string) string { return c.env[k] }}
+			code := report(run(ctx, append([]string{"serve", "--host", "127.0.0.1"}, c.args...), sio), sio)
+			if code != 2 || !strings.Contains(stderr.String(), c.want) {
+				t.Errorf("exit %d, stderr %q; want 2 naming %q", code, stderr.String(), c.want)
+			}
+		})
+	}
+}

@@ -29,8 +29,8 @@ func (serveCmd) Synopsis() string { return "serve IDs over HTTP (pysnowflake-com
 // serveFlags are the flags of snowfall serve.
 type serveFlags struct {
 	host        string
-	port        int
-	maxConns    int
+	port        cli.IntFlag
+	maxConns    cli.IntFlag
 	layout      cli.LayoutFlags
 	logFormat   string
 	clockOffset time.Duration
@@ -54,8 +54,9 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
 	var f serveFlags
 	fs.StringVar(&f.host, "host", "localhost", "address to listen on")
-	fs.IntVar(&f.port, "port", defaultPort, "port to listen on, 0 for any free port")
-	fs.IntVar(&f.maxConns, "max-conns", server.DefaultMaxConns, "most connections served at once; more clients wait in the listen queue")
+	f.port.V, f.maxConns.V = defaultPort, server.DefaultMaxConns
+	fs.Var(&f.port, "port", "port to listen on, 0 for any free port")
+	fs.Var(&f.maxConns, "max-conns", "most connections served at once; more clients wait in the listen queue")
 	f.layout.Register(fs, true)
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&f.clockOffset, "clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
@@ -74,11 +75,11 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 	}
 	secrets := redact.Secrets(f.db)
 	defer func() { err = redact.Error(err, secrets) }()
-	if f.port < 0 || f.port > 65535 {
-		return cli.Usagef("serve: --port %d out of range [0, 65535]", f.port)
+	if f.port.V < 0 || f.port.V > 65535 {
+		return cli.Usagef("serve: %s %d out of range [0, 65535]", cli.FlagName(fs, "SNOWFALL_", sio.Getenv, "port"), f.port.V)
 	}
-	if f.maxConns < 1 || f.maxConns > maxConns {
-		return cli.Usagef("serve: --max-conns %d out of range [1, %d]", f.maxConns, maxConns)
+	if f.maxConns.V < 1 || f.maxConns.V > maxConns {
+		return cli.Usagef("serve: %s %d out of range [1, %d]", cli.FlagName(fs, "SNOWFALL_", sio.Getenv, "max-conns"), f.maxConns.V, maxConns)
 	}
 	if err := checkDurations(fs, sio.Getenv,
 		durationBound{name: "probe", v: &f.probe, lo: minProbe, hi: maxProbe, zero: true},
@@ -187,12 +188,12 @@ func layoutSet(fs *flag.FlagSet, getenv func(string) string) bool {
 
 // serve runs the HTTP server for src until ctx is done.
 func serve(ctx context.Context, src snowfall.Source, f serveFlags, log *slog.Logger, sio cli.IO) error {
-	srv, err := server.New(server.Config{Source: src, Logger: log, MaxConns: f.maxConns})
+	srv, err := server.New(server.Config{Source: src, Logger: log, MaxConns: f.maxConns.V})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	server.WarnLifetime(log, src.Layout(), time.Now())
-	ln, err := server.Listen(ctx, f.host, f.port)
+	ln, err := server.Listen(ctx, f.host, f.port.V)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
