@@ -5,6 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/snowfall-go/snowfall/internal/cli"
@@ -61,6 +65,11 @@ func openDB(ctx context.Context, db, group string, timeout time.Duration, say fu
 	err := dbCall(ctx, "connect and create the tables", db, timeout, say, func(ctx context.Context) error {
 		var err error
 		a, err = sqlassign.Open(ctx, db, sqlassign.Options{Group: group})
+		if err != nil {
+			if why := sqliteReason(db); why != "" {
+				return fmt.Errorf("%s: %w", why, err)
+			}
+		}
 		return err
 	})
 	return a, err
@@ -85,4 +94,34 @@ func checkDurations(fs *flag.FlagSet, getenv func(string) string, bounds ...dura
 		return cli.Usagef("%s %v out of range [%v, %v]", cli.FlagName(fs, "SNOWFALL_", getenv, b.name), d, b.lo, b.hi)
 	}
 	return nil
+}
+
+// sqliteReason explains why the SQLite file of db cannot be opened, which the driver reports only
+// as "unable to open database file": the path, and what is wrong with it. It returns "" when db is
+// not a SQLite file URL or no reason is found.
+func sqliteReason(db string) string {
+	rest, ok := strings.CutPrefix(db, "sqlite:")
+	if !ok {
+		if rest, ok = strings.CutPrefix(db, "sqlite3:"); !ok {
+			return ""
+		}
+	}
+	path, _, _ := strings.Cut(rest, "?")
+	path = strings.TrimPrefix(path, "//")
+	if path == "" || strings.Contains(path, ":memory:") {
+		return ""
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil {
+		return fmt.Sprintf("SQLite file %s: directory %s: %v", path, dir, err)
+	} else if !fi.IsDir() {
+		return fmt.Sprintf("SQLite file %s: %s is not a directory", path, dir)
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Sprintf("SQLite file %s is not a regular file (%s)", path, fi.Mode().Type())
+	}
+	if err := syscall.Access(dir, 2); err != nil { // W_OK: the journal and WAL files go next to it
+		return fmt.Sprintf("SQLite file %s: directory %s is not writable: %v", path, dir, err)
+	}
+	return ""
 }

@@ -387,3 +387,25 @@ func TestStrictNumbers(t *testing.T) {
 		})
 	}
 }
+
+// TestSQLitePathReason: an unusable SQLite path is named with the reason, not only the driver's
+// "unable to open database file".
+func TestSQLitePathReason(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plain")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, path, want string }{
+		{"missing directory", filepath.Join(dir, "nope", "x.db"), "no such file or directory"},
+		{"directory is a file", filepath.Join(file, "x.db"), "is not a directory"},
+		{"database is a directory", dir, "is not a regular file"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, stderr, _ := runExe(t, 20*time.Second, nil, "leases", "--db", "sqlite://"+c.path)
+			if code != 1 || !strings.Contains(stderr, c.path) || !strings.Contains(stderr, c.want) {
+				t.Errorf("exit %d, stderr %q; want 1 naming %s and %q", code, stderr, c.path, c.want)
+			}
+		})
+	}
+}
