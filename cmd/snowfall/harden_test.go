@@ -24,9 +24,10 @@ import (
 // its stderr and how long it ran.
 func runExe(t *testing.T, limit time.Duration, env []string, args ...string) (int, string, time.Duration) {
 	t.Helper()
+	exe := bin.Path(t) // built before the clock starts
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin.Path(t), args...)
+	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
