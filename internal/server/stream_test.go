@@ -1,14 +1,18 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/server"
@@ -89,4 +93,89 @@ func TestAcceptAndHeaders(t *testing.T) {
 	check("POST /", do(t, "POST", url+"/"))
 	g.Revoke(nil)
 	check("503", do(t, "GET", url+"/"))
+}
+
+// TestMaxConns: with MaxConns 1, a second connection is not served while the first is open, and is
+// served once it closes.
+func TestMaxConns(t *testing.T) {
+	g := newGenerator(t, snowfall.Settings{})
+	url, _, _ := serve(t, server.Config{Source: g, MaxConns: 1})
+	addr := strings.TrimPrefix(url, "http://")
+	first, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(first, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, err := http.ReadResponse(bufio.NewReader(first), nil); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(url + "/livez")
+		if err != nil {
+			got <- 0
+			return
+		}
+		resp.Body.Close()
+		got <- resp.StatusCode
+	}()
+	select {
+	case code := <-got:
+		t.Fatalf("second connection served (%d) while the first is open", code)
+	case <-time.After(300 * time.Millisecond):
+	}
+	first.Close()
+	select {
+	case code := <-got:
+		if code != 200 {
+			t.Errorf("second connection: %d, want 200", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("second connection not served 5s after the first closed")
+	}
+}
+
+// blockingFill is a generator whose Fill waits until release is closed.
+type blockingFill struct {
+	*snowfall.Generator
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingFill) Fill(ctx context.Context, ids []snowfall.ID) (int, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.Generator.Fill(ctx, ids)
+}
+
+// TestBatchWorkCap: while every batch slot is taken, another /ids waits within the timeout and gets
+// 503, and GET / is still served.
+func TestBatchWorkCap(t *testing.T) {
+	src := &blockingFill{Generator: newGenerator(t, snowfall.Settings{}), entered: make(chan struct{}, 4), release: make(chan struct{})}
+	url := newServer(t, src, server.Config{MaxBatchWork: 1, Timeout: 200 * time.Millisecond})
+	first := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(url + "/ids?n=10")
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	<-src.entered
+	start := time.Now()
+	if a := do(t, "GET", url+"/ids?n=10"); a.code != 503 || !strings.Contains(a.body, "busy") {
+		t.Errorf("second batch while the slot is taken: %d %q, want 503 busy", a.code, a.body)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("refusal took %v", d)
+	}
+	if a := do(t, "GET", url+"/"); a.code != 200 {
+		t.Errorf("GET / while batches are busy: %d %q", a.code, a.body)
+	}
+	close(src.release)
+	if code := <-first; code != 200 {
+		t.Errorf("first batch: %d, want 200", code)
+	}
 }
