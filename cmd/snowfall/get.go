@@ -24,7 +24,9 @@ func (getCmd) Synopsis() string { return "print new IDs from an ID server" }
 func (c getCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	const usage = "snowfall get [--server URL] [-n N] [--timeout D]"
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
-	n := fs.Int("n", 1, "how many IDs to print, 1 to 10000000")
+	nf := &cli.IntFlag{V: 1}
+	fs.Var(nf, "n", "how many IDs to print, 1 to 10000000")
+	n := &nf.V
 	sf := registerServerFlags(fs)
 	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {
 		cli.PrintUsage(sio.Err, fs, usage)

@@ -78,6 +78,11 @@ func TestStateFileIdentity(t *testing.T) {
 	if _, err := startState(t, sym); !errors.Is(err, statefile.ErrInUse) {
 		t.Errorf("second server through a symlink: %v, want ErrInUse", err)
 	}
+	// The same from another process, the built command.
+	code, stderr, _ := runExe(t, 20*time.Second, nil, "serve", "--host", "127.0.0.1", "--port", "0", "--generator", "3", "--state-file", sym)
+	if code != 1 || !strings.Contains(stderr, "kept by another process") {
+		t.Errorf("second process through a symlink: exit %d, stderr %q; want 1, in use", code, stderr)
+	}
 	symdir := filepath.Join(t.TempDir(), "dirlink")
 	if err := os.Symlink(dir, symdir); err != nil {
 		t.Fatal(err)
@@ -375,13 +380,19 @@ func TestStrictNumbers(t *testing.T) {
 		{"generator plus", nil, []string{"--generator", "+5"}, `"+5" is not a whole number`},
 		{"generator env spaced", map[string]string{"SNOWFALL_GENERATOR": " 5"}, nil, "SNOWFALL_GENERATOR"},
 		{"max-conns", nil, []string{"--max-conns", "0"}, "--max-conns 0 out of range"},
+		{"next -n hex", nil, []string{"next", "-n", "0x10"}, `"0x10" is not a whole number`},
+		{"get -n env", map[string]string{"SNOWFALL_N": " 3"}, []string{"get"}, "SNOWFALL_N"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			var out, stderr bytes.Buffer
 			sio := cli.IO{In: strings.NewReader(""), Out: &out, Err: &stderr, Getenv: func(k string) string { return c.env[k] }}
-			code := report(run(ctx, append([]string{"serve", "--host", "127.0.0.1"}, c.args...), sio), sio)
+			args := append([]string{"serve", "--host", "127.0.0.1"}, c.args...)
+			if len(c.args) > 0 && (c.args[0] == "next" || c.args[0] == "get") {
+				args = c.args
+			}
+			code := report(run(ctx, args, sio), sio)
 			if code != 2 || !strings.Contains(stderr.String(), c.want) {
 				t.Errorf("exit %d, stderr %q; want 2 naming %q", code, stderr.String(), c.want)
 			}
