@@ -421,3 +421,18 @@ func TestSQLitePathReason(t *testing.T) {
 		})
 	}
 }
+
+// TestServeStateDirIsAPath: XDG_STATE_HOME is a path: '%', '?' and '#' in it are taken literally.
+func TestServeStateDirIsAPath(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "a%20b?c#d")
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, map[string]string{"XDG_STATE_HOME": state})
+	if code, _, body := get(t, s.URL+"/"); code != 200 {
+		t.Fatalf("GET /: %d %q", code, body)
+	}
+	if _, err := os.Stat(filepath.Join(state, "snowfall", "leases.db")); err != nil {
+		t.Errorf("no lease database under the literal path: %v; stderr %s", err, s.Stderr.String())
+	}
+}

@@ -230,5 +230,9 @@ func defaultDB(getenv func(string) string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("serve: default lease database: %w", err)
 	}
-	return "sqlite://" + filepath.ToSlash(path), nil
+	// The directory is a path, not part of a URL: escape what a sqlite: URL (a SQLite URI filename)
+	// would read as a query, a fragment or an escape.
+	return "sqlite://" + uriPath.Replace(filepath.ToSlash(path)), nil
 }
+
+var uriPath = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
