@@ -436,3 +436,35 @@ func TestServeStateDirIsAPath(t *testing.T) {
 		t.Errorf("no lease database under the literal path: %v; stderr %s", err, s.Stderr.String())
 	}
 }
+
+// TestServeStateFilePathHidden: when the mark can no longer be written, answers say so without
+// the state file's path, which goes to the log.
+func TestServeStateFilePathHidden(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "secret-dir-name")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, nil, "--generator", "6", "--state-file", filepath.Join(dir, "gen6.state"))
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, _, body := get(t, s.URL+"/")
+		if code == 503 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d %q 5s after the state directory went away", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, path := range []string{"/", "/ids?n=2", "/readyz", "/healthz", "/stats"} {
+		if _, _, body := get(t, s.URL+path); strings.Contains(body, "secret-dir-name") {
+			t.Errorf("%s shows the state file's path: %s", path, body)
+		}
+	}
+	if !strings.Contains(s.Stderr.String(), "secret-dir-name") {
+		t.Errorf("the log does not name the state file: %s", s.Stderr.String())
+	}
+}
