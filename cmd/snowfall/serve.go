@@ -50,7 +50,7 @@ const (
 )
 
 func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error) {
-	const usage = "snowfall serve [--host H] [--port P] [--layout L] [--epoch E] [--generator G | --dc D --worker W | --db URL [--group G] [--probe D] [--db-timeout D]] [--state-file PATH]"
+	const usage = "snowfall serve [--host H] [--port P] [--layout L] [--epoch E] [--generator G | --dc D --worker W | --db URL [--group G] [--probe D] [--db-timeout D]] [--state-file PATH] [--max-conns N]"
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
 	var f serveFlags
 	fs.StringVar(&f.host, "host", "localhost", "address to listen on")
