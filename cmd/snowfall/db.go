@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/snowfall-go/snowfall/internal/cli"
@@ -120,7 +119,7 @@ func sqliteReason(db string) string {
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
 		return fmt.Sprintf("SQLite file %s is not a regular file (%s)", path, fi.Mode().Type())
 	}
-	if err := syscall.Access(dir, 2); err != nil { // W_OK: the journal and WAL files go next to it
+	if err := writable(dir); err != nil { // the journal and WAL files go next to the database
 		return fmt.Sprintf("SQLite file %s: directory %s is not writable: %v", path, dir, err)
 	}
 	return ""
