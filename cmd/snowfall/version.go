@@ -11,8 +11,10 @@ import (
 
 type versionCmd struct{}
 
-func (versionCmd) Name() string     { return "version" }
-func (versionCmd) Synopsis() string { return "print the version, VCS revision and Go version (also --version)" }
+func (versionCmd) Name() string { return "version" }
+func (versionCmd) Synopsis() string {
+	return "print the version, VCS revision and Go version (also --version)"
+}
 
 func (c versionCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
