@@ -24,6 +24,7 @@ func commands() []cli.Command {
 		statsCmd{},
 		schemaCmd{},
 		leasesCmd{},
+		probeCmd{},
 		versionCmd{},
 	}
 }
