@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,6 +153,13 @@ scrape_configs:
 	res, err := query("snowfall_layout_remaining_seconds")
 	if err != nil || len(res) != 1 {
 		t.Errorf("snowfall_layout_remaining_seconds: %v %v", res, err)
+	}
+	// Every dashboard query is valid PromQL, with Grafana's variables filled in.
+	fill := strings.NewReplacer("$job", ".*", "$__rate_interval", "1m", "$__range", "5m")
+	for _, e := range dashboardExprs(t) {
+		if _, err := query(url.QueryEscape(fill.Replace(e))); err != nil {
+			t.Errorf("dashboard query %s: %v", e, err)
+		}
 	}
 	body, err := httpGetJSON("http://" + addr + "/api/v1/rules")
 	if err != nil {
