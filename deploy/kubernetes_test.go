@@ -205,8 +205,10 @@ func TestKubernetes(t *testing.T) {
 	if c.ReadinessProbe != nil && c.ReadinessProbe.HTTPGet != nil && c.ReadinessProbe.HTTPGet.Path == "/livez" {
 		t.Error("readiness probe on /livez: it must say whether the pod can issue (/readyz)")
 	}
-	if g := ps.TerminationGracePeriodSeconds; g == nil || float64(*g) <= defaultShutdownGrace.Seconds() {
-		t.Errorf("terminationGracePeriodSeconds %v, want more than the server's %v", g, defaultShutdownGrace)
+	if g := ps.TerminationGracePeriodSeconds; g == nil {
+		t.Errorf("no terminationGracePeriodSeconds, want more than the server's %v", defaultShutdownGrace)
+	} else if float64(*g) <= defaultShutdownGrace.Seconds() {
+		t.Errorf("terminationGracePeriodSeconds %d, want more than the server's %v", *g, defaultShutdownGrace)
 	}
 	if sc := ps.SecurityContext; sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser == 0 {
 		t.Errorf("pod securityContext %+v, want runAsNonRoot and a non-zero runAsUser", sc)
