@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -60,7 +58,7 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 	f.layout.Register(fs, true)
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&f.clockOffset, "clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
-	fs.StringVar(&f.db, "db", "", "lease the generator id from this database: a sqlite:, postgres: or mysql: URL\n(without node flags: a SQLite file in $XDG_STATE_HOME/snowfall or the user cache directory)")
+	fs.StringVar(&f.db, "db", "", "lease the generator id from this database: a sqlite:, postgres: or mysql: URL\n(without node flags: a SQLite file in $XDG_STATE_HOME/snowfall, default ~/.local/state/snowfall)")
 	fs.StringVar(&f.group, "group", "", "the manifest (group of generators) to lease from, with --db")
 	fs.DurationVar(&f.probe, "probe", 0, "lease heartbeat interval, with --db (default: the manifest's, 5s for a new one)")
 	fs.DurationVar(&f.dbTimeout, "db-timeout", defaultDBTimeout, "how long each start-up step on the database (connect and create tables, claim an id) may take")
@@ -122,8 +120,13 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 		}
 	}
 	if f.db == "" && !nodeSet {
-		if f.db, err = defaultDB(sio.Getenv); err != nil {
+		var old bool
+		if f.db, old, err = defaultDB(sio.Getenv); err != nil {
 			return err
+		}
+		if old {
+			log.Warn("using the lease database at its old default place, under the cache directory, which tools and people wipe: "+
+				"move it to the state directory, or pass --db", "db", f.db, "new default", newDefaultDB(sio.Getenv))
 		}
 		log.Info("no --generator, --dc/--worker or --db: leasing a generator id from the default database", "db", f.db)
 	}
@@ -208,31 +211,3 @@ func processLocal(db string) bool {
 	return d == "memory" || strings.Contains(d, ":memory:") || strings.Contains(d, "mode=memory")
 }
 
-// defaultDB returns the assigner URL snowfall serve uses without node flags and without --db: a
-// SQLite file in $XDG_STATE_HOME/snowfall, or else in the user's cache directory, so that the
-// processes of one user share a manifest and never serve the same generator id at once.
-func defaultDB(getenv func(string) string) (string, error) {
-	dir := ""
-	if getenv != nil {
-		dir = getenv("XDG_STATE_HOME")
-	}
-	if dir == "" {
-		var err error
-		if dir, err = os.UserCacheDir(); err != nil {
-			return "", fmt.Errorf("serve: no state directory for the default lease database (set XDG_STATE_HOME or use --db): %w", err)
-		}
-	}
-	dir = filepath.Join(dir, "snowfall")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("serve: default lease database: %w", err)
-	}
-	path, err := filepath.Abs(filepath.Join(dir, "leases.db"))
-	if err != nil {
-		return "", fmt.Errorf("serve: default lease database: %w", err)
-	}
-	// The directory is a path, not part of a URL: escape what a sqlite: URL (a SQLite URI filename)
-	// would read as a query, a fragment or an escape.
-	return "sqlite://" + uriPath.Replace(filepath.ToSlash(path)), nil
-}
-
-var uriPath = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
