@@ -259,21 +259,6 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
-// get fetches url and returns the status code and body.
-func get(t testing.TB, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
-}
-
 // baseEnv is the environment the recipes' commands run with in tests: PATH and nothing else.
 func baseEnv(extra ...string) []string {
 	return append([]string{"PATH=" + os.Getenv("PATH")}, extra...)

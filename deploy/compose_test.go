@@ -10,6 +10,8 @@ import (
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/snowfall-go/snowfall/internal/cmdtest"
 )
 
 type composeFile struct {
@@ -128,10 +130,10 @@ func TestCompose(t *testing.T) {
 		}
 	}
 	u, stop := startCommand(t, "snowfall", env, args...)
-	if code, body := get(t, u+"/"); code != 200 {
+	if code, body := cmdtest.Get(t, u+"/"); code != 200 {
 		t.Errorf("GET /: %d %q", code, body)
 	}
-	if code, body := get(t, u+"/stats"); code != 200 || !strings.Contains(body, `"state":"held"`) {
+	if code, body := cmdtest.Get(t, u+"/stats"); code != 200 || !strings.Contains(body, `"state":"held"`) {
 		t.Errorf("GET /stats: %d %q, want a held lease", code, body)
 	}
 	if log := stop(); !strings.Contains(log, `"msg":"lease released"`) {

@@ -13,6 +13,8 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/snowfall-go/snowfall/sqlassign"
+
+	"github.com/snowfall-go/snowfall/internal/cmdtest"
 )
 
 // The parts of the Kubernetes objects the test reads.
@@ -251,10 +253,10 @@ func TestKubernetes(t *testing.T) {
 		}
 	}
 	u, stop := startCommand(t, "snowfall", runEnv, c.Args...)
-	if code, body := get(t, u+"/stats"); code != 200 || !strings.Contains(body, `"state":"held"`) {
+	if code, body := cmdtest.Get(t, u+"/stats"); code != 200 || !strings.Contains(body, `"state":"held"`) {
 		t.Errorf("GET /stats: %d %q, want a held lease", code, body)
 	}
-	if code, body := get(t, u+"/healthz"); code != 200 {
+	if code, body := cmdtest.Get(t, u+"/healthz"); code != 200 {
 		t.Errorf("GET /healthz: %d %q", code, body)
 	}
 	if log := stop(); !strings.Contains(log, `"msg":"lease released"`) {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/snowfall-go/snowfall/internal/cmdtest"
 )
 
 var metricName = regexp.MustCompile(`\bsnowfall_[a-z_]+\b`)
@@ -20,10 +22,10 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
 	db := "sqlite://" + filepath.Join(t.TempDir(), "leases.db")
 	u, _ := startCommand(t, "snowfall", baseEnv(), "serve", "--host", "127.0.0.1", "--port", "0", "--db", db)
-	if code, body := get(t, u+"/"); code != 200 { // so that every route's series exist
+	if code, body := cmdtest.Get(t, u+"/"); code != 200 { // so that every route's series exist
 		t.Fatalf("GET /: %d %q", code, body)
 	}
-	code, body := get(t, u+"/metrics")
+	code, body := cmdtest.Get(t, u+"/metrics")
 	if code != 200 {
 		t.Fatalf("GET /metrics: %d", code)
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/snowfall-go/snowfall/internal/cmdtest"
 )
 
 // unitFile parses a systemd unit file into key → values (keys may repeat), ignoring sections.
@@ -93,7 +95,7 @@ func TestSystemd(t *testing.T) {
 	}
 
 	u, stop := startCommand(t, "snowfall", env, words[1:]...)
-	if code, body := get(t, u+"/"); code != 200 {
+	if code, body := cmdtest.Get(t, u+"/"); code != 200 {
 		t.Errorf("GET /: %d %q", code, body)
 	}
 	if _, err := os.Stat(filepath.Join(stateRoot, "snowfall", "leases.db")); err != nil {
