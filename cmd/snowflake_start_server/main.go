@@ -24,7 +24,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -55,7 +54,7 @@ type rangeFlag struct {
 func (f *rangeFlag) String() string { return strconv.FormatInt(f.v, 10) }
 
 func (f *rangeFlag) Set(s string) error {
-	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	v, err := cli.ParseDecimal(s)
 	if err != nil {
 		return fmt.Errorf("%q is not a whole number in [0, %d]", s, f.max)
 	}
@@ -81,7 +80,8 @@ func run(ctx context.Context, args []string, sio cli.IO) error {
 	fs.Var(dc, "dc", "datacenter id, 0..15 (env PSF_DC)")
 	fs.Var(worker, "worker", "worker id, 0..255 (env PSF_WORKER)")
 	host := fs.String("host", "localhost", "address to listen on")
-	port := fs.Int("port", 8910, "port to listen on, 0 for any free port")
+	port := &cli.IntFlag{V: 8910}
+	fs.Var(port, "port", "port to listen on, 0 for any free port")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	clockOffset := fs.Duration("clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
 	stateFile := fs.String("state-file", "", "record a high-water mark in this file, so that a restart never issues at or below it")
@@ -106,8 +106,8 @@ func run(ctx context.Context, args []string, sio cli.IO) error {
 		fmt.Fprintln(sio.Out, name, buildinfo.Read())
 		return nil
 	}
-	if *port < 0 || *port > 65535 {
-		return cli.Usagef("--port %d out of range [0, 65535]", *port)
+	if port.V < 0 || port.V > 65535 {
+		return cli.Usagef("--port %d out of range [0, 65535]", port.V)
 	}
 	if err := tf.check(fs); err != nil {
 		return err
@@ -143,7 +143,7 @@ func run(ctx context.Context, args []string, sio cli.IO) error {
 		return err
 	}
 	server.WarnLifetime(log, l, time.Now())
-	ln, err := server.Listen(ctx, *host, *port)
+	ln, err := server.Listen(ctx, *host, port.V)
 	if err != nil {
 		return err
 	}
