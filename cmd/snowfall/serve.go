@@ -210,4 +210,3 @@ func processLocal(db string) bool {
 	d := strings.ToLower(strings.TrimSpace(db))
 	return d == "memory" || strings.Contains(d, ":memory:") || strings.Contains(d, "mode=memory")
 }
-

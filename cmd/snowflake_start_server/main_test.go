@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -100,7 +101,10 @@ func TestUsageExit(t *testing.T) {
 		{"log format", nil, []string{"--log-format", "xml"}, []string{"xml"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cmd := exec.Command(exe, c.args...)
+			// A usage error exits at once; a bad value taken as valid would start a server.
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, exe, c.args...)
 			cmd.Env = append(os.Environ(), c.env...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
