@@ -55,6 +55,88 @@
 // The generator is lock-free: Next loads the packed (tick, sequence) of the last ID, reads the clock
 // and installs the next pair with one compare-and-swap. Waiting never holds a lock.
 //
+// # Leases
+//
+// A Leased generator takes its generator id from a manifest kept by an Assigner (memassign for the
+// goroutines of one process, sqlassign for a database shared by many hosts), keeps it with
+// heartbeats and gives it back on Close. What it guarantees: no two holders, on any hosts, ever
+// issue the same ID, whatever their clocks do (skewed, stepped back or forward), however long a
+// holder is paused (GC, SIGSTOP, a suspended VM), whatever the network does to the store's calls
+// (delayed, reordered, cut after the commit), and however Close races calls in flight. Clocks and
+// pauses cost availability (a holder refuses or waits), never uniqueness. The argument, step by step:
+//
+// Tenures. Each successful claim of a generator id starts a tenure: the row of that id gets a
+// fresh random token, and every later write to the row by the holder (renewal, release) is
+// conditioned on that token, checked by rows affected. A claim only succeeds on a row whose lease
+// has expired by the store's clock (never a local clock compared across hosts) or that was
+// released, in one transaction that locks the row before it replaces the token. So the tenures of
+// one id are totally ordered by the row's compare-and-swap, and once a tenure has been replaced
+// none of its writes can succeed again.
+//
+// The high-water mark. The row also holds mark, a time: a ceiling for the holder, a floor for the
+// next one.
+//
+//  1. Write ahead: before the keeper lets the generator issue up to a time T, it records
+//     mark >= T in the row (in the claim, then in every renewal), and grants the generator a
+//     Permit whose Until is the last mark whose write succeeded. The generator checks Until
+//     inside every call with the tick it is about to issue, so no ID of a tenure has a tick above
+//     a mark that was recorded while the tenure owned the row.
+//  2. Marks only rise: every store writes a renewal's mark as max(stored, given) in the statement
+//     itself, so a renewal delivered late (its client gave up, a later one went through on another
+//     connection) cannot pull the mark under IDs the later permit allowed.
+//  3. Floor: a claim reads the previous tenure's mark in the transaction that replaces the token,
+//     and the new generator issues only ticks strictly above it (Settings.After).
+//
+// Every write of the old tenure is ordered before the claim (the row's compare-and-swap), and the
+// claim reads the mark after them, so the ticks of successive tenures of an id are disjoint ranges.
+// A taker whose clock is behind the mark waits, within MaxBackwards, for its clock to pass it, and
+// gets ClockBackwardsError meanwhile; it never issues below it. Claims prefer ids whose mark is not
+// ahead of the claimer's clock, and a claimer that gets only an id whose mark is further ahead than
+// it waits out gives it back (mark unchanged) and reports ErrClockBackwards, so one host whose
+// clock ran ahead cannot strand the next claimers while other ids are free.
+//
+// Self-fencing. Independently of the mark, a holder stops issuing before its lease could have
+// expired in the store: a Permit starts at a Stamp read before the renewal was sent (the store
+// computes the new expiry after that) and lasts Lease - Margin, measured as the larger of the
+// wall-clock and the monotonic elapsed time (the monotonic clock stops while a machine is
+// suspended). A holder cut off from its store, paused or suspended therefore refuses (ErrFenced
+// wrapping ErrLeaseLost) before another instance can claim its id. Fencing alone is not enough (a
+// goroutine preempted between its checks and its compare-and-swap issues later than it checked; a
+// store whose clock steps forward expires leases early), which is why the mark carries uniqueness.
+// A renewal's ceiling, Start + Lease on the holder's clock, lies beyond every tick its permit can
+// allow, and marks are whole milliseconds, which round down to the permit's last tick.
+//
+// Loss and release. A renewal that finds its token replaced revokes the generator, reports the
+// loss on Lost (and to LeaseSettings.OnLost) and claims a new id. Close revokes the generator and
+// then releases the id with the last tick it issued as the mark, so a successor need not wait for
+// the ceiling. Generator.Revoke is a barrier, not a flag: it sets a bit in the word that every ID's
+// compare-and-swap replaces, so a call in flight (permit checked, clock read, preempted for any
+// time) either issued before the seal, and its tick is in the mark Close records, or fails its
+// compare-and-swap and then sees the revocation. Neither clocks nor scheduling enter into it.
+// Every call to the store has a deadline (renewals and releases Lease - Margin, claims at least
+// 10 s, the first read of the manifest 10 s), so a connection that drops packets silently costs
+// one deadline, not minutes of TCP retries.
+//
+// # What the store must provide
+//
+// The argument assumes that the store never loses a write it acknowledged, and that its
+// transactions are serializable on one row (a conditional update sees the latest committed value).
+// Concretely: SQLite with synchronous=FULL (sqlassign sets it; NORMAL under WAL can roll back
+// acknowledged commits on power loss), PostgreSQL with synchronous_commit on (the default) and no
+// failover to an asynchronous replica, MySQL/MariaDB with InnoDB, innodb_flush_log_at_trx_commit=1
+// and, when replicated, failover only to a replica that has every acknowledged transaction
+// (semi-synchronous or Galera-style replication, not plain asynchronous).
+//
+// If the store does lose acknowledged writes (power loss without durable commits, failover to a
+// replica that lagged), a renewal's mark can roll back below IDs already issued, and a claim or a
+// release can roll back too. A new holder of that id then starts from the older floor; if its clock
+// is behind the IDs the old holder issued (or the old holder is still issuing under a permit the
+// lost renewal granted), the two can issue the same IDs. Expiry judged by the new primary's clock is
+// harmless by comparison (the mark, not the expiry, carries uniqueness). After such an event, the
+// safe course is to stop every holder of the manifest for longer than the lease, or to raise every
+// row's mark to a time past what any holder can have issued (for example now plus the lease plus
+// the largest clock skew) before holders claim again.
+//
 // # Encodings
 //
 // ID.String is decimal; ID.Base32 (Crockford, 13 characters) and ID.Base58 (11 characters) are

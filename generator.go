@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
+
+	"github.com/snowfall-go/snowfall/internal/simbug"
 )
 
 // DefaultMaxBackwards is how long a generator waits, by default, for a clock that went backwards.
@@ -50,11 +52,15 @@ type permit struct {
 	closed bool // revoked: refuse everything
 }
 
+// sealed is the bit of Generator.state that Revoke sets. Tick and sequence use at most 63 bits
+// (a layout's fields sum to 63 with the node's), so the top bit is always free.
+const sealed = 1 << 63
+
 // Generator issues IDs for one node. It is safe for concurrent use and lock-free: Next is a loop of
 // an atomic compare-and-swap over the packed (tick, sequence) of the last ID issued.
 type Generator struct {
-	// state is the last issued tick << seqBits | sequence. It sits on its own cache line with the
-	// count of closed ticks' IDs, which changes with it.
+	// state is the last issued tick << seqBits | sequence, with the sealed bit once revoked. It
+	// sits on its own cache line with the count of closed ticks' IDs, which changes with it.
 	state atomic.Uint64
 	done  atomic.Uint64 // IDs issued in ticks before the one in state (see issuedNow)
 	_     [48]byte
@@ -184,14 +190,38 @@ func (g *Generator) Grant(p Permit) {
 		np.cause = ErrLeaseLost
 	}
 	g.permit.Store(np)
+	for { // lift a Revoke's seal, after the new permit is in place
+		old := g.state.Load()
+		if old&sealed == 0 || g.state.CompareAndSwap(old, old&^sealed) {
+			return
+		}
+	}
 }
 
-// Revoke makes g refuse to issue, with a FenceError carrying cause, until the next Grant.
-func (g *Generator) Revoke(cause error) {
+// Revoke makes g refuse to issue, with a FenceError carrying cause, until the next Grant. It is a
+// barrier for calls in flight: once it returns, no Next or Fill that began before it can still
+// issue, and Last reports the last tick issued for good (until a Grant). It returns that time.
+//
+// Why nothing in flight gets through: every ID is issued by a compare-and-swap of state from the
+// value the call loaded. Revoke stores the revoked permit and then sets the sealed bit of state
+// with a compare-and-swap of its own. A call whose compare-and-swap comes after the seal fails it,
+// since state changed; it loads state again, sees the seal and returns the FenceError. A call
+// whose compare-and-swap came first is in the state Revoke sealed, so its tick is at most the
+// time Revoke returns. Nothing depends on clocks or on how long a goroutine was preempted.
+func (g *Generator) Revoke(cause error) time.Time {
 	if cause == nil {
 		cause = ErrLeaseLost
 	}
 	g.permit.Store(&permit{closed: true, cause: cause})
+	if simbug.CloseRace {
+		return g.Last() // issue 10, defect 1, put back: in-flight calls are not stopped
+	}
+	for {
+		old := g.state.Load()
+		if old&sealed != 0 || g.state.CompareAndSwap(old, old|sealed) {
+			return g.layout.TickTime(int64(old &^ sealed >> g.seqBits))
+		}
+	}
 }
 
 // Fenced returns the FenceError that g would return now, or nil when it may issue.
@@ -295,6 +325,14 @@ func (g *Generator) reserve(ctx context.Context, want uint64, try bool) (tick, s
 		default:
 			old = g.state.Load()
 		}
+		if old&sealed != 0 {
+			if p = g.permit.Load(); p.closed {
+				return 0, 0, 0, &FenceError{Cause: p.cause}
+			}
+			runtime.Gosched() // a Grant is lifting the seal
+			reread, careful = true, false
+			continue
+		}
 		last := int64(old >> g.seqBits)
 		used := old & g.seqMask
 		if now < last && !careful {
@@ -346,7 +384,7 @@ func (g *Generator) reserve(ctx context.Context, want uint64, try bool) (tick, s
 // goroutine adds a closed tick's count just after its compare-and-swap, so a reader can briefly see
 // fewer IDs than were issued, never more; the running maximum keeps the figure from going down.
 func (g *Generator) issuedNow() uint64 {
-	st := g.state.Load()
+	st := g.state.Load() &^ sealed
 	n := g.done.Load() + st&g.seqMask + 1
 	for {
 		seen := g.seen.Load()
@@ -451,7 +489,7 @@ type Stats struct {
 // Stats returns a snapshot. Fields are read one by one, so while IDs are being issued they may be
 // a few IDs apart from each other.
 func (g *Generator) Stats() Stats {
-	st := g.state.Load()
+	st := g.state.Load() &^ sealed
 	wall, _ := g.read()
 	last := int64(st >> g.seqBits)
 	seq := int64(st & g.seqMask)
@@ -475,7 +513,7 @@ func (g *Generator) Stats() Stats {
 
 // Last returns the time of the last tick g issued (or its high-water mark before the first ID).
 func (g *Generator) Last() time.Time {
-	return g.layout.TickTime(int64(g.state.Load() >> g.seqBits))
+	return g.layout.TickTime(int64(g.state.Load() &^ sealed >> g.seqBits))
 }
 
 // Source is what hands out IDs: a *Generator, or a generator kept on a lease. Servers and commands

@@ -1,63 +1,7 @@
 package snowfall
 
-// Generator-id leases
-//
-// A Leased generator takes its generator id from a manifest kept by an Assigner (memassign for one
-// process, sqlassign for a database shared by many hosts), keeps it with heartbeats and gives it
-// back on Close. The safety argument, on paper:
-//
-// Tenures. Each successful claim of a generator id starts a tenure: the row of that id gets a fresh
-// random token, and every later write to the row by the holder (renewal, release) is a conditional
-// update on that token, checked by rows affected. A claim only succeeds on a row whose lease has
-// expired by the store's clock (the database's now(), never a local clock compared across hosts)
-// or that was released, and it is one transaction that locks the row (FOR UPDATE SKIP LOCKED, or
-// SQLite's single writer) before it replaces the token. So the tenures of one id are totally
-// ordered by the compare-and-swap of its row, and once a tenure has been replaced none of its
-// writes can succeed again.
-//
-// The high-water mark. The row also holds mark, a time. It is a ceiling for the holder and a floor
-// for the next one:
-//
-//  1. Write ahead: before the keeper lets the generator issue up to a time T, it records
-//     mark >= T in the row (in the claim, then in every renewal), and grants the generator
-//     Permit.Until = the last mark whose write succeeded. The generator checks Until inside every
-//     Next, with the tick it is about to issue, so no ID of the tenure has a tick above a mark that
-//     was durably recorded while the tenure still owned the row. The keeper never lowers the mark
-//     it records, so a clock stepped back cannot pull it under an ID already issued.
-//  2. Floor: a claim reads the previous tenure's mark in the same transaction that replaces the
-//     token, and the new generator starts with Settings.After = that mark: it issues only ticks
-//     strictly above it.
-//
-// Because every write of the old tenure is ordered before the claim (1), and the claim reads the
-// mark after them (2), the ticks of successive tenures of an id are disjoint ranges of time.
-// Uniqueness therefore rests on the compare-and-swap of the row alone: not on pauses (SIGSTOP, GC),
-// not on the database clock stepping, not on skew between hosts. A taker whose clock is behind
-// the mark waits, within the generator's MaxBackwards, until its clock passes the mark, and until
-// then gets ClockBackwardsError; it never issues below the mark.
-//
-// Self-fencing. Independently of the mark, the holder stops issuing before its lease could have
-// expired in the store: Permit.Start is a Stamp read before the renewal was sent, and the database
-// computes the new expiry (its now() + lease) after that, so the lease lasts at least Lease after
-// Start. The permit is valid for Lease - Margin after Start, measured as the larger of wall-clock
-// and monotonic elapsed time (the monotonic clock stops while a machine is suspended). A holder
-// cut off from its database, paused or suspended therefore refuses to issue (ErrFenced wrapping
-// ErrLeaseLost) before another instance can claim its id. The margin covers clock-rate drift.
-// Fencing alone is not enough (a goroutine preempted between its permit check and its
-// compare-and-swap issues later than it checked; a database clock stepped forward expires leases
-// early), which is why the mark, not the fence, carries uniqueness. The ceiling a renewal records,
-// Start + Lease on the holder's clock, lies beyond every tick its permit can allow, since the permit
-// ends when the holder's wall clock reaches Start + Lease - Margin; marks are kept in whole
-// milliseconds, which round down to the same tick as the permit's Until.
-//
-// Loss. A renewal that finds its token replaced revokes the generator at once, reports the loss on
-// Lost (and to LeaseSettings.OnLost), and claims a new id; the new generator is swapped in
-// atomically. Transient errors are retried sooner than the probe interval; the permit lapses by
-// itself if they last.
-//
-// Release. Close revokes the generator, then records as the mark the larger of the last tick issued
-// and the clock's time after the revocation (a call that passed its permit check just before the
-// revocation can still issue a tick read before it), capped at the recorded ceiling, and frees the
-// id at once.
+// Generator-id leases: the Assigner contract, the manifest and the Leased keeper. The safety
+// argument is in the package documentation (doc.go, "Leases").
 
 import (
 	"context"
@@ -72,7 +16,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/snowfall-go/snowfall/internal/simbug"
 )
+
+// manifestTimeout bounds NewLeased's read of the manifest, before the lease settings are known.
+const manifestTimeout = 2 * DefaultProbe
 
 // Defaults of LeaseSettings.
 const (
@@ -94,15 +43,20 @@ type Assigner interface {
 	// Properties returns the manifest's properties after storing each of defaults whose key is
 	// absent, so that concurrent first users agree on one value.
 	Properties(ctx context.Context, defaults map[string]string) (map[string]string, error)
-	// Claim atomically takes one id in [0, r.Size) whose lease expired or was released: it sets
-	// the token, the holder, the expiry (the store's now + r.Lease) and mark = max(r.Now, the
-	// previous mark) + r.Ahead, and returns the previous mark. When every id is held it returns an
-	// error wrapping ErrNoFreeGenerator that says how many ids there are.
+	// Claim atomically takes one id in [0, r.Size) whose lease expired or was released: the
+	// lowest whose mark is not after r.Now or, when every free id's mark is after it, the one
+	// with the earliest mark. It sets the token, the holder, the expiry (the store's now +
+	// r.Lease) and mark = max(r.Now, the previous mark) + r.Ahead, and returns the previous mark.
+	// When every id is held it returns an error wrapping ErrNoFreeGenerator that says how many
+	// ids there are.
 	Claim(ctx context.Context, r ClaimRequest) (Claim, error)
-	// Renew sets the expiry of id to the store's now + lease and its mark to mark, if the row
-	// still holds token; otherwise it returns an error wrapping ErrLeaseLost.
+	// Renew sets the expiry of id to the store's now + lease and its mark to the larger of the
+	// stored mark and mark, atomically (marks only rise), if the row still holds token;
+	// otherwise it returns an error wrapping ErrLeaseLost.
 	Renew(ctx context.Context, id int64, token string, lease time.Duration, mark time.Time) error
-	// Release records mark and frees id at once, if the row still holds token (else ErrLeaseLost).
+	// Release records mark (which may be below the stored one: the holder has sealed its
+	// generator and knows the last tick it issued), clears the token and frees id at once, if
+	// the row still holds token (else ErrLeaseLost).
 	Release(ctx context.Context, id int64, token string, mark time.Time) error
 	// Leases lists the ids whose leases have not expired.
 	Leases(ctx context.Context) ([]LeaseRecord, error)
@@ -296,7 +250,8 @@ type tenure struct {
 	g     *Generator
 	id    int64
 	token string
-	mark  time.Time // the last mark recorded
+	prev  time.Time // the previous tenure's mark: the floor
+	mark  time.Time // the last mark recorded: the ceiling
 }
 
 // NewLeased claims a generator id from a and returns a generator on it, keeping the lease in a
@@ -305,7 +260,9 @@ type tenure struct {
 // ids, an error for a lease not longer than the probe interval plus the margin, and the assigner's
 // errors. ctx bounds the first claim only. The result is safe for concurrent use.
 func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error) {
-	m, err := ReadManifest(ctx, a, Manifest{Layout: s.Layout, Probe: s.Probe})
+	mctx, cancel := context.WithTimeout(ctx, manifestTimeout)
+	m, err := ReadManifest(mctx, a, Manifest{Layout: s.Layout, Probe: s.Probe})
+	cancel()
 	if err != nil {
 		return nil, err
 	}
@@ -342,6 +299,18 @@ func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error
 	return l, nil
 }
 
+// callTimeout bounds each renewal and release: a store that stopped answering must not hold the
+// keeper (or Close) for longer than the permit it could still renew.
+func (l *Leased) callTimeout() time.Duration { return l.lease - l.margin }
+
+// claimTimeout bounds each claim. A claim decides nothing about safety, only when the holder gets
+// an id, but the first one on a new manifest also adds a row per generator id (up to MaxPoolSize),
+// so it gets at least minClaimTimeout.
+func (l *Leased) claimTimeout() time.Duration { return max(l.callTimeout(), minClaimTimeout) }
+
+// minClaimTimeout is the shortest deadline a claim gets.
+const minClaimTimeout = 10 * time.Second
+
 // stamp reads the clock the generators use.
 func (l *Leased) stamp() Stamp {
 	if l.sys != nil {
@@ -362,22 +331,34 @@ func newToken() string {
 func (l *Leased) acquire(ctx context.Context) error {
 	start := l.stamp()
 	token := newToken()
-	c, err := l.a.Claim(ctx, ClaimRequest{Size: PoolSize(l.man.Layout), Token: token, Lease: l.lease,
+	cctx, cancel := context.WithTimeout(ctx, l.claimTimeout())
+	c, err := l.a.Claim(cctx, ClaimRequest{Size: PoolSize(l.man.Layout), Token: token, Lease: l.lease,
 		Now: start.Time(), Ahead: l.lease, Holder: l.holder})
+	cancel()
 	if err != nil {
+		l.fail(err)
+		return err
+	}
+	// Claims prefer ids whose mark is not ahead of this clock, so a floor further ahead than the
+	// generator waits out means no better id was free: rather than sit on an id it cannot issue
+	// from, the holder gives it back, its mark as it was, and reports the clock.
+	if wait := l.waitable(); c.Prev.Sub(start.Time()) > wait && !simbug.FarMarkClaim {
+		ahead := c.Prev.Sub(start.Time())
+		err := fmt.Errorf("snowfall: generator %d, the best free id, has a high-water mark %v ahead of this clock: %w",
+			c.ID, ahead.Round(time.Millisecond), &ClockBackwardsError{Behind: ahead, Max: wait})
+		l.giveBack(c.ID, token, c.Prev)
 		l.fail(err)
 		return err
 	}
 	g, err := New(Settings{Layout: l.man.Layout, Node: NodeOf(l.man.Layout, c.ID), Clock: l.clock,
 		MaxBackwards: l.maxBack, After: c.Prev})
-	if err == nil {
-		g.Grant(Permit{Until: c.Mark, Start: start, Valid: l.lease - l.margin})
-	} else {
-		l.a.Release(ctx, c.ID, token, c.Mark)
+	if err != nil {
+		l.giveBack(c.ID, token, c.Prev)
 		l.fail(err)
 		return err
 	}
-	if old := l.cur.Swap(&tenure{g: g, id: c.ID, token: token, mark: c.Mark}); old != nil {
+	g.Grant(Permit{Until: c.Mark, Start: start, Valid: l.lease - l.margin})
+	if old := l.cur.Swap(&tenure{g: g, id: c.ID, token: token, prev: c.Prev, mark: c.Mark}); old != nil {
 		l.issued.Add(old.g.issuedNow())
 	}
 	l.begun = start
@@ -392,6 +373,27 @@ func (l *Leased) acquire(ctx context.Context) error {
 	}
 	l.log.Info("snowfall: lease acquired", "generator", c.ID, "floor", floor, "ceiling", c.Mark)
 	return nil
+}
+
+// waitable returns how far behind a mark the generators wait for their clock (see Settings).
+func (l *Leased) waitable() time.Duration {
+	switch {
+	case l.maxBack == 0:
+		return DefaultMaxBackwards
+	case l.maxBack < 0:
+		return 0
+	}
+	return l.maxBack
+}
+
+// giveBack releases an id claimed but never issued from, with mark, the previous tenure's. A
+// failure only leaves the lease to expire.
+func (l *Leased) giveBack(id int64, token string, mark time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), l.callTimeout())
+	defer cancel()
+	if err := l.a.Release(ctx, id, token, mark); err != nil {
+		l.log.Warn("snowfall: release of an unused claim failed; its lease will expire", "generator", id, "err", err)
+	}
 }
 
 func (l *Leased) fail(err error) {
@@ -581,17 +583,24 @@ func (l *Leased) Close() error {
 	<-l.done
 	t := l.cur.Load()
 	held := !t.g.permit.Load().closed
-	t.g.Revoke(ErrClosed)
+	// Revoke seals the generator: no call in flight can issue after it, so the last tick it
+	// reports is final, whatever the clock or the scheduler does from here.
+	mark := t.g.Revoke(ErrClosed)
 	var err error
 	if held {
-		mark := t.g.Last()
-		if now := l.stamp().Time(); now.After(mark) {
-			mark = now
+		if simbug.CloseRace {
+			// Issue 10, defect 1, put back: guess with the clock what calls in flight may issue.
+			if now := l.stamp().Time(); now.After(mark) {
+				mark = now
+			}
+		}
+		if mark.Before(t.prev) {
+			mark = t.prev // nothing issued: keep the previous tenure's mark
 		}
 		if mark.After(t.mark) {
 			mark = t.mark
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), l.lease)
+		ctx, cancel := context.WithTimeout(context.Background(), l.callTimeout())
 		err = l.a.Release(ctx, t.id, t.token, mark)
 		cancel()
 		if err != nil {

@@ -122,7 +122,10 @@ func TestLeaseLoss(t *testing.T) {
 			t.Fatal(err)
 		}
 		a.Expire(context.Background(), 0)
-		c, err := a.Claim(context.Background(), snowfall.ClaimRequest{Size: 2048, Token: "thief", Lease: time.Hour, Now: time.Now(), Ahead: time.Hour})
+		// The thief's clock is a minute ahead, so the expired id 0 (its mark 2 s ahead) is the
+		// lowest whose mark is not ahead of it.
+		c, err := a.Claim(context.Background(), snowfall.ClaimRequest{Size: 2048, Token: "thief", Lease: time.Hour,
+			Now: time.Now().Add(time.Minute), Ahead: time.Hour})
 		if err != nil || c.ID != 0 {
 			t.Fatalf("steal: %+v, %v", c, err)
 		}
@@ -178,6 +181,13 @@ func TestLeaseMarkIsCeilingAndFloor(t *testing.T) {
 		recs, _ := a.Leases(context.Background())
 		if len(recs) != 1 || !recs[0].Mark.Equal(st.Mark) {
 			t.Fatalf("recorded mark: got %+v, want %v", recs, st.Mark)
+		}
+		// Every other id is held, so the next holder must take id 0 back, whatever its mark.
+		for i := 1; i < 2048; i++ {
+			if _, err := a.Claim(context.Background(), snowfall.ClaimRequest{Size: 2048, Token: fmt.Sprint("other", i),
+				Lease: time.Hour, Now: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := l.Close(); err != nil {
 			t.Fatal(err)

@@ -63,6 +63,14 @@ if ! my_up; then
 fi
 mariadb -h 127.0.0.1 -uroot -e 'create database if not exists test' || die "cannot create MariaDB database test"
 
+# MariaDB's time zone tables, for the test that runs a session in Europe/Berlin across the hour
+# that repeats when daylight saving ends (sqlassign TestMySQLTimeZone).
+if [ "$(mariadb -h 127.0.0.1 -uroot -Nse "select count(*) from mysql.time_zone_name where name = 'Europe/Berlin'")" != 1 ]; then
+  [ -d /usr/share/zoneinfo/Europe ] || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q tzdata || die "cannot install tzdata"
+  tz2sql=$(command -v mariadb-tzinfo-to-sql || command -v mysql_tzinfo_to_sql) || die "no mariadb-tzinfo-to-sql"
+  "$tz2sql" /usr/share/zoneinfo 2>/dev/null | mariadb -h 127.0.0.1 -uroot mysql || die "cannot load MariaDB's time zone tables"
+fi
+
 echo "services.sh: PostgreSQL and MariaDB are up"
 
 # etcd: a three-member cluster on loopback (see etcd.sh).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/simbug"
 )
 
 // Assigner keeps a manifest in memory. The zero value is not usable; call New. It is safe for
@@ -72,7 +73,8 @@ func (a *Assigner) Properties(ctx context.Context, defaults map[string]string) (
 	return out, nil
 }
 
-// Claim implements snowfall.Assigner: it takes the lowest free id.
+// Claim implements snowfall.Assigner. Of the free ids it takes the lowest whose mark is not ahead of
+// r.Now, or, when every free id's mark is ahead, the one whose mark is the least ahead.
 func (a *Assigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Claim, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -80,28 +82,44 @@ func (a *Assigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall
 		return snowfall.Claim{}, err
 	}
 	now := a.now()
+	best := int64(-1)
+	var bestMark time.Time
 	for id := int64(0); id < r.Size; id++ {
 		w := a.rows[id]
-		if w == nil {
-			w = &row{}
-			a.rows[id] = w
-		}
-		if now.Before(w.expires) {
+		if w != nil && now.Before(w.expires) {
 			continue
 		}
-		prev := w.mark
-		mark := r.Now
-		if mark.Before(prev) {
-			mark = prev
+		var mark time.Time
+		if w != nil {
+			mark = w.mark
 		}
-		mark = mark.Add(r.Ahead)
-		*w = row{token: r.Token, holder: r.Holder, claimed: now, renewed: now, expires: now.Add(r.Lease), mark: mark}
-		return snowfall.Claim{ID: id, Prev: prev, Mark: mark}, nil
+		if simbug.FarMarkClaim || !mark.After(r.Now) {
+			best = id // the lowest id not ahead: nothing can be better
+			break
+		}
+		if best < 0 || mark.Before(bestMark) {
+			best, bestMark = id, mark
+		}
 	}
-	return snowfall.Claim{}, fmt.Errorf("%w: all %d generator ids are held by live instances", snowfall.ErrNoFreeGenerator, r.Size)
+	if best < 0 {
+		return snowfall.Claim{}, fmt.Errorf("%w: all %d generator ids are held by live instances", snowfall.ErrNoFreeGenerator, r.Size)
+	}
+	w := a.rows[best]
+	if w == nil {
+		w = &row{}
+		a.rows[best] = w
+	}
+	prev := w.mark
+	mark := r.Now
+	if mark.Before(prev) {
+		mark = prev
+	}
+	mark = mark.Add(r.Ahead)
+	*w = row{token: r.Token, holder: r.Holder, claimed: now, renewed: now, expires: now.Add(r.Lease), mark: mark}
+	return snowfall.Claim{ID: best, Prev: prev, Mark: mark}, nil
 }
 
-// Renew implements snowfall.Assigner.
+// Renew implements snowfall.Assigner; it never lowers the mark.
 func (a *Assigner) Renew(ctx context.Context, id int64, token string, lease time.Duration, mark time.Time) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -113,7 +131,10 @@ func (a *Assigner) Renew(ctx context.Context, id int64, token string, lease time
 		return fmt.Errorf("memassign: renew generator %d: %w: held by another token", id, snowfall.ErrLeaseLost)
 	}
 	now := a.now()
-	w.renewed, w.expires, w.mark = now, now.Add(lease), mark
+	w.renewed, w.expires = now, now.Add(lease)
+	if mark.After(w.mark) || simbug.LowerMark {
+		w.mark = mark // marks only rise: a late renewal must not lower a later one's
+	}
 	return nil
 }
 

@@ -17,6 +17,8 @@ type dialect struct {
 	name string
 	// now is an expression for the database's clock in Unix milliseconds, as BIGINT.
 	now string
+	// greatest is the function that returns the larger of two values.
+	greatest string
 	// dollar: placeholders are $1, $2, … instead of ?.
 	dollar bool
 	// lock is appended to the claim's SELECT to lock the row it finds, skipping rows other
@@ -34,14 +36,19 @@ var (
 		// statement_timestamp() is read once per statement; clock_timestamp() would be read
 		// for every row a claim scans.
 		now:          "CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT)",
+		greatest:     "GREATEST",
 		dollar:       true,
 		lock:         " FOR UPDATE SKIP LOCKED",
 		insertPrefix: "INSERT INTO", insertSuffix: " ON CONFLICT DO NOTHING",
 		isolation: sql.LevelReadCommitted,
 	}
 	mysqlDialect = dialect{
-		name:         "mysql",
-		now:          "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
+		name: "mysql",
+		// UTC, whatever the server's or the session's time zone: UNIX_TIMESTAMP(NOW(3)) converts
+		// a local time back, which is an hour off in the repeated hour when daylight saving ends.
+		// The difference of two UTC datetimes involves no zone at all.
+		now:          "CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000 AS SIGNED)",
+		greatest:     "GREATEST",
 		lock:         " FOR UPDATE SKIP LOCKED",
 		insertPrefix: "INSERT IGNORE INTO",
 		// Read committed: InnoDB then locks only the rows a locking read returns, not every row
@@ -52,6 +59,7 @@ var (
 		name: "sqlite",
 		// An uncorrelated subquery is evaluated once per statement, not for every row scanned.
 		now:          "(SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER))",
+		greatest:     "MAX", // SQLite's scalar max of several arguments
 		insertPrefix: "INSERT INTO", insertSuffix: " ON CONFLICT DO NOTHING",
 		// One writer at a time: transactions begin IMMEDIATE (see the DSN), so a claim's read
 		// and update are never interleaved with another writer's.
@@ -61,6 +69,7 @@ var (
 // q rewrites a statement written with ? placeholders and {now} for the dialect.
 func (d dialect) q(s string) string {
 	s = strings.ReplaceAll(s, "{now}", d.now)
+	s = strings.ReplaceAll(s, "{greatest}", d.greatest)
 	if !d.dollar {
 		return s
 	}
@@ -105,7 +114,7 @@ func parseURL(raw string) (target, error) {
 		if path == "" {
 			return target{}, fmt.Errorf("sqlassign: %q has no file path (want sqlite:///path/to/file.db)", raw)
 		}
-		dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+		dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
 		if query != "" {
 			dsn += "&" + query
 		}

@@ -8,7 +8,9 @@
 // them, so hosts never compare their clocks. A claim is one transaction that finds a free row,
 // locks it (FOR UPDATE SKIP LOCKED; SQLite's single writer) and replaces its token with an update
 // conditioned on the lease having expired, checked by rows affected; renewals and releases are
-// updates conditioned on the token. See the snowfall package's lease.go for the safety argument.
+// updates conditioned on the token; marks only rise. The safety argument, and what it needs from the
+// database (durable commits, no failover to an asynchronous replica), is in the snowfall package
+// documentation (go doc github.com/snowfall-go/snowfall, "Leases").
 package sqlassign
 
 import (
@@ -207,7 +209,8 @@ func msTime(ms int64) time.Time {
 	return time.UnixMilli(ms)
 }
 
-// Claim implements snowfall.Assigner. It takes the lowest free id, retrying a bounded number of
+// Claim implements snowfall.Assigner. Of the free ids it takes the lowest whose mark is not ahead
+// of r.Now or, when every free id's mark is ahead, the one least ahead, retrying a bounded number of
 // times when it loses a race.
 func (a *Assigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Claim, error) {
 	if err := a.Prepare(ctx, r.Size); err != nil {
@@ -231,8 +234,16 @@ func (a *Assigner) claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall
 	}
 	defer tx.Rollback()
 	var id, prev int64
+	// First the lowest free id whose mark is not ahead of the claimer's clock (the primary key's
+	// order: rows are locked one at a time as the scan finds them), then, only if there is none,
+	// the free id whose mark is least ahead, which the holder gives back if it cannot wait it out.
 	err = tx.QueryRowContext(ctx, a.d.q("SELECT generator, mark_ms FROM "+a.manifest+
-		" WHERE generator < ? AND expires_ms < {now} ORDER BY generator LIMIT 1"+a.d.lock), r.Size).Scan(&id, &prev)
+		" WHERE generator < ? AND expires_ms < {now} AND mark_ms <= ? ORDER BY generator LIMIT 1"+a.d.lock),
+		r.Size, r.Now.UnixMilli()).Scan(&id, &prev)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.QueryRowContext(ctx, a.d.q("SELECT generator, mark_ms FROM "+a.manifest+
+			" WHERE generator < ? AND expires_ms < {now} ORDER BY mark_ms, generator LIMIT 1"+a.d.lock), r.Size).Scan(&id, &prev)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		// Free rows locked by other claimers are skipped; they may yet be released by a
 		// failed claim, so only a manifest without free rows at all is full.
@@ -251,7 +262,7 @@ func (a *Assigner) claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall
 	}
 	markMs := max(r.Now.UnixMilli(), prev) + r.Ahead.Milliseconds()
 	res, err := tx.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+
-		" SET token = ?, expires_ms = {now} + ?, mark_ms = ?, claimed_ms = {now}, renewed_ms = {now}, host = ?, pid = ?"+
+		" SET token = ?, expires_ms = {now} + ?, mark_ms = {greatest}(mark_ms, ?), claimed_ms = {now}, renewed_ms = {now}, host = ?, pid = ?"+
 		" WHERE generator = ? AND expires_ms < {now}"),
 		r.Token, r.Lease.Milliseconds(), markMs, r.Holder.Host, r.Holder.PID, id)
 	if err != nil {
@@ -266,16 +277,20 @@ func (a *Assigner) claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall
 	return snowfall.Claim{ID: id, Prev: msTime(prev), Mark: time.UnixMilli(markMs)}, nil
 }
 
-// Renew implements snowfall.Assigner: one UPDATE, one round trip.
+// Renew implements snowfall.Assigner: one UPDATE, one round trip. The mark only rises, in the
+// statement itself: a renewal that arrives after a later one (its client gave up, the later one
+// went through on another connection) must not lower the floor of the next holder.
 func (a *Assigner) Renew(ctx context.Context, id int64, token string, lease time.Duration, mark time.Time) error {
 	defer a.writer()()
 	res, err := a.db.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+
-		" SET expires_ms = {now} + ?, mark_ms = ?, renewed_ms = {now} WHERE generator = ? AND token = ?"),
+		" SET expires_ms = {now} + ?, mark_ms = {greatest}(mark_ms, ?), renewed_ms = {now} WHERE generator = ? AND token = ?"),
 		lease.Milliseconds(), mark.UnixMilli(), id, token)
 	return a.checkOwned(res, err, "renew", id)
 }
 
-// Release implements snowfall.Assigner.
+// Release implements snowfall.Assigner. It records the mark it is given, which may be below the
+// ceiling the holder's renewals recorded: the holder has sealed its generator and knows the last
+// tick it issued. It also clears the token, so no late renewal of the tenure can match the row.
 func (a *Assigner) Release(ctx context.Context, id int64, token string, mark time.Time) error {
 	defer a.writer()()
 	res, err := a.db.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+

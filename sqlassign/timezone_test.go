@@ -1,0 +1,51 @@
+package sqlassign_test
+
+import (
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/snowfall-go/snowfall"
+)
+
+// TestMySQLTimeZone (issue 10, defect 3): lease times are Unix milliseconds whatever the session's
+// time zone, also in the hour that repeats when daylight saving ends. The session runs in
+// Europe/Berlin (MariaDB's zone tables: .ci/services.sh loads them) with its clock frozen by SET
+// timestamp at each of the two instants that read 02:30 local time on 2026-10-25.
+func TestMySQLTimeZone(t *testing.T) {
+	for _, at := range []time.Time{
+		time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC), // 02:30 CEST
+		time.Date(2026, 10, 25, 1, 30, 0, 0, time.UTC), // 02:30 CET, the repeated hour
+		time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC),  // 03:30 CEST, just after the spring gap
+	} {
+		t.Run(at.Format(time.RFC3339), func(t *testing.T) {
+			u, err := url.Parse(mysqlURL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			q.Set("time_zone", "'Europe/Berlin'")
+			q.Set("timestamp", strconv.FormatInt(at.Unix(), 10))
+			u.RawQuery = q.Encode()
+			a := open(t, u.String(), group())
+			c, err := a.Claim(t.Context(), snowfall.ClaimRequest{Size: 4, Token: "tz", Lease: time.Minute, Now: at})
+			if err != nil {
+				t.Fatalf("Claim: %v", err)
+			}
+			recs, err := a.Leases(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) != 1 || recs[0].ID != c.ID {
+				t.Fatalf("a lease of a minute, claimed at the session's frozen now: got %+v, want it live", recs)
+			}
+			if got := recs[0].Claimed; !got.Equal(at) {
+				t.Errorf("claimed at: got %v, want %v (%v off)", got.UTC(), at, got.Sub(at))
+			}
+			if got, want := recs[0].Expires, at.Add(time.Minute); !got.Equal(want) {
+				t.Errorf("expires: got %v, want %v", got.UTC(), want)
+			}
+		})
+	}
+}
