@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/snowfall-go/snowfall/internal/cli"
-	"github.com/snowfall-go/snowfall/sqlassign"
+	"github.com/snowfall-go/snowfall/internal/assignurl"
 )
 
 type leasesCmd struct{}
@@ -18,7 +18,7 @@ func (leasesCmd) Synopsis() string { return "list the generator ids held in a da
 func (c leasesCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	const usage = "snowfall leases --db URL [--group G]"
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
-	db := fs.String("db", "", "database URL: sqlite:///path, postgres://…, mysql://user:pass@host:port/db")
+	db := fs.String("db", "", "database URL: sqlite:///path, postgres://…, mysql://user:pass@host:port/db, etcd://host:port[,…]/prefix")
 	group := fs.String("group", "", "group name")
 	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {
 		cli.PrintUsage(sio.Err, fs, usage)
@@ -31,10 +31,10 @@ func (c leasesCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if *db == "" {
 		return cli.Usagef("leases: --db is required")
 	}
-	if err := sqlassign.CheckURL(*db, *group); err != nil {
+	if err := assignurl.Check(*db, *group); err != nil {
 		return cli.Usagef("leases: --db or --group: %v", err)
 	}
-	a, err := sqlassign.Open(ctx, *db, sqlassign.Options{Group: *group})
+	a, err := assignurl.Open(ctx, *db, *group)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/cli"
-	"github.com/snowfall-go/snowfall/sqlassign"
+	"github.com/snowfall-go/snowfall/internal/assignurl"
 )
 
 type schemaCmd struct{}
@@ -29,7 +29,7 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 		return cli.Usagef("schema: unknown subcommand %q (want create)", args[0])
 	}
 	fs := flag.NewFlagSet("schema create", flag.ContinueOnError)
-	db := fs.String("db", "", "database URL: sqlite:///path, postgres://…, mysql://user:pass@host:port/db")
+	db := fs.String("db", "", "database URL: sqlite:///path, postgres://…, mysql://user:pass@host:port/db, etcd://host:port[,…]/prefix")
 	group := fs.String("group", "", "group name: tables snowfall_<group>_properties and snowfall_<group>_manifest")
 	probe := fs.Duration("probe", snowfall.DefaultProbe, "heartbeat interval recorded for the group; leases last two")
 	var lf cli.LayoutFlags
@@ -52,10 +52,10 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if err != nil {
 		return err
 	}
-	if err := sqlassign.CheckURL(*db, *group); err != nil {
+	if err := assignurl.Check(*db, *group); err != nil {
 		return cli.Usagef("schema create: --db or --group: %v", err)
 	}
-	a, err := sqlassign.Open(ctx, *db, sqlassign.Options{Group: *group})
+	a, err := assignurl.Open(ctx, *db, *group)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,6 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if err := a.Prepare(ctx, size); err != nil {
 		return err
 	}
-	props, manifest := a.Tables()
-	fmt.Fprintf(sio.Out, "%s and %s ready: layout %s, %d generator ids, probe %v\n", props, manifest, m.Layout, size, m.Probe)
+	fmt.Fprintf(sio.Out, "%s ready: layout %s, %d generator ids, probe %v\n", assignurl.Describe(a), m.Layout, size, m.Probe)
 	return nil
 }

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/assignurl"
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/server"
 	"github.com/snowfall-go/snowfall/memassign"
-	"github.com/snowfall-go/snowfall/sqlassign"
 	"github.com/snowfall-go/snowfall/statefile"
 )
 
@@ -48,7 +48,7 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	f.layout.Register(fs, true)
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&f.clockOffset, "clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
-	fs.StringVar(&f.db, "db", "", "lease the generator id from this assigner: memory, or a sqlite:, postgres: or mysql: URL\n(without node flags: a SQLite file in $XDG_STATE_HOME/snowfall or the user cache directory)")
+	fs.StringVar(&f.db, "db", "", "lease the generator id from this assigner: memory, or a sqlite:, postgres:, mysql: or etcd: URL\n(without node flags: a SQLite file in $XDG_STATE_HOME/snowfall or the user cache directory)")
 	fs.StringVar(&f.group, "group", "", "the manifest (group of generators) to lease from, with --db")
 	fs.DurationVar(&f.probe, "probe", 0, "lease heartbeat interval, with --db (default: the manifest's, 5s for a new one)")
 	fs.StringVar(&f.stateFile, "state-file", "", "with --generator or --dc/--worker: record a high-water mark in this file, so that a restart never issues at or below it")
@@ -90,7 +90,7 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 		return cli.Usagef("serve: --probe %v is negative", f.probe)
 	}
 	if f.db != "" && f.db != "memory" {
-		if err := sqlassign.CheckURL(f.db, f.group); err != nil {
+		if err := assignurl.Check(f.db, f.group); err != nil {
 			return cli.Usagef("serve: --db %s or --group: %v", redact(f.db), err)
 		}
 	}
@@ -173,7 +173,7 @@ func openAssigner(ctx context.Context, db, group string) (snowfall.Assigner, fun
 	if db == "memory" {
 		return memassign.New(nil), func() {}, nil
 	}
-	a, err := sqlassign.Open(ctx, db, sqlassign.Options{Group: group})
+	a, err := assignurl.Open(ctx, db, group)
 	if err != nil {
 		return nil, nil, fmt.Errorf("serve: --db %s: %w", redact(db), err)
 	}
