@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"text/tabwriter"
 
-	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/assignurl"
+	"github.com/snowfall-go/snowfall/internal/cli"
 )
 
 type leasesCmd struct{}

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
-	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/assignurl"
+	"github.com/snowfall-go/snowfall/internal/cli"
 )
 
 type schemaCmd struct{}
