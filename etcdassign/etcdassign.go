@@ -64,6 +64,7 @@ type Assigner struct {
 
 	mu      sync.Mutex
 	tenures map[string]tenure // by token, for the tenures claimed through this Assigner
+	flight  *flight           // the read of the manifest in progress, if any
 }
 
 // tenure is what a renewal needs about a claim: its etcd lease and TTL.
@@ -203,41 +204,91 @@ type candidate struct {
 	markRev int64 // mark/<id>'s mod revision, 0 if absent
 }
 
-// free reads the manifest in one transaction and returns its free ids in [0, size) in the order a
-// claim prefers them: by max(mark, nowMs), then by id. An id whose mark lies ahead of the
-// claimer's clock comes after every id it could issue on at once.
-func (a *Assigner) free(ctx context.Context, size, nowMs int64) ([]candidate, error) {
+// manifest is one read of the ids' holders and marks.
+type manifest struct {
+	held  map[int64]bool
+	marks map[int64]candidate
+}
+
+// flight is a read of the manifest in progress, which concurrent claims of this Assigner share.
+type flight struct {
+	done   chan struct{}
+	m      manifest
+	err    error
+	joined int // claims that share it besides the one that reads
+}
+
+// read returns the manifest and the rank of this claim among the claims sharing the read (0 for
+// the one that made it). Claims that arrive while a read is in flight wait for it instead of
+// reading again, and their ranks spread them over the free ids.
+func (a *Assigner) read(ctx context.Context) (manifest, int, error) {
+	a.mu.Lock()
+	if f := a.flight; f != nil {
+		f.joined++
+		rank := f.joined
+		a.mu.Unlock()
+		select {
+		case <-f.done:
+			if f.err == nil {
+				return f.m, rank, nil
+			}
+			// The reader's context may have ended; read with this one.
+		case <-ctx.Done():
+			return manifest{}, 0, ctx.Err()
+		}
+		m, err := a.readOnce(ctx)
+		return m, 0, err
+	}
+	f := &flight{done: make(chan struct{})}
+	a.flight = f
+	a.mu.Unlock()
+	f.m, f.err = a.readOnce(ctx)
+	a.mu.Lock()
+	a.flight = nil
+	a.mu.Unlock()
+	close(f.done)
+	return f.m, 0, f.err
+}
+
+// readOnce reads the manifest in one transaction.
+func (a *Assigner) readOnce(ctx context.Context) (manifest, error) {
 	r, err := a.c.Txn(ctx).Then(
 		clientv3.OpGet(a.prefix+"gen/", clientv3.WithPrefix(), clientv3.WithKeysOnly()),
 		clientv3.OpGet(a.prefix+"mark/", clientv3.WithPrefix()),
 	).Commit()
 	if err != nil {
-		return nil, err
+		return manifest{}, err
 	}
-	held := map[int64]bool{}
+	m := manifest{held: map[int64]bool{}, marks: map[int64]candidate{}}
 	for _, kv := range r.Responses[0].GetResponseRange().Kvs {
 		if id, err := strconv.ParseInt(strings.TrimPrefix(string(kv.Key), a.prefix+"gen/"), 10, 64); err == nil {
-			held[id] = true
+			m.held[id] = true
 		}
 	}
-	marks := map[int64]candidate{}
 	for _, kv := range r.Responses[1].GetResponseRange().Kvs {
 		id, err := strconv.ParseInt(strings.TrimPrefix(string(kv.Key), a.prefix+"mark/"), 10, 64)
 		if err != nil {
 			continue
 		}
-		m, err := parseMark(kv.Value)
+		v, err := parseMark(kv.Value)
 		if err != nil {
-			return nil, fmt.Errorf("mark of generator %d: %q is not a number", id, kv.Value)
+			return manifest{}, fmt.Errorf("mark of generator %d: %q is not a number", id, kv.Value)
 		}
-		marks[id] = candidate{id: id, mark: m, markRev: kv.ModRevision}
+		m.marks[id] = candidate{id: id, mark: v, markRev: kv.ModRevision}
 	}
+	return m, nil
+}
+
+// free returns the free ids of m in [0, size) in the order a claim prefers them: by
+// max(mark, nowMs), then by id. An id whose mark lies ahead of the claimer's clock comes after
+// every id it could issue on at once.
+func (m manifest) free(size, nowMs int64) []candidate {
 	var now, ahead []candidate
 	for id := range size {
-		if held[id] {
+		if m.held[id] {
 			continue
 		}
-		c, ok := marks[id]
+		c, ok := m.marks[id]
 		if !ok {
 			c = candidate{id: id}
 		}
@@ -253,7 +304,7 @@ func (a *Assigner) free(ctx context.Context, size, nowMs int64) ([]candidate, er
 		}
 		return compare(x.id, y.id)
 	})
-	return append(now, ahead...), nil
+	return append(now, ahead...)
 }
 
 func compare(x, y int64) int {
@@ -266,8 +317,9 @@ func compare(x, y int64) int {
 	return 0
 }
 
-// Claim implements snowfall.Assigner. It reads the free ids, grants an etcd lease and tries the
-// preferred id with a transaction; when another claimer took that id first, it tries one of the
+// Claim implements snowfall.Assigner. It reads the free ids (concurrent claims of one Assigner
+// share a read and take the preferred ids in the order they joined it), grants an etcd lease and
+// tries the preferred id with a transaction; when another claimer took that id first, it tries one of the
 // next preferred ids at random, among twice as many after each lost race, so that many concurrent
 // claimers spread over the free ids instead of all retrying the same one. It reads the manifest
 // again only when every id of its last read was taken meanwhile.
@@ -300,17 +352,18 @@ func (a *Assigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall
 	nowMs := r.Now.UnixMilli()
 	lost := 0
 	for range a.attempts {
-		cands, err := a.free(ctx, r.Size, nowMs)
+		m, rank, err := a.read(ctx)
 		if err != nil {
 			return snowfall.Claim{}, fmt.Errorf("etcdassign: claim: %w", err)
 		}
+		cands := m.free(r.Size, nowMs)
 		if len(cands) == 0 {
 			return snowfall.Claim{}, fmt.Errorf("%w: all %d generator ids are held by live instances", snowfall.ErrNoFreeGenerator, r.Size)
 		}
 		if err := granted(); err != nil {
 			return snowfall.Claim{}, fmt.Errorf("etcdassign: claim: grant a lease of %d s: %w", ttl, err)
 		}
-		for i := 0; len(cands) > 0; {
+		for i := rank % max(len(cands), 1); len(cands) > 0; {
 			c := cands[i]
 			markMs := max(nowMs, c.mark) + r.Ahead.Milliseconds()
 			now := time.Now().UnixMilli()
