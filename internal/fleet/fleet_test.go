@@ -14,7 +14,8 @@ import (
 	"github.com/snowfall-go/snowfall"
 )
 
-// The short variants run in go test (about 25 s per backend, 90 s for the package under -race).
+// The short variants run in go test (about 25 s per backend, 35 s for etcd, 110 s for the package
+// under -race).
 // The long variant repeats rounds of faults until the duration ends:
 //
 //	SNOWFALL_FLEET_LONG=1 SNOWFALL_FLEET_DURATION=10m go test -v -run 'TestFleet(Postgres|MariaDB|Static)$' -timeout 0 ./internal/fleet
