@@ -23,7 +23,11 @@
 // its election timeout) to that minimum. A lease of d is granted with a TTL of d rounded up to
 // the next whole second, so the store's lease lasts at least d after the store's now, as the
 // Assigner contract requires; it may last up to a second longer (more, if the server raises it),
-// which only delays a takeover of an id whose holder died. A leader change extends every lease by
+// which only delays a takeover of an id whose holder died. A claim grants its etcd lease after its
+// read of the manifest and before the transaction that takes the id, so the store's now of a claim
+// is the grant: later than the claimer's clock reading (ClaimRequest.Now and the permit's start),
+// which is what the holder's self-fencing measures from. A renewal's is its keep-alive, which
+// resets the TTL from the leader's now. A leader change extends every lease by
 // its TTL (etcd renews all leases when a new leader takes over): again only later, never earlier.
 package etcdassign
 
