@@ -1,5 +1,7 @@
 package snowfall
 
+import "strings"
+
 // Decoded is the JSON form of a decoded ID, as printed by snowfall decode and served by
 // GET /decode/{id}: generator for layouts with a gen field, dc and worker for the others.
 type Decoded struct {
@@ -41,8 +43,18 @@ func DecodeString(l Layout, s string) (Decoded, error) {
 }
 
 // ParseAny parses an ID in decimal, or in base32 when it is 13 characters wide, or base58 when 11
-// wide and not all digits. Errors wrap ErrInvalidID.
+// wide and not all digits. Text of digits only is always read as decimal, even when it is also a
+// valid base32 or base58 form; the prefixes "base32:", "base58:" and "decimal:" name the encoding
+// explicitly and remove the ambiguity. Errors wrap ErrInvalidID.
 func ParseAny(s string) (ID, error) {
+	switch {
+	case strings.HasPrefix(s, "base32:"):
+		return ParseBase32(s[len("base32:"):])
+	case strings.HasPrefix(s, "base58:"):
+		return ParseBase58(s[len("base58:"):])
+	case strings.HasPrefix(s, "decimal:"):
+		return ParseID(s[len("decimal:"):])
+	}
 	if id, err := ParseID(s); err == nil {
 		return id, nil
 	} else if len(s) != Base32Len && len(s) != Base58Len {

@@ -249,3 +249,44 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestParseAnyPrefixes: digits-only text is decimal; a prefix names the encoding of a fixed-width
+// form that is all digits.
+func TestParseAnyPrefixes(t *testing.T) {
+	id := ID(32)
+	b32 := id.Base32() // "0000000000010": digits only
+	for _, c := range []struct {
+		in   string
+		want ID
+	}{
+		{b32, 10},
+		{"base32:" + b32, 32},
+		{"decimal:" + b32, 10},
+		{"base58:" + id.Base58(), 32},
+	} {
+		if got, err := ParseAny(c.in); err != nil || got != c.want {
+			t.Errorf("ParseAny(%q) = %v, %v; want %v", c.in, got, err, c.want)
+		}
+	}
+	if _, err := ParseAny("base32:!"); err == nil {
+		t.Errorf("ParseAny(base32:!) accepted")
+	}
+}
+
+// FuzzParseAny: the prefixed forms round-trip; any text parses or fails without panicking.
+func FuzzParseAny(f *testing.F) {
+	f.Add(int64(32), "0000000000010")
+	f.Add(int64(1)<<62, "base32:zzzzzzzzzzzzz")
+	f.Fuzz(func(t *testing.T, v int64, s string) {
+		ParseAny(s)
+		if v < 0 {
+			return
+		}
+		id := ID(v)
+		for _, in := range []string{"base32:" + id.Base32(), "base58:" + id.Base58(), "decimal:" + id.String(), id.String()} {
+			if got, err := ParseAny(in); err != nil || got != id {
+				t.Fatalf("ParseAny(%q) = %v, %v; want %v", in, got, err, id)
+			}
+		}
+	})
+}

@@ -228,6 +228,9 @@ func ParseLayout(s string) (Layout, error) {
 			if err != nil {
 				return Layout{}, fmt.Errorf("%w: unit %q: %w", ErrInvalidLayout, val, err)
 			}
+			if d <= 0 { // NewLayout reads 0 as "the default"; a spec that says 0 is a mistake
+				return Layout{}, fmt.Errorf("%w: unit %v, must be a whole number of milliseconds in [1ms, 1h]", ErrInvalidLayout, d)
+			}
 			unit = d
 			continue
 		}

@@ -86,6 +86,8 @@ func TestLayoutValidation(t *testing.T) {
 		{"time=1,seq=31,gen=31", "seq has 31 bits"},
 		{"time=40,seq=12,gen=11,unit=1us", "unit 1µs"},
 		{"time=40,seq=12,gen=11,unit=1.5ms", "whole number"},
+		{"time=40,seq=12,gen=11,unit=0ms", "unit 0s"},
+		{"time=40,seq=12,gen=11,unit=0", "unit 0s"},
 		{"nosuch", "unknown preset"},
 	}
 	for _, tt := range tests {

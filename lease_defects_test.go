@@ -149,3 +149,20 @@ func TestReacquireHasDeadline(t *testing.T) {
 		}
 	})
 }
+
+// TestReadyAfterClose: a closed (sealed) generator is not ready, and says it was closed, not that
+// its layout ran out (the seal bit must not be read as a tick).
+func TestReadyAfterClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLeased(t, memassign.New(nil), snowfall.LeaseSettings{})
+		if err := l.Ready(); err != nil {
+			t.Fatalf("Ready while held: %v", err)
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Ready(); !errors.Is(err, snowfall.ErrFenced) || !errors.Is(err, snowfall.ErrClosed) {
+			t.Errorf("Ready after Close: got %v, want ErrFenced wrapping ErrClosed", err)
+		}
+	})
+}

@@ -212,6 +212,12 @@ func (c *Client) fetchBatch(ctx context.Context, dst []snowfall.ID, k int) ([]sn
 		if got := len(dst) - start; got != k {
 			return fmt.Errorf("%w: GET /ids?n=%d returned %d IDs", ErrBadResponse, k, got)
 		}
+		for i := start + 1; i < len(dst); i++ {
+			if dst[i] <= dst[i-1] {
+				return fmt.Errorf("%w: GET /ids?n=%d returned ID %d after %d: a batch must be strictly increasing (a broken or hostile server)",
+					ErrBadResponse, k, dst[i], dst[i-1])
+			}
+		}
 		return nil
 	})
 	if err != nil {

@@ -297,7 +297,7 @@ func TestUnavailable(t *testing.T) {
 		if !errors.As(err, &se) {
 			t.Fatalf("NextID error = %v, want a ServerError", err)
 		}
-		if se.Status != http.StatusServiceUnavailable || se.RetryAfter != time.Second || !strings.Contains(se.Message, "lease lost") {
+		if se.Status != http.StatusServiceUnavailable || se.RetryAfter != time.Second || !strings.Contains(se.Message, "fenced") {
 			t.Errorf("ServerError = %+v, want 503, Retry-After 1s and the server's message", se)
 		}
 		if errors.Is(err, ErrAllFailed) {

@@ -30,7 +30,11 @@ func Read(path string) (State, error) {
 
 // Write records s at path durably: it writes a temporary file next to path, syncs it, renames it
 // over path and syncs the directory, so that a crash leaves either the old or the new contents.
-func Write(path string, s State) error {
+func Write(path string, s State) error { return write(path, s, nil) }
+
+// write is Write, calling check (when not nil) just before the rename; an error from check leaves
+// the file as it was.
+func write(path string, s State, check func() error) error {
 	data, err := s.MarshalText()
 	if err != nil {
 		return err
@@ -47,6 +51,9 @@ func Write(path string, s State) error {
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && check != nil {
+		err = check()
 	}
 	if err == nil {
 		err = os.Rename(name, path)

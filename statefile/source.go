@@ -11,7 +11,10 @@
 // A state file that is torn, truncated, of another version or fails its checksum is an error
 // wrapping ErrCorrupt, and one that records other node values or another layout is an error
 // wrapping snowfall.ErrMismatch: never a silent reset. One state file belongs to one process: Open
-// takes an advisory lock (flock on PATH.lock, on Unix) and a second process gets ErrInUse. Two
+// follows symbolic links to the file's one real name, takes an advisory lock (flock on
+// REALPATH.lock, on Unix) and a second process gets ErrInUse, whatever link it came through; the
+// marks are written to the real name, so the links stay. A file that is not a regular file (a FIFO,
+// a device) or has several hard links is refused at once. Two
 // processes with the same node values and different state files, or on different hosts, are a
 // configuration error no state file can detect.
 package statefile
@@ -61,8 +64,9 @@ type Source struct {
 	ahead time.Duration
 	log   *slog.Logger
 
-	mu    sync.Mutex
-	state State // the recorded state
+	mu     sync.Mutex
+	state  State // the recorded state
+	forked error // set once the file got a second name: nothing is issued or written after it
 
 	lockFile  *os.File // nil where there is no flock
 	stop      context.CancelFunc
@@ -85,6 +89,11 @@ func Open(s Settings) (*Source, error) {
 	if err := layout.CheckNode(s.Node); err != nil {
 		return nil, err
 	}
+	path, err := resolve(s.Path)
+	if err != nil {
+		return nil, err
+	}
+	s.Path = path
 	lockFile, err := lock(s.Path)
 	if err != nil {
 		return nil, err
@@ -149,12 +158,19 @@ func (s *Source) advance() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	target := time.UnixMilli(s.g.Stamp().Time().Add(s.ahead).UnixMilli()).UTC()
+	if s.forked != nil {
+		return s.forked
+	}
 	var err error
 	if target.After(s.state.Mark) {
 		next := s.state
 		next.Mark = target
-		if err = Write(s.path, next); err == nil {
+		if err = write(s.path, next, s.checkLinks); err == nil {
 			s.state = next
+		}
+		if s.forked != nil {
+			s.g.Revoke(s.forked)
+			return s.forked
 		}
 	}
 	cause := ErrNotRecorded
@@ -165,6 +181,19 @@ func (s *Source) advance() error {
 		s.g.Grant(snowfall.Permit{Until: s.state.Mark, Cause: cause})
 	}
 	return err
+}
+
+// checkLinks sets s.forked when the state file has got a second name (a hard link) since it was
+// opened: the rename would leave the other name with the old mark, and a server started through it
+// would issue IDs this one issues too. The server stops issuing instead. s.mu is held.
+func (s *Source) checkLinks() error {
+	fi, err := os.Lstat(s.path)
+	if err != nil || links(fi) <= 1 {
+		return nil // a missing file is rewritten; other errors show in the rename
+	}
+	s.forked = fmt.Errorf("%w: %s has got %d hard links while in use; stopped issuing so that a server started through another name cannot repeat IDs",
+		ErrNotRecorded, s.path, links(fi))
+	return s.forked
 }
 
 func (s *Source) loop(ctx context.Context) {
@@ -219,6 +248,9 @@ func (s *Source) NextContext(ctx context.Context) (snowfall.ID, error) { return 
 
 // Fill fills ids with new IDs; see snowfall.Generator.Fill.
 func (s *Source) Fill(ctx context.Context, ids []snowfall.ID) (int, error) { return s.g.Fill(ctx, ids) }
+
+// Ready returns nil when NextContext would issue now, else why not; see snowfall.Generator.Ready.
+func (s *Source) Ready() error { return s.g.Ready() }
 
 // Stats returns the generator's statistics.
 func (s *Source) Stats() snowfall.Stats { return s.g.Stats() }

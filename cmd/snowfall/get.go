@@ -24,7 +24,9 @@ func (getCmd) Synopsis() string { return "print new IDs from an ID server" }
 func (c getCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	const usage = "snowfall get [--server URL] [-n N] [--timeout D]"
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
-	n := fs.Int("n", 1, "how many IDs to print, 1 to 10000000")
+	nf := &cli.IntFlag{V: 1}
+	fs.Var(nf, "n", "how many IDs to print, 1 to 10000000")
+	n := &nf.V
 	sf := registerServerFlags(fs)
 	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {
 		cli.PrintUsage(sio.Err, fs, usage)
@@ -74,6 +76,9 @@ func registerServerFlags(fs *flag.FlagSet) *serverFlags {
 
 // client returns a client for the chosen server; a bad URL or timeout is a usage error.
 func (sf *serverFlags) client(cmd string) (*client.Client, error) {
+	if sf.timeout < time.Millisecond || sf.timeout > 10*time.Minute {
+		return nil, cli.Usagef("%s: --timeout %v out of range [1ms, 10m0s] (or SNOWFALL_TIMEOUT)", cmd, sf.timeout)
+	}
 	c, err := client.New(sf.server, client.WithTimeout(sf.timeout))
 	if errors.Is(err, client.ErrInvalidURL) || errors.Is(err, client.ErrInvalidOption) {
 		return nil, cli.Usagef("%s: --server or --timeout: %w", cmd, err)

@@ -24,6 +24,8 @@ func commands() []cli.Command {
 		statsCmd{},
 		schemaCmd{},
 		leasesCmd{},
+		probeCmd{},
+		versionCmd{},
 	}
 }
 
@@ -52,6 +54,9 @@ func run(ctx context.Context, args []string, sio cli.IO) error {
 			return cli.Usagef("no command given")
 		}
 		return flag.ErrHelp
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		return versionCmd{}.Run(ctx, args[1:], sio)
 	}
 	for _, c := range commands() {
 		if c.Name() == args[0] {

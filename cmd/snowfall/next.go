@@ -20,7 +20,9 @@ func (nextCmd) Synopsis() string { return "print new IDs from a local generator"
 func (c nextCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	const usage = "snowfall next [-n N] [--layout L] [--epoch E] [--generator G | --dc D --worker W]"
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
-	n := fs.Int("n", 1, "how many IDs to print, 1 to 10000000")
+	nf := &cli.IntFlag{V: 1}
+	fs.Var(nf, "n", "how many IDs to print, 1 to 10000000")
+	n := &nf.V
 	var lf cli.LayoutFlags
 	lf.Register(fs, true)
 	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"time"
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/assignurl"
 	"github.com/snowfall-go/snowfall/internal/cli"
+	"github.com/snowfall-go/snowfall/internal/redact"
 )
 
 type schemaCmd struct{}
@@ -16,8 +16,8 @@ type schemaCmd struct{}
 func (schemaCmd) Name() string     { return "schema" }
 func (schemaCmd) Synopsis() string { return "create the lease tables of a database (schema create)" }
 
-func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
-	const usage = "snowfall schema create --db URL [--layout L] [--epoch E] [--probe 5s] [--group G]"
+func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error) {
+	const usage = "snowfall schema create --db URL [--layout L] [--epoch E] [--probe 5s] [--group G] [--db-timeout 10s]"
 	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 		args = []string{"create", "-h"} // the only subcommand's flags
 	}
@@ -32,6 +32,7 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	db := fs.String("db", "", "database URL: sqlite:///path, postgres://…, mysql://user:pass@host:port/db, etcd://host:port[,…]/prefix")
 	group := fs.String("group", "", "group name: tables snowfall_<group>_properties and snowfall_<group>_manifest")
 	probe := fs.Duration("probe", snowfall.DefaultProbe, "heartbeat interval recorded for the group; leases last two")
+	timeout := fs.Duration("db-timeout", defaultDBTimeout, "how long each step on the database (connect and create tables, record the properties, fill the manifest) may take")
 	var lf cli.LayoutFlags
 	lf.Register(fs, false)
 	if err := cli.Parse(fs, args[1:], "SNOWFALL_", sio.Getenv); err != nil {
@@ -45,8 +46,13 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if *db == "" {
 		return cli.Usagef("schema create: --db is required")
 	}
-	if *probe < 10*time.Millisecond {
-		return cli.Usagef("schema create: --probe %v is below 10ms", *probe)
+	secrets := redact.Secrets(*db)
+	defer func() { err = redact.Error(err, secrets) }()
+	if err := checkDurations(fs, sio.Getenv,
+		durationBound{name: "probe", v: probe, lo: minProbe, hi: maxProbe},
+		durationBound{name: "db-timeout", v: timeout, lo: minDBTimeout, hi: maxDBTimeout},
+	); err != nil {
+		return fmt.Errorf("schema create: %w", err)
 	}
 	l, err := lf.Resolve()
 	if err != nil {
@@ -55,18 +61,25 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if err := assignurl.Check(*db, *group); err != nil {
 		return cli.Usagef("schema create: --db or --group: %v", err)
 	}
-	a, err := assignurl.Open(ctx, *db, *group)
+	say := func(msg string) { fmt.Fprintln(sio.Err, "snowfall: "+msg) }
+	a, err := openDB(ctx, *db, *group, *timeout, say)
 	if err != nil {
-		return err
+		return fmt.Errorf("schema create: %w", err)
 	}
 	defer a.Close()
-	m, err := snowfall.ReadManifest(ctx, a, snowfall.Manifest{Layout: l, Probe: *probe})
-	if err != nil {
+	var m snowfall.Manifest
+	err = dbCall(ctx, "record the properties", *db, *timeout, say, func(ctx context.Context) error {
+		var err error
+		m, err = snowfall.ReadManifest(ctx, a, snowfall.Manifest{Layout: l, Probe: *probe})
 		return err
+	})
+	if err != nil {
+		return fmt.Errorf("schema create: %w", err)
 	}
 	size := snowfall.PoolSize(m.Layout)
-	if err := a.Prepare(ctx, size); err != nil {
-		return err
+	err = dbCall(ctx, "fill the manifest", *db, *timeout, say, func(ctx context.Context) error { return a.Prepare(ctx, size) })
+	if err != nil {
+		return fmt.Errorf("schema create: %w", err)
 	}
 	fmt.Fprintf(sio.Out, "%s ready: layout %s, %d generator ids, probe %v\n", assignurl.Describe(a), m.Layout, size, m.Probe)
 	return nil

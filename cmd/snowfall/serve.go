@@ -5,16 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
-	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/assignurl"
 	"github.com/snowfall-go/snowfall/internal/cli"
+	"github.com/snowfall-go/snowfall/internal/redact"
 	"github.com/snowfall-go/snowfall/internal/server"
-	"github.com/snowfall-go/snowfall/memassign"
 	"github.com/snowfall-go/snowfall/statefile"
 )
 
@@ -29,28 +27,41 @@ func (serveCmd) Synopsis() string { return "serve IDs over HTTP (pysnowflake-com
 // serveFlags are the flags of snowfall serve.
 type serveFlags struct {
 	host        string
-	port        int
+	port        cli.IntFlag
+	maxConns    cli.IntFlag
 	layout      cli.LayoutFlags
 	logFormat   string
 	clockOffset time.Duration
 	db          string
 	group       string
 	probe       time.Duration
+	dbTimeout   time.Duration
 	stateFile   string
 }
 
-func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
-	const usage = "snowfall serve [--host H] [--port P] [--layout L] [--epoch E] [--generator G | --dc D --worker W | --db URL [--group G] [--probe D]] [--state-file PATH]"
+// Bounds of the duration flags of serve (and of schema create's --probe).
+const (
+	minProbe       = 50 * time.Millisecond
+	maxProbe       = 10 * time.Minute
+	maxClockOffset = 24 * time.Hour
+	maxConns       = 1 << 20
+)
+
+func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error) {
+	const usage = "snowfall serve [--host H] [--port P] [--layout L] [--epoch E] [--generator G | --dc D --worker W | --db URL [--group G] [--probe D] [--db-timeout D]] [--state-file PATH] [--max-conns N]"
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
 	var f serveFlags
 	fs.StringVar(&f.host, "host", "localhost", "address to listen on")
-	fs.IntVar(&f.port, "port", defaultPort, "port to listen on, 0 for any free port")
+	f.port.V, f.maxConns.V = defaultPort, server.DefaultMaxConns
+	fs.Var(&f.port, "port", "port to listen on, 0 for any free port")
+	fs.Var(&f.maxConns, "max-conns", "most connections served at once; more clients wait in the listen queue")
 	f.layout.Register(fs, true)
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&f.clockOffset, "clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
-	fs.StringVar(&f.db, "db", "", "lease the generator id from this assigner: memory, or a sqlite:, postgres:, mysql: or etcd: URL\n(without node flags: a SQLite file in $XDG_STATE_HOME/snowfall or the user cache directory)")
+	fs.StringVar(&f.db, "db", "", "lease the generator id from this database: a sqlite:, postgres:, mysql: or etcd: URL\n(without node flags: a SQLite file in $XDG_STATE_HOME/snowfall, default ~/.local/state/snowfall)")
 	fs.StringVar(&f.group, "group", "", "the manifest (group of generators) to lease from, with --db")
 	fs.DurationVar(&f.probe, "probe", 0, "lease heartbeat interval, with --db (default: the manifest's, 5s for a new one)")
+	fs.DurationVar(&f.dbTimeout, "db-timeout", defaultDBTimeout, "how long each start-up step on the database (connect and create tables, claim an id) may take")
 	fs.StringVar(&f.stateFile, "state-file", "", "with --generator or --dc/--worker: record a high-water mark in this file, so that a restart never issues at or below it")
 	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {
 		cli.PrintUsage(sio.Err, fs, usage)
@@ -60,13 +71,26 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 		cli.PrintUsage(sio.Err, fs, usage)
 		return cli.Usagef("serve: unexpected argument %q", fs.Arg(0))
 	}
-	if f.port < 0 || f.port > 65535 {
-		return cli.Usagef("serve: --port %d out of range [0, 65535]", f.port)
+	secrets := redact.Secrets(f.db)
+	defer func() { err = redact.Error(err, secrets) }()
+	if f.port.V < 0 || f.port.V > 65535 {
+		return cli.Usagef("serve: %s %d out of range [0, 65535]", cli.FlagName(fs, "SNOWFALL_", sio.Getenv, "port"), f.port.V)
+	}
+	if f.maxConns.V < 1 || f.maxConns.V > maxConns {
+		return cli.Usagef("serve: %s %d out of range [1, %d]", cli.FlagName(fs, "SNOWFALL_", sio.Getenv, "max-conns"), f.maxConns.V, maxConns)
+	}
+	if err := checkDurations(fs, sio.Getenv,
+		durationBound{name: "probe", v: &f.probe, lo: minProbe, hi: maxProbe, zero: true},
+		durationBound{name: "clock-offset", v: &f.clockOffset, lo: -maxClockOffset, hi: maxClockOffset},
+		durationBound{name: "db-timeout", v: &f.dbTimeout, lo: minDBTimeout, hi: maxDBTimeout},
+	); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	log, err := server.NewLogger(f.logFormat, sio.Err)
 	if err != nil {
 		return cli.Usagef("serve: --log-format: %v", err)
 	}
+	log = slog.New(redact.Handler(log.Handler(), secrets))
 	l, err := f.layout.Resolve()
 	if err != nil {
 		return err
@@ -86,17 +110,23 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if f.stateFile != "" && !nodeSet {
 		return cli.Usagef("serve: --state-file is for static node values: it needs --generator or --dc and --worker")
 	}
-	if f.probe < 0 {
-		return cli.Usagef("serve: --probe %v is negative", f.probe)
+	if processLocal(f.db) {
+		return cli.Usagef("serve: --db %s keeps leases inside this process, so a second server would lease the same generator id and repeat IDs; "+
+			"use --generator N (with --state-file) for a fixed id, or a shared database: the default sqlite:///… file (no --db), postgres:// or mysql://", redact.DSN(f.db))
 	}
-	if f.db != "" && f.db != "memory" {
+	if f.db != "" {
 		if err := assignurl.Check(f.db, f.group); err != nil {
-			return cli.Usagef("serve: --db %s or --group: %v", redact(f.db), err)
+			return cli.Usagef("serve: --db %s or --group: %v", redact.DSN(f.db), err)
 		}
 	}
 	if f.db == "" && !nodeSet {
-		if f.db, err = defaultDB(sio.Getenv); err != nil {
+		var old bool
+		if f.db, old, err = defaultDB(sio.Getenv); err != nil {
 			return err
+		}
+		if old {
+			log.Warn("using the lease database at its old default place, under the cache directory, which tools and people wipe: "+
+				"move it to the state directory, or pass --db", "db", f.db, "new default", newDefaultDB(sio.Getenv))
 		}
 		log.Info("no --generator, --dc/--worker or --db: leasing a generator id from the default database", "db", f.db)
 	}
@@ -111,30 +141,36 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 				return fmt.Errorf("serve: %w", err)
 			}
 			defer src.Close()
-			return serve(ctx, src, f.host, f.port, log, sio)
+			return serve(ctx, src, f, log, sio)
 		}
 		g, err := snowfall.New(snowfall.Settings{Layout: l, Node: node, Clock: clock})
 		if err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
-		return serve(ctx, g, f.host, f.port, log, sio)
+		return serve(ctx, g, f, log, sio)
 	}
-	a, closeDB, err := openAssigner(ctx, f.db, f.group)
+	say := func(msg string) { log.Info(msg) }
+	a, err := openDB(ctx, f.db, f.group, f.dbTimeout, say)
 	if err != nil {
-		return err
+		return fmt.Errorf("serve: %w", err)
 	}
-	defer closeDB()
+	defer a.Close()
 	ls := snowfall.LeaseSettings{Probe: f.probe, Clock: clock, Logger: log}
 	if layoutSet(fs, sio.Getenv) {
 		ls.Layout = l // else the manifest's layout
 	}
-	leased, err := snowfall.NewLeased(ctx, a, ls)
+	var leased *snowfall.Leased
+	err = dbCall(ctx, "claim a generator id", f.db, f.dbTimeout, say, func(ctx context.Context) error {
+		var err error
+		leased, err = snowfall.NewLeased(ctx, a, ls) // ctx bounds the first claim only
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("serve: lease from %s: %w", redact(f.db), err)
+		return fmt.Errorf("serve: lease from %s: %w", redact.DSN(f.db), err)
 	}
 	st := leased.Lease()
-	log.Info("lease acquired", "db", redact(f.db), "group", f.group, "generator", st.Generator, "expires", st.Expires)
-	err = serve(ctx, leased, f.host, f.port, log, sio)
+	log.Info("lease acquired", "db", redact.DSN(f.db), "group", f.group, "generator", st.Generator, "expires", st.Expires)
+	err = serve(ctx, leased, f, log, sio)
 	if cerr := leased.Close(); cerr != nil {
 		log.Warn("lease not released; it expires by itself", "generator", st.Generator, "err", cerr)
 	} else {
@@ -154,13 +190,13 @@ func layoutSet(fs *flag.FlagSet, getenv func(string) string) bool {
 }
 
 // serve runs the HTTP server for src until ctx is done.
-func serve(ctx context.Context, src snowfall.Source, host string, port int, log *slog.Logger, sio cli.IO) error {
-	srv, err := server.New(server.Config{Source: src, Logger: log})
+func serve(ctx context.Context, src snowfall.Source, f serveFlags, log *slog.Logger, sio cli.IO) error {
+	srv, err := server.New(server.Config{Source: src, Logger: log, MaxConns: f.maxConns.V})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	server.WarnLifetime(log, src.Layout(), time.Now())
-	ln, err := server.Listen(ctx, host, port)
+	ln, err := server.Listen(ctx, f.host, f.port.V)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -168,48 +204,9 @@ func serve(ctx context.Context, src snowfall.Source, host string, port int, log 
 	return srv.Serve(ctx, ln)
 }
 
-// openAssigner opens the assigner named by --db and returns it with a function that closes it.
-func openAssigner(ctx context.Context, db, group string) (snowfall.Assigner, func(), error) {
-	if db == "memory" {
-		return memassign.New(nil), func() {}, nil
-	}
-	a, err := assignurl.Open(ctx, db, group)
-	if err != nil {
-		return nil, nil, fmt.Errorf("serve: --db %s: %w", redact(db), err)
-	}
-	return a, func() { a.Close() }, nil
-}
-
-// defaultDB returns the assigner URL snowfall serve uses without node flags and without --db: a
-// SQLite file in $XDG_STATE_HOME/snowfall, or else in the user's cache directory, so that the
-// processes of one user share a manifest and never serve the same generator id at once.
-func defaultDB(getenv func(string) string) (string, error) {
-	dir := ""
-	if getenv != nil {
-		dir = getenv("XDG_STATE_HOME")
-	}
-	if dir == "" {
-		var err error
-		if dir, err = os.UserCacheDir(); err != nil {
-			return "", fmt.Errorf("serve: no state directory for the default lease database (set XDG_STATE_HOME or use --db): %w", err)
-		}
-	}
-	dir = filepath.Join(dir, "snowfall")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("serve: default lease database: %w", err)
-	}
-	path, err := filepath.Abs(filepath.Join(dir, "leases.db"))
-	if err != nil {
-		return "", fmt.Errorf("serve: default lease database: %w", err)
-	}
-	return "sqlite://" + filepath.ToSlash(path), nil
-}
-
-// redact hides the password of a database URL for logs and messages.
-func redact(db string) string {
-	u, err := url.Parse(db)
-	if err != nil || u.User == nil {
-		return db
-	}
-	return u.Redacted()
+// processLocal reports whether db names an assigner that lives inside one process (memory, or an
+// in-memory SQLite database): leases from it do not keep two servers apart.
+func processLocal(db string) bool {
+	d := strings.ToLower(strings.TrimSpace(db))
+	return d == "memory" || strings.Contains(d, ":memory:") || strings.Contains(d, "mode=memory")
 }

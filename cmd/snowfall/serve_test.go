@@ -82,9 +82,9 @@ func TestServeNode(t *testing.T) {
 	}
 }
 
-// TestServeMemoryLease serves from a lease of the in-process assigner.
-func TestServeMemoryLease(t *testing.T) {
-	s := startServe(t, nil, "--db", "memory", "--probe", "100ms")
+// TestServeSQLiteLease serves from a lease in a SQLite file.
+func TestServeSQLiteLease(t *testing.T) {
+	s := startServe(t, nil, "--db", "sqlite://"+filepath.Join(t.TempDir(), "leases.db"), "--probe", "100ms")
 	if code, body := cmdtest.Get(t, s.URL+"/"); code != 200 {
 		t.Fatalf("GET /: %d %q", code, body)
 	}

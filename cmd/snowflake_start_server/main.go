@@ -2,12 +2,18 @@
 // serves IDs of the pysnowflake layout (41 bits time since 1987-06-10, 4 bits dc, 8 bits worker,
 // 10 bits sequence) over HTTP, on the same port and with the same answers to GET / and GET /stats.
 //
-//	snowflake_start_server [--dc=DC_ID] [--worker=WORKER_ID] [--host=ADDRESS] [--port=PORT]
+//	snowflake_start_server [--dc=DC_ID] [--worker=WORKER_ID] [--host=ADDRESS | --address=ADDRESS] [--port=PORT]
 //
 // The dc comes from --dc, else the environment variable PSF_DC, else 0 (0..15); the worker from
 // --worker, else PSF_WORKER, else 0 (0..255). A value out of range or not a number exits 2. The
 // server also answers /ids, /decode/{id}, /metrics and /healthz like snowfall serve. SIGINT and
 // SIGTERM stop it gracefully (exit 0).
+//
+// pysnowflake's Tornado options are accepted too: --address (pysnowflake's own name for --host),
+// --debug, --logging=LEVEL, --log_file_prefix=PATH, --log_to_stderr and the log rotation options
+// (accepted, not applied); --num_processes above 1 is refused, because several processes with one
+// worker id repeat IDs. '_' and '-' in option names are alike, as in Tornado. --version prints the
+// build.
 package main
 
 import (
@@ -23,6 +29,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/buildinfo"
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/server"
 	"github.com/snowfall-go/snowfall/statefile"
@@ -63,7 +70,7 @@ func (f *rangeFlag) Set(s string) error {
 var envNames = map[string]bool{"PSF_DC": true, "PSF_WORKER": true}
 
 func run(ctx context.Context, args []string, sio cli.IO) error {
-	const usage = name + " [--dc=DC_ID] [--worker=WORKER_ID] [--host=ADDRESS] [--port=PORT] [--state-file=PATH]"
+	const usage = name + " [--dc=DC_ID] [--worker=WORKER_ID] [--host=ADDRESS | --address=ADDRESS] [--port=PORT] [--state-file=PATH] [--version]"
 	l, err := snowfall.Preset(snowfall.PresetPysnowflake)
 	if err != nil {
 		return err
@@ -78,13 +85,16 @@ func run(ctx context.Context, args []string, sio cli.IO) error {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	clockOffset := fs.Duration("clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
 	stateFile := fs.String("state-file", "", "record a high-water mark in this file, so that a restart never issues at or below it")
+	version := fs.Bool("version", false, "print the version, VCS revision and Go version, and exit")
+	var tf tornadoFlags
+	tf.register(fs, host)
 	getenv := func(k string) string {
 		if envNames[k] && sio.Getenv != nil {
 			return sio.Getenv(k)
 		}
 		return ""
 	}
-	if err := cli.Parse(fs, args, "PSF_", getenv); err != nil {
+	if err := cli.Parse(fs, tornadoArgs(args), "PSF_", getenv); err != nil {
 		cli.PrintUsage(sio.Err, fs, usage)
 		return err
 	}
@@ -92,13 +102,21 @@ func run(ctx context.Context, args []string, sio cli.IO) error {
 		cli.PrintUsage(sio.Err, fs, usage)
 		return cli.Usagef("unexpected argument %q", fs.Arg(0))
 	}
+	if *version {
+		fmt.Fprintln(sio.Out, name, buildinfo.Read())
+		return nil
+	}
 	if *port < 0 || *port > 65535 {
 		return cli.Usagef("--port %d out of range [0, 65535]", *port)
 	}
-	log, err := server.NewLogger(*logFormat, sio.Err)
-	if err != nil {
-		return cli.Usagef("--log-format: %v", err)
+	if err := tf.check(fs); err != nil {
+		return err
 	}
+	log, closeLog, err := tf.logger(*logFormat, sio.Err)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
 	var clock snowfall.Clock
 	if *clockOffset != 0 {
 		log.Warn("clock offset set: for fault-injection tests only", "offset", *clockOffset)

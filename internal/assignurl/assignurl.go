@@ -39,10 +39,19 @@ func Check(url, group string) error {
 // Open opens the manifest of group at url. Errors: those of etcdassign.Open or sqlassign.Open.
 // The result is safe for concurrent use.
 func Open(ctx context.Context, url, group string) (Store, error) {
+	// A failed Open returns a nil Store, not a Store holding a nil pointer.
 	if isEtcd(url) {
-		return etcdassign.Open(ctx, url, etcdassign.Options{Group: group})
+		a, err := etcdassign.Open(ctx, url, etcdassign.Options{Group: group})
+		if err != nil {
+			return nil, err
+		}
+		return a, nil
 	}
-	return sqlassign.Open(ctx, url, sqlassign.Options{Group: group})
+	a, err := sqlassign.Open(ctx, url, sqlassign.Options{Group: group})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // Describe names where s keeps its manifest, for messages: its tables or its etcd key prefix.

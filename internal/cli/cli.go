@@ -111,14 +111,58 @@ type Int64Flag struct {
 
 func (f *Int64Flag) String() string { return strconv.FormatInt(f.V, 10) }
 
-// Set parses a decimal value.
+// Set parses a decimal value strictly (see ParseDecimal).
 func (f *Int64Flag) Set(s string) error {
-	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	v, err := ParseDecimal(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a whole number", s)
+		return err
 	}
 	f.V, f.IsSet = v, true
 	return nil
+}
+
+// ParseDecimal parses a whole number written in plain decimal: an optional '-' and 1 to 19 digits.
+// Spaces, a '+' sign, base prefixes (0x10) and digit separators (1_000) are errors, the same on
+// the command line and in the environment.
+func ParseDecimal(s string) (int64, error) {
+	digits := strings.TrimPrefix(s, "-")
+	if digits == "" || len(digits) > 19 || strings.Trim(digits, "0123456789") != "" {
+		return 0, fmt.Errorf("%q is not a whole number in decimal", s)
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is out of range for a whole number", s)
+	}
+	return v, nil
+}
+
+// IntFlag is an int flag parsed with ParseDecimal.
+type IntFlag struct{ V int }
+
+func (f *IntFlag) String() string { return strconv.Itoa(f.V) }
+
+// Set parses a decimal value strictly.
+func (f *IntFlag) Set(s string) error {
+	v, err := ParseDecimal(s)
+	if err != nil {
+		return err
+	}
+	if int64(int(v)) != v {
+		return fmt.Errorf("%q is out of range", s)
+	}
+	f.V = int(v)
+	return nil
+}
+
+// FlagName returns how to name flag name in an error: "--name" when it was set on the command line
+// or not at all, and the environment variable prefix+NAME when its value came from there.
+func FlagName(fs *flag.FlagSet, prefix string, getenv func(string) string, name string) string {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	if !set && getenv != nil && getenv(EnvName(prefix, name)) != "" {
+		return EnvName(prefix, name)
+	}
+	return "--" + name
 }
 
 // LayoutFlags are the flags that choose a layout and node values.
@@ -180,6 +224,10 @@ func (lf *LayoutFlags) Node(l snowfall.Layout) (snowfall.Node, error) {
 func ParseEpoch(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+		const maxMs = 253402300799999 // 9999-12-31T23:59:59.999Z, the last instant RFC 3339 can write
+		if ms < 0 || ms > maxMs {
+			return time.Time{}, fmt.Errorf("%q Unix milliseconds out of range [0, %d]", s, int64(maxMs))
+		}
 		return time.UnixMilli(ms).UTC(), nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
+	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/snowfall-go/snowfall"
 )
@@ -38,7 +40,9 @@ func (s *Server) routes() {
 		{"/stats", "stats", s.serveStats},
 		{"/decode/{id}", "decode", s.serveDecode},
 		{"/metrics", "metrics", s.serveMetrics()},
-		{"/healthz", "healthz", s.serveHealth},
+		{"/healthz", "healthz", s.serveReady},
+		{"/readyz", "readyz", s.serveReady},
+		{"/livez", "livez", s.serveLive},
 	} {
 		h := s.metrics.route(r.name, r.h)
 		if r.name == "id" {
@@ -52,7 +56,11 @@ func (s *Server) routes() {
 }
 
 // serveHTTP sends GET / straight to its handler, the hot path, and everything else through the mux.
+// Every answer, errors included, carries nosniff and no-store: IDs must never come from a cache.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h["X-Content-Type-Options"] = noSniff
+	h["Cache-Control"] = noStore
 	if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		s.idRoute.ServeHTTP(w, r)
 		return
@@ -69,7 +77,7 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request) int {
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) int {
-	return writeError(w, http.StatusNotFound, "no such path: "+clip(r.URL.Path)+" (paths: /, /ids, /stats, /decode/{id}, /metrics, /healthz)")
+	return writeError(w, http.StatusNotFound, "no such path: "+clip(r.URL.Path)+" (paths: /, /ids, /stats, /decode/{id}, /metrics, /livez, /readyz, /healthz)")
 }
 
 type errorBody struct {
@@ -119,16 +127,25 @@ func (s *Server) serveID(w http.ResponseWriter, r *http.Request) int {
 	return http.StatusOK
 }
 
-// idPool holds the ID slices /ids fills.
-var idPool = sync.Pool{New: func() any { return new([]snowfall.ID) }}
+// chunkIDs is how many IDs /ids fills and writes at a time: a batch is streamed in chunks, so a
+// request holds at most one chunk's memory however large n is and however slowly it is read. A
+// batch of up to chunkIDs is all or nothing (200 with every ID, or 503).
+const chunkIDs = 4096
 
-// serveIDs answers GET /ids?n=N.
+// idPool holds the ID slices /ids fills, one chunk each.
+var idPool = sync.Pool{New: func() any { s := make([]snowfall.ID, chunkIDs); return &s }}
+
+// serveIDs answers GET /ids?n=N. It fills and writes the IDs a chunk at a time, each chunk's
+// filling holding one of the server's batch slots (Config.MaxBatchWork), which it gives back before
+// writing: a slow reader holds neither a slot nor more than a chunk's memory. When a chunk after
+// the first cannot be filled, the answer is cut off (the client sees a truncated body, never a
+// short list that looks whole).
 func (s *Server) serveIDs(w http.ResponseWriter, r *http.Request) int {
 	n, msg := parseN(r.URL.RawQuery, s.maxIDs)
 	if msg != "" {
 		return writeError(w, http.StatusBadRequest, msg)
 	}
-	asJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
+	asJSON := acceptsJSON(r.Header["Accept"])
 	contentType := textType
 	if asJSON {
 		contentType = jsonType
@@ -138,43 +155,110 @@ func (s *Server) serveIDs(w http.ResponseWriter, r *http.Request) int {
 	}
 	ip := idPool.Get().(*[]snowfall.ID)
 	defer idPool.Put(ip)
-	if cap(*ip) < n {
-		*ip = make([]snowfall.ID, n)
+	// A batch of one chunk is formatted whole and sent with its length; a longer one is written
+	// through a small buffer of its own, so a slow reader holds little memory.
+	pool, flushAt := &bufPool, math.MaxInt
+	if n > chunkIDs {
+		pool, flushAt = &streamPool, streamBuf-32
 	}
-	ids := (*ip)[:n]
-	ctx := boundWait(r.Context(), s.timeout)
-	_, err := s.src.Fill(ctx, ids)
-	ctx.release()
-	if err != nil {
-		return s.unavailable(w, r, err)
-	}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
 	b := (*bp)[:0]
-	if asJSON {
-		b = append(b, idsPrefix...)
-		for i, id := range ids {
-			if i > 0 {
-				b = append(b, ',')
+	defer func() { *bp = b[:0] }()
+	for done := 0; done < n; {
+		ids := (*ip)[:min(chunkIDs, n-done)]
+		if err := s.fillChunk(r, ids); err != nil {
+			if done == 0 {
+				return s.unavailable(w, r, err)
 			}
-			b = append(b, '"')
-			b = strconv.AppendInt(b, int64(id), 10)
-			b = append(b, '"')
+			s.log.Warn("ids answer cut off: the source stopped issuing mid-batch", "sent", done, "asked", n, "err", err)
+			panic(http.ErrAbortHandler)
 		}
-		b = append(b, "]}\n"...)
-	} else {
-		for _, id := range ids {
-			b = strconv.AppendInt(b, int64(id), 10)
-			b = append(b, '\n')
+		if done == 0 {
+			w.Header()["Content-Type"] = contentType
+			if asJSON {
+				b = append(b, idsPrefix...)
+			}
+		}
+		for i, id := range ids {
+			if asJSON {
+				if done+i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, '"')
+				b = strconv.AppendInt(b, int64(id), 10)
+				b = append(b, '"')
+			} else {
+				b = strconv.AppendInt(b, int64(id), 10)
+				b = append(b, '\n')
+			}
+			if len(b) >= flushAt {
+				if _, err := w.Write(b); err != nil {
+					return http.StatusOK // the client went away
+				}
+				b = b[:0]
+			}
+		}
+		done += len(ids)
+		if done == n {
+			if asJSON {
+				b = append(b, "]}\n"...)
+			}
+			if n <= chunkIDs {
+				w.Header()["Content-Length"] = []string{strconv.Itoa(len(b))}
+			}
 		}
 	}
-	*bp = b
-	h := w.Header()
-	h["Content-Type"] = contentType
-	h["Cache-Control"] = noStore
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.Write(b)
 	return http.StatusOK
+}
+
+// streamBuf is the size of the buffers long /ids answers are written through.
+const streamBuf = 16 << 10
+
+// streamPool holds the buffers of long /ids answers.
+var streamPool = sync.Pool{New: func() any { b := make([]byte, 0, streamBuf); return &b }}
+
+// fillChunk fills ids from the source within the request's wait bound, holding a batch slot.
+func (s *Server) fillChunk(r *http.Request, ids []snowfall.ID) error {
+	ctx := boundWait(r.Context(), s.timeout)
+	defer ctx.release()
+	select {
+	case s.batch <- struct{}{}:
+	default:
+		select {
+		case s.batch <- struct{}{}:
+		case <-ctx.Done():
+			return errBusy
+		}
+	}
+	_, err := s.src.Fill(ctx, ids)
+	<-s.batch
+	return err
+}
+
+// errBusy is the cause of a 503 when every batch slot stayed taken for the request's wait bound.
+var errBusy = errors.New("server: too many batch requests at once")
+
+// acceptsJSON reports whether an Accept header prefers application/json: it names
+// application/json (or application/*) with a quality above zero. Media types are parsed, not
+// matched as substrings, so "application/json;q=0" means "not JSON".
+func acceptsJSON(accept []string) bool {
+	for _, line := range accept {
+		for _, part := range strings.Split(line, ",") {
+			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil || (mt != "application/json" && mt != "application/*") {
+				continue
+			}
+			if q, ok := params["q"]; ok {
+				if v, err := strconv.ParseFloat(q, 64); err != nil || v <= 0 {
+					continue
+				}
+			}
+			return true
+		}
+	}
+	return false
 }
 
 // headIDs answers HEAD on an ID path with the headers a GET would get, without issuing: IDs are not
@@ -182,23 +266,32 @@ func (s *Server) serveIDs(w http.ResponseWriter, r *http.Request) int {
 func (s *Server) headIDs(w http.ResponseWriter, contentType []string) int {
 	h := w.Header()
 	h["Cache-Control"] = noStore
-	if reason := s.unhealthy(); reason != "" {
-		h["Retry-After"] = retryOne
-		return writeError(w, http.StatusServiceUnavailable, reason)
+	if err := s.notReady(); err != nil {
+		s.noteReady(err)
+		h["Retry-After"] = retryAfter(err)
+		return writeError(w, http.StatusServiceUnavailable, publicReason(err, s.now()))
 	}
 	h["Content-Type"] = contentType
 	w.WriteHeader(http.StatusOK)
 	return http.StatusOK
 }
 
-// parseN reads n from a raw query; msg says what is wrong with it.
+// parseN reads n from a raw query, URL-decoded ("n=%35" is 5); msg says what is wrong with it.
+// The value must be plain decimal digits: no sign, no spaces, no base prefix.
 func parseN(rawQuery string, limit int) (n int, msg string) {
 	var v string
 	found := false
 	for q := rawQuery; q != "" && !found; {
 		var kv string
 		kv, q, _ = strings.Cut(q, "&")
-		if k, val, _ := strings.Cut(kv, "="); k == "n" {
+		k, val, _ := strings.Cut(kv, "=")
+		if strings.ContainsAny(k, "%+") {
+			var err error
+			if k, err = url.QueryUnescape(k); err != nil {
+				continue
+			}
+		}
+		if k == "n" {
 			v, found = val, true
 		}
 	}
@@ -206,34 +299,40 @@ func parseN(rawQuery string, limit int) (n int, msg string) {
 	if !found {
 		return 0, "missing query parameter n: " + want
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
+	if strings.ContainsAny(v, "%+") {
+		d, err := url.QueryUnescape(v)
+		if err != nil {
+			return 0, "n=" + strconv.Quote(clip(v)) + " is not a number: " + want
+		}
+		v = d
+	}
+	if digits := strings.TrimPrefix(v, "-"); digits == "" || len(digits) > 12 || strings.Trim(digits, "0123456789") != "" {
 		return 0, "n=" + strconv.Quote(clip(v)) + " is not a number: " + want
 	}
+	n, _ = strconv.Atoi(v)
 	if n < 1 || n > limit {
 		return 0, "n=" + v + " out of range: " + want
 	}
 	return n, ""
 }
 
-// unavailable answers an ID request the source could not serve with 503 and Retry-After.
+// unavailable answers an ID request the source could not serve with 503, Retry-After and a reason
+// fit for anonymous clients; the error itself goes to the log.
 func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) int {
 	s.refused.Add(1)
-	retry := retryOne
-	var back *snowfall.ClockBackwardsError
-	switch {
-	case r.Context().Err() != nil:
-		// The client went away; nobody reads the answer.
-	case errors.As(err, &back) && back.Behind > time.Second:
-		retry = []string{strconv.FormatInt(int64((back.Behind+time.Second-1)/time.Second), 10)}
-	case errors.Is(err, context.DeadlineExceeded):
-		err = errors.New("server: no ID could be issued within " + s.timeout.String())
-	case errors.Is(err, snowfall.ErrTimeOverflow):
-		retry = []string{"86400"}
+	if r.Context().Err() != nil {
+		return http.StatusServiceUnavailable // the client went away; nobody reads the answer
 	}
 	s.log.Debug("id request refused", "path", r.URL.Path, "err", err)
-	w.Header()["Retry-After"] = retry
-	return writeError(w, http.StatusServiceUnavailable, err.Error())
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, errBusy) {
+		s.noteReady(err)
+	}
+	w.Header()["Retry-After"] = retryAfter(err)
+	msg := publicReason(err, s.now())
+	if errors.Is(err, context.DeadlineExceeded) {
+		msg = "no ID could be issued within " + s.timeout.String()
+	}
+	return writeError(w, http.StatusServiceUnavailable, msg)
 }
 
 // serveDecode answers GET /decode/{id}.
@@ -254,29 +353,4 @@ func writeJSON(w http.ResponseWriter, code int, v any) int {
 	w.WriteHeader(code)
 	w.Write(append(b, '\n'))
 	return code
-}
-
-// serveHealth answers GET /healthz.
-func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) int {
-	h := w.Header()
-	h["Content-Type"] = textType
-	h["Cache-Control"] = noStore
-	if reason := s.unhealthy(); reason != "" {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte(reason + "\n"))
-		return http.StatusServiceUnavailable
-	}
-	w.Write(okBody)
-	return http.StatusOK
-}
-
-// unhealthy returns why the source cannot issue now, or "".
-func (s *Server) unhealthy() string {
-	if reason := s.leaseProblem(); reason != "" {
-		return reason
-	}
-	if err := s.src.Stats().Fenced; err != nil {
-		return err.Error()
-	}
-	return ""
 }

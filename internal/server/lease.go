@@ -26,7 +26,7 @@ type leaseBody struct {
 	Failures    uint64  `json:"failures"`
 	Losses      uint64  `json:"losses"`
 	LastRenewal string  `json:"last_renewal,omitempty"`
-	LastError   string  `json:"last_error,omitempty"`
+	LastError   string  `json:"last_error,omitempty"` // while not held: what is wrong, in public words
 }
 
 func formatTime(t time.Time) string {
@@ -52,29 +52,10 @@ func (s *Server) leaseBody() *leaseBody {
 		Losses:      st.Losses,
 		LastRenewal: formatTime(st.LastRenewal),
 	}
-	if st.LastError != nil {
-		b.LastError = st.LastError.Error()
+	if st.State != "held" { // an error that has been recovered from is history, and the log has it
+		b.LastError = publicReason(&leaseError{state: st.State, cause: st.LastError}, s.now())
 	}
 	return b
-}
-
-// leaseProblem returns why the lease does not let the source issue, or "".
-func (s *Server) leaseProblem() string {
-	if s.lease == nil {
-		return ""
-	}
-	st := s.lease.Lease()
-	if st.State == "held" {
-		return ""
-	}
-	msg := "lease " + st.State
-	if st.Generator >= 0 {
-		msg += " (generator " + itoa(st.Generator) + ")"
-	}
-	if st.LastError != nil {
-		msg += ": " + st.LastError.Error()
-	}
-	return msg
 }
 
 // leaseStates are the states LeaseStatus.State takes; the state gauge has one series for each.

@@ -9,7 +9,10 @@
 //	                   ids_generated, uptime_s, clock_backwards, fenced, lease)
 //	GET /decode/{id}   the decoded fields, as snowfall.Decoded
 //	GET /metrics       Prometheus text from a private registry
-//	GET /healthz       200 "ok" while the source can issue, 503 with the reason otherwise
+//	GET /livez         200 "ok" while the process serves HTTP (never depends on the database)
+//	GET /readyz        200 "ok" while the source would issue an ID now (lease held and not fenced,
+//	                   clock not behind the last issued time, layout not run out), checked without
+//	                   issuing; else 503 with Retry-After and the reason. /healthz is the same.
 //
 // Bad input gets 400 and {"error":"…"}; unknown paths 404 and other methods 405 with an Allow
 // header, both with a JSON error too. An ID request that cannot be served in time (the generator is
@@ -25,6 +28,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +42,7 @@ const (
 	DefaultTimeout         = 2 * time.Second
 	DefaultMaxIDs          = 100_000
 	DefaultShutdownTimeout = 10 * time.Second
+	DefaultMaxConns        = 1024
 	// MaxHeaderBytes bounds the request line and headers; ID requests need a few hundred bytes.
 	MaxHeaderBytes = 16 << 10
 )
@@ -45,7 +50,7 @@ const (
 // Config configures a Server. The zero value of every field but Source means its default.
 type Config struct {
 	// Source issues the IDs; required. When it also has a method Lease() snowfall.LeaseStatus, the
-	// lease shows in /stats, /metrics and /healthz.
+	// lease shows in /stats, /metrics and /readyz; when it has Ready() error, /readyz asks it.
 	Source snowfall.Source
 	// Logger receives start, stop and error records; nil discards them.
 	Logger *slog.Logger
@@ -57,6 +62,12 @@ type Config struct {
 	// ShutdownTimeout bounds how long Serve waits for in-flight requests once its context is done.
 	// Zero means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// MaxBatchWork is how many /ids requests may fill IDs at once; others wait for a slot within
+	// Timeout, then get 503. Zero means GOMAXPROCS (at least 2).
+	MaxBatchWork int
+	// MaxConns is how many connections Serve keeps open at once; further clients wait in the
+	// listen queue until one closes. Zero means DefaultMaxConns.
+	MaxConns int
 	// Now reads the time for uptime and lifetime figures; nil means time.Now.
 	Now func() time.Time
 }
@@ -74,7 +85,10 @@ type Server struct {
 	layout  snowfall.Layout
 	name    string // the layout's preset name, also when a manifest recorded only its spec
 
-	refused atomic.Uint64 // ID requests answered with 503
+	batch    chan struct{} // a slot for each /ids request filling IDs at once
+	maxConns int
+	refused  atomic.Uint64 // ID requests answered with 503
+	readyLog readyLog
 
 	reg     *prometheus.Registry
 	metrics *httpMetrics
@@ -88,9 +102,9 @@ func New(c Config) (*Server, error) {
 	if c.Source == nil {
 		return nil, errors.New("server: no Source")
 	}
-	if c.Timeout < 0 || c.MaxIDs < 0 || c.ShutdownTimeout < 0 {
-		return nil, fmt.Errorf("server: negative setting (Timeout %v, MaxIDs %d, ShutdownTimeout %v)",
-			c.Timeout, c.MaxIDs, c.ShutdownTimeout)
+	if c.Timeout < 0 || c.MaxIDs < 0 || c.ShutdownTimeout < 0 || c.MaxBatchWork < 0 || c.MaxConns < 0 {
+		return nil, fmt.Errorf("server: negative setting (Timeout %v, MaxIDs %d, ShutdownTimeout %v, MaxBatchWork %d, MaxConns %d)",
+			c.Timeout, c.MaxIDs, c.ShutdownTimeout, c.MaxBatchWork, c.MaxConns)
 	}
 	s := &Server{
 		src:     c.Source,
@@ -114,6 +128,15 @@ func New(c Config) (*Server, error) {
 	}
 	if s.grace == 0 {
 		s.grace = DefaultShutdownTimeout
+	}
+	work := c.MaxBatchWork
+	if work == 0 {
+		work = max(2, runtime.GOMAXPROCS(0))
+	}
+	s.batch = make(chan struct{}, work)
+	s.maxConns = c.MaxConns
+	if s.maxConns == 0 {
+		s.maxConns = DefaultMaxConns
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -148,15 +171,17 @@ func (s *Server) HTTPServer() *http.Server {
 	}
 }
 
-// Serve answers requests on ln until ctx is done, then stops accepting connections, waits up to the
+// Serve answers requests on ln, at most MaxConns connections at once, until ctx is done, then stops accepting connections, waits up to the
 // shutdown timeout for in-flight requests, and returns nil. It returns an error when serving fails
 // or in-flight requests outlast the timeout (they are then cut off). Serve closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := s.HTTPServer()
+	ln = limitListener(ln, s.maxConns)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	s.log.Info("serving", "addr", ln.Addr().String(), "layout", s.name, "spec", s.layout.Spec(),
 		"epoch", s.layout.Epoch().Format(time.RFC3339Nano))
+	s.noteReady(s.notReady()) // a mark far ahead of the clock, a layout that ran out: say so at once
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server: serve: %w", err)

@@ -380,8 +380,9 @@ func TestClockBehind(t *testing.T) {
 			}
 			clock.set(-4500 * time.Millisecond)
 			start := time.Now()
-			// The last tick's sequence is used up first; then the generator would wait.
-			a := do(t, "GET", url+"/ids?n=5000")
+			// The last tick's sequence is used up first; then the generator would wait. (One chunk
+			// of a streamed batch, 4096 IDs, is all or nothing.)
+			a := do(t, "GET", url+"/ids?n=4096")
 			if a.code != 503 || a.header.Get("Retry-After") != c.retry {
 				t.Errorf("clock 4.5s behind: %d, Retry-After %q, body %q; want 503 with Retry-After %s",
 					a.code, a.header.Get("Retry-After"), a.body, c.retry)

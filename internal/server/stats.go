@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -47,7 +46,7 @@ func (s *Server) stats() statsBody {
 		Lease:            s.leaseBody(),
 	}
 	if st.Fenced != nil {
-		b.Fenced = st.Fenced.Error()
+		b.Fenced = publicReason(st.Fenced, s.now())
 	}
 	if s.layout.Has(snowfallGen) {
 		g := st.Node.Generator
@@ -61,5 +60,3 @@ func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) int {
 	w.Header()["Cache-Control"] = noStore
 	return writeJSON(w, http.StatusOK, s.stats())
 }
-
-func itoa(v int64) string { return strconv.FormatInt(v, 10) }

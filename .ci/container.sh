@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# .ci/container.sh: builds the container image without pulling any base image and runs it: start
+# it with a volume, get IDs over HTTP, probe it from inside, stop it with SIGTERM (its STOPSIGNAL),
+# and check that it exited 0 and released its lease (snowfall leases on the SQLite file in the
+# volume, run from the same image, and the log line).
+#
+# No image registry is reachable here, so the Dockerfile's build stage (the Go image running
+# deploy/container/rootfs.sh) is replaced by running rootfs.sh on the host; the Dockerfile's final
+# stage is then built unchanged, except that it copies from that tree instead of from the stage.
+# podman and runc come from Debian (.ci/deploy-deps.sh); crun fails here on rlimits and hybrid
+# cgroups, hence --runtime runc, --cgroup-manager=cgroupfs and a containers.conf without default
+# ulimits; podman runs health checks from systemd timers, and there is no systemd here, so the runs
+# use --no-healthcheck and the script runs the probe itself (podman exec). Prints the image size and the time each part took.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+bash .ci/deploy-deps.sh >/dev/null
+
+work=$(mktemp -d)
+tag="localhost/snowfall:ci-$$"
+vol="snowfall-ci-$$"
+name="snowfall-ci-$$"
+export CONTAINERS_CONF="$work/containers.conf"
+printf '[containers]\ndefault_ulimits = []\n' >"$CONTAINERS_CONF"
+pm() { podman --runtime runc --cgroup-manager=cgroupfs "$@"; }
+cleanup() {
+  pm rm -f "$name" >/dev/null 2>&1 || true
+  pm volume rm -f "$vol" >/dev/null 2>&1 || true
+  pm rmi -f "$tag" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "container.sh: $*" >&2; pm logs "$name" >&2 2>/dev/null || true; exit 1; }
+t0=$(date +%s)
+
+# 1. The image's file tree, as the build stage makes it, and the final stage from the Dockerfile.
+VERSION=v0.0.0-ci deploy/container/rootfs.sh "$work/rootfs"
+sed -n '/^FROM scratch/,$p' Dockerfile | sed 's#--from=build \(.*\)/rootfs/#\1rootfs/#' >"$work/Containerfile"
+grep -q -- '--from' "$work/Containerfile" && fail "the final stage still copies from a stage: $(grep -- --from "$work/Containerfile")"
+t1=$(date +%s)
+pm build --format docker --pull=never -q -t "$tag" -f "$work/Containerfile" "$work" >/dev/null
+size=$(pm image inspect --format '{{.Size}}' "$tag")
+[ "$(pm image inspect --format '{{.Config.StopSignal}}' "$tag")" = SIGTERM ] || fail "the image's stop signal is not SIGTERM"
+pm image inspect --format '{{.Config.Healthcheck.Test}}' "$tag" | grep -q 'snowfall probe' || fail "the image has no snowfall probe health check"
+t2=$(date +%s)
+
+# 2. Run it: all interfaces inside, published on a loopback port of podman's choice.
+pm volume create "$vol" >/dev/null
+pm run --no-healthcheck -d --name "$name" -p 127.0.0.1::8910 -v "$vol:/var/lib/snowfall" --stop-timeout 20 "$tag" >/dev/null
+port=$(pm port "$name" 8910/tcp | sed 's/.*://')
+url="http://127.0.0.1:$port"
+for _ in $(seq 1 100); do
+  if curl -fsS "$url/healthz" >/dev/null 2>&1; then break; fi
+  sleep 0.1
+done
+a=$(curl -fsS "$url/") || fail "GET / failed"
+ids=$(curl -fsS "$url/ids?n=3") || fail "GET /ids failed"
+b=$(echo "$ids" | tail -1)
+[[ "$a" =~ ^[0-9]+$ && "$b" =~ ^[0-9]+$ ]] || fail "IDs $a / $ids are not numbers"
+[ "$b" -gt "$a" ] || fail "IDs not increasing: $a then $b"
+[ "$(echo "$ids" | sort -u | wc -l)" = 3 ] || fail "/ids?n=3 gave $ids"
+pm exec "$name" snowfall probe --server http://127.0.0.1:8910 /healthz >/dev/null || fail "snowfall probe inside the container failed"
+[ "$(pm inspect --format '{{.Config.User}}' "$name")" = "65532:65532" ] || fail "the container does not run as 65532:65532"
+held=$(pm run --no-healthcheck --rm -v "$vol:/var/lib/snowfall" "$tag" leases --db sqlite:///var/lib/snowfall/leases.db 2>&1 >/dev/null)
+[ "$held" = "1 generator ids held" ] || fail "while serving: leases says '$held', want 1 held"
+echo "container.sh: IDs $a … $b from $url; snowfall probe inside OK; lease held"
+
+# 3. Stop with SIGTERM (STOPSIGNAL) and check the exit and the released lease.
+ts=$(date +%s%N)
+pm stop -t 20 "$name" >/dev/null
+stop_ms=$((($(date +%s%N) - ts) / 1000000))
+code=$(pm inspect --format '{{.State.ExitCode}}' "$name")
+[ "$code" = 0 ] || fail "exit code $code after SIGTERM, want 0"
+pm logs "$name" 2>&1 | grep -q 'msg="lease released"' || fail "no 'lease released' log line"
+held=$(pm run --no-healthcheck --rm -v "$vol:/var/lib/snowfall" "$tag" leases --db sqlite:///var/lib/snowfall/leases.db 2>&1 >/dev/null)
+[ "$held" = "0 generator ids held" ] || fail "after SIGTERM: leases says '$held', want 0 held"
+t3=$(date +%s)
+echo "container.sh: stopped by SIGTERM in ${stop_ms} ms, exit 0, lease released"
+echo "container.sh: image $tag $((size / 1024)) KiB; rootfs.sh $((t1 - t0)) s, build $((t2 - t1)) s, run and checks $((t3 - t2)) s"

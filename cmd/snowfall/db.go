@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/snowfall-go/snowfall/internal/assignurl"
+	"github.com/snowfall-go/snowfall/internal/cli"
+	"github.com/snowfall-go/snowfall/internal/redact"
+)
+
+// Bounds of --db-timeout, and its default.
+const (
+	defaultDBTimeout = 10 * time.Second
+	minDBTimeout     = 100 * time.Millisecond
+	maxDBTimeout     = 10 * time.Minute
+)
+
+// waitNotice is how long a database call runs before the command says what it is waiting for.
+const waitNotice = time.Second
+
+// dbCall runs f, one operation on the database at db, with a deadline of timeout. Once f has taken
+// waitNotice, say is called with what the command is waiting for. When the deadline passes, dbCall
+// returns an error naming the operation, the (redacted) database and the timeout; it does not wait
+// for a driver that ignores the deadline (the command exits).
+func dbCall(ctx context.Context, op, db string, timeout time.Duration, say func(string), f func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f(ctx) }()
+	notice := time.NewTimer(waitNotice)
+	defer notice.Stop()
+	var err error
+	for waiting := true; waiting; {
+		select {
+		case err = <-done:
+			waiting = false
+		case <-notice.C:
+			say(fmt.Sprintf("waiting for the database at %s (%s; gives up after %v)", redact.DSN(db), op, timeout))
+		case <-ctx.Done():
+			select {
+			case err = <-done:
+			case <-time.After(time.Second): // a driver stuck past its deadline
+				err = ctx.Err()
+			}
+			waiting = false
+		}
+	}
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%s: gave up after %v waiting for the database at %s: %w", op, timeout, redact.DSN(db), err)
+	}
+	return err
+}
+
+// openDB opens the assigner at db within timeout (connect and create the tables).
+func openDB(ctx context.Context, db, group string, timeout time.Duration, say func(string)) (assignurl.Store, error) {
+	var a assignurl.Store
+	err := dbCall(ctx, "connect and create the tables", db, timeout, say, func(ctx context.Context) error {
+		var err error
+		a, err = assignurl.Open(ctx, db, group)
+		if err != nil {
+			if why := sqliteReason(db); why != "" {
+				return fmt.Errorf("%s: %w", why, err)
+			}
+		}
+		return err
+	})
+	return a, err
+}
+
+// durationBound is a duration flag's allowed range.
+type durationBound struct {
+	name   string
+	v      *time.Duration
+	lo, hi time.Duration
+	zero   bool // zero is allowed and means "the default"
+}
+
+// checkDurations returns a UsageError naming the first flag outside its range, and the environment
+// variable when the value came from there.
+func checkDurations(fs *flag.FlagSet, getenv func(string) string, bounds ...durationBound) error {
+	for _, b := range bounds {
+		d := *b.v
+		if (b.zero && d == 0) || (d >= b.lo && d <= b.hi) {
+			continue
+		}
+		return cli.Usagef("%s %v out of range [%v, %v]", cli.FlagName(fs, "SNOWFALL_", getenv, b.name), d, b.lo, b.hi)
+	}
+	return nil
+}
+
+// sqliteReason explains why the SQLite file of db cannot be opened, which the driver reports only
+// as "unable to open database file": the path, and what is wrong with it. It returns "" when db is
+// not a SQLite file URL or no reason is found.
+func sqliteReason(db string) string {
+	rest, ok := strings.CutPrefix(db, "sqlite:")
+	if !ok {
+		if rest, ok = strings.CutPrefix(db, "sqlite3:"); !ok {
+			return ""
+		}
+	}
+	path, _, _ := strings.Cut(rest, "?")
+	path = strings.TrimPrefix(path, "//")
+	if path == "" || strings.Contains(path, ":memory:") {
+		return ""
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil {
+		return fmt.Sprintf("SQLite file %s: directory %s: %v", path, dir, err)
+	} else if !fi.IsDir() {
+		return fmt.Sprintf("SQLite file %s: %s is not a directory", path, dir)
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Sprintf("SQLite file %s is not a regular file (%s)", path, fi.Mode().Type())
+	}
+	if err := writable(dir); err != nil { // the journal and WAL files go next to the database
+		return fmt.Sprintf("SQLite file %s: directory %s is not writable: %v", path, dir, err)
+	}
+	return ""
+}

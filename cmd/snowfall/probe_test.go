@@ -1,0 +1,44 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/snowfall-go/snowfall/internal/cli"
+)
+
+// TestProbe checks snowfall probe against a running server: 0 for a path that answers 200, 1 for
+// one that does not, 2 for a bad command line.
+func TestProbe(t *testing.T) {
+	s := startServe(t, nil, "--generator", "3")
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"healthz", []string{"--server", s.URL, "/healthz"}, 0, "200 OK"},
+		{"default path", []string{"--server", s.URL}, 0, "/healthz: 200 OK"},
+		{"missing path", []string{"--server", s.URL, "/nope"}, 1, "404"},
+		{"no server", []string{"--server", "http://127.0.0.1:1", "/healthz"}, 1, "127.0.0.1:1"},
+		{"path without slash", []string{"--server", s.URL, "healthz"}, 2, `"healthz"`},
+		{"bad server", []string{"--server", "ftp://x", "/healthz"}, 2, "ftp://x"},
+		{"two paths", []string{"--server", s.URL, "/a", "/b"}, 2, `"/b"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			err := run(t.Context(), append([]string{"probe"}, c.args...), cli.IO{Out: &out, Err: &errb, Getenv: func(string) string { return "" }})
+			if code := cli.ExitCode(err); code != c.code {
+				t.Fatalf("exit %d (%v), want %d", code, err, c.code)
+			}
+			got := out.String() + errb.String()
+			if err != nil {
+				got += err.Error()
+			}
+			if !strings.Contains(got, c.want) {
+				t.Errorf("output %q does not mention %q", got, c.want)
+			}
+		})
+	}
+}

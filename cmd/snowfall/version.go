@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/snowfall-go/snowfall/internal/buildinfo"
+	"github.com/snowfall-go/snowfall/internal/cli"
+)
+
+type versionCmd struct{}
+
+func (versionCmd) Name() string { return "version" }
+func (versionCmd) Synopsis() string {
+	return "print the version, VCS revision and Go version (also --version)"
+}
+
+func (c versionCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
+	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
+	if err := cli.Parse(fs, args, "", nil); err != nil {
+		cli.PrintUsage(sio.Err, fs, "snowfall version")
+		return err
+	}
+	if fs.NArg() > 0 {
+		cli.PrintUsage(sio.Err, fs, "snowfall version")
+		return cli.Usagef("version: unexpected argument %q", fs.Arg(0))
+	}
+	fmt.Fprintln(sio.Out, "snowfall", buildinfo.Read())
+	return nil
+}

@@ -1,0 +1,8 @@
+//go:build unix
+
+package main
+
+import "syscall"
+
+// writable returns an error when this process may not create files in dir.
+func writable(dir string) error { return syscall.Access(dir, 2) } // W_OK

@@ -1,0 +1,153 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/snowfall-go/snowfall"
+)
+
+// readier is implemented by sources that can say whether they would issue now without issuing
+// (*snowfall.Generator, *snowfall.Leased, *statefile.Source).
+type readier interface {
+	Ready() error
+}
+
+// notReady returns why the source cannot issue an ID now, or nil. It spends no ID.
+func (s *Server) notReady() error {
+	if s.lease != nil {
+		if st := s.lease.Lease(); st.State != "held" {
+			return &leaseError{state: st.State, cause: st.LastError}
+		}
+	}
+	if r, ok := s.src.(readier); ok {
+		return r.Ready()
+	}
+	return s.src.Stats().Fenced
+}
+
+// leaseError says that the lease does not let the source issue.
+type leaseError struct {
+	state string
+	cause error
+}
+
+func (e *leaseError) Error() string {
+	if e.cause == nil {
+		return "lease " + e.state
+	}
+	return "lease " + e.state + ": " + e.cause.Error()
+}
+
+func (e *leaseError) Unwrap() error { return e.cause }
+
+// publicReason says why an ID cannot be issued in words fit for anonymous clients: what is wrong
+// and until when, never a database address, user, name or file path. The details go to the log.
+func publicReason(err error, now time.Time) string {
+	var back *snowfall.ClockBackwardsError
+	var le *leaseError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &le):
+		switch le.state {
+		case "fenced":
+			return "lease in doubt: renewals are failing, so this server stopped issuing until one succeeds"
+		case "lost":
+			return "no lease: this server is claiming a generator id"
+		case "closed":
+			return "shutting down"
+		}
+		return "lease " + le.state
+	case errors.As(err, &back):
+		return "clock behind the last issued time by " + back.Behind.Round(time.Millisecond).String() +
+			": ready again at about " + now.Add(back.Behind).UTC().Format(time.RFC3339)
+	case errors.Is(err, snowfall.ErrTimeOverflow):
+		return "the layout's time field ran out: this server can issue no more IDs"
+	case errors.Is(err, snowfall.ErrClosed):
+		return "shutting down"
+	case errors.Is(err, errBusy):
+		return "busy: too many batch requests at once"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no ID could be issued in time"
+	case errors.Is(err, snowfall.ErrFenced):
+		return "generator fenced: its high-water mark or lease was not renewed in time"
+	case errors.Is(err, snowfall.ErrNoFreeGenerator):
+		return "no free generator id"
+	case errors.Is(err, snowfall.ErrMismatch):
+		return "configuration mismatch with the lease store"
+	}
+	return "cannot issue IDs now (details in the server log)"
+}
+
+// retryAfter returns the Retry-After value for err: the seconds until the clock passes the last
+// issued time, a day once the layout ran out, else one second.
+func retryAfter(err error) []string {
+	var back *snowfall.ClockBackwardsError
+	switch {
+	case errors.As(err, &back) && back.Behind > time.Second:
+		return []string{strconv.FormatInt(int64((back.Behind+time.Second-1)/time.Second), 10)}
+	case errors.Is(err, snowfall.ErrTimeOverflow):
+		return []string{"86400"}
+	}
+	return retryOne
+}
+
+// readyLog logs each change of readiness once, with the full error: the details public answers
+// leave out.
+type readyLog struct {
+	mu   sync.Mutex
+	last string
+}
+
+func (s *Server) noteReady(err error) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	s.readyLog.mu.Lock()
+	changed := msg != s.readyLog.last
+	s.readyLog.last = msg
+	s.readyLog.mu.Unlock()
+	switch {
+	case !changed:
+	case err == nil:
+		s.log.Info("ready: IDs are issued again")
+	default:
+		var back *snowfall.ClockBackwardsError
+		if errors.As(err, &back) {
+			s.log.Warn("not ready: the clock is behind the last issued time or the recorded high-water mark; ID requests get 503 until it passes",
+				"wait", back.Behind.Round(time.Millisecond).String(), "until", s.now().Add(back.Behind).UTC().Format(time.RFC3339), "err", err)
+			return
+		}
+		s.log.Warn("not ready: ID requests get 503", "err", err)
+	}
+}
+
+// serveReady answers GET /readyz and /healthz: 200 "ok" while the source would issue an ID now,
+// else 503 with Retry-After and the reason. It spends no ID.
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) int {
+	h := w.Header()
+	h["Content-Type"] = textType
+	err := s.notReady()
+	s.noteReady(err)
+	if err != nil {
+		h["Retry-After"] = retryAfter(err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(publicReason(err, s.now()) + "\n"))
+		return http.StatusServiceUnavailable
+	}
+	w.Write(okBody)
+	return http.StatusOK
+}
+
+// serveLive answers GET /livez: 200 while the process serves HTTP, whatever the database or clock.
+func (s *Server) serveLive(w http.ResponseWriter, r *http.Request) int {
+	w.Header()["Content-Type"] = textType
+	w.Write(okBody)
+	return http.StatusOK
+}

@@ -1,0 +1,141 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/server"
+	"github.com/snowfall-go/snowfall/memassign"
+)
+
+// TestProbes checks /livez (always 200) and /readyz, /healthz (what GET / would answer, without
+// spending an ID, with Retry-After and a reason when not ready).
+func TestProbes(t *testing.T) {
+	ranOut, err := snowfall.DefaultLayout().WithEpoch(time.UnixMilli(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		s      snowfall.Settings
+		code   int
+		reason string
+		retry  string
+	}{
+		{"ready", snowfall.Settings{}, 200, "ok", ""},
+		{"mark ahead", snowfall.Settings{After: time.Now().Add(90 * time.Second)}, 503, "clock behind", "90"},
+		{"layout ran out", snowfall.Settings{Layout: ranOut}, 503, "ran out", "86400"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := newGenerator(t, c.s)
+			url := newServer(t, g, server.Config{})
+			for _, path := range []string{"/readyz", "/healthz"} {
+				a := do(t, "GET", url+path)
+				if a.code != c.code || !strings.Contains(a.body, c.reason) || a.header.Get("Retry-After") != c.retry {
+					t.Errorf("%s: %d %q Retry-After %q; want %d %q Retry-After %q", path, a.code, a.body, a.header.Get("Retry-After"), c.code, c.reason, c.retry)
+				}
+				if got := a.header.Get("Cache-Control"); got != "no-store" {
+					t.Errorf("%s: Cache-Control %q, want no-store", path, got)
+				}
+			}
+			if a := do(t, "GET", url+"/livez"); a.code != 200 {
+				t.Errorf("/livez: %d %q, want 200", a.code, a.body)
+			}
+			if a := do(t, "HEAD", url+"/"); a.code != c.code {
+				t.Errorf("HEAD /: %d, want %d", a.code, c.code)
+			}
+			if n := g.Stats().Issued; n != 0 {
+				t.Errorf("probes issued %d IDs", n)
+			}
+			if a := do(t, "GET", url+"/"); a.code != c.code {
+				t.Errorf("GET /: %d %q, want %d as the probes said", a.code, a.body, c.code)
+			}
+		})
+	}
+}
+
+// TestPublicBodies: anonymous clients learn what is wrong, not the store's address, user or the
+// error text; last_error goes once the lease is held again, and the log keeps the details.
+func TestPublicBodies(t *testing.T) {
+	const detail = "dial tcp 10.1.2.3:5432: user=alice database=orders"
+	a := memassign.New(nil)
+	log := &lockedWriter{b: &strings.Builder{}}
+	logger, _ := server.NewLogger("text", log)
+	l, err := snowfall.NewLeased(context.Background(), a, snowfall.LeaseSettings{Probe: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	url := newServer(t, l, server.Config{Logger: logger})
+
+	a.Fail(errors.New(detail))
+	deadline := time.Now().Add(3 * time.Second)
+	for do(t, "GET", url+"/readyz").code != 503 {
+		if time.Now().After(deadline) {
+			t.Fatal("not fenced 3s after the store failed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	bodies := map[string]string{}
+	for _, path := range []string{"/", "/ids?n=3", "/readyz", "/healthz", "/stats"} {
+		bodies[path] = do(t, "GET", url+path).body
+	}
+	bodies["HEAD /"] = do(t, "HEAD", url+"/").body
+	for path, body := range bodies {
+		for _, secret := range []string{"10.1.2.3", "alice", "orders", "5432"} {
+			if strings.Contains(body, secret) {
+				t.Errorf("%s shows %q: %s", path, secret, body)
+			}
+		}
+	}
+	if !strings.Contains(bodies["/readyz"], "lease") {
+		t.Errorf("/readyz %q does not say the lease is the problem", bodies["/readyz"])
+	}
+	var st struct {
+		Lease struct {
+			LastError string `json:"last_error"`
+		}
+	}
+	json.Unmarshal([]byte(bodies["/stats"]), &st)
+	if st.Lease.LastError == "" {
+		t.Errorf("/stats has no last_error while fenced: %s", bodies["/stats"])
+	}
+
+	a.Fail(nil)
+	for do(t, "GET", url+"/readyz").code != 200 {
+		if time.Now().After(deadline.Add(3 * time.Second)) {
+			t.Fatal("not ready again 3s after the store recovered")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if body := do(t, "GET", url+"/stats").body; strings.Contains(body, "last_error") {
+		t.Errorf("last_error stays after recovery: %s", body)
+	}
+	if lw := log.String(); !strings.Contains(lw, "not ready") || !strings.Contains(lw, "ready: IDs are issued again") {
+		t.Errorf("log lacks the change of readiness: %s", lw)
+	}
+}
+
+// lockedWriter lets a test read a log that the server writes from other goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	b  *strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}

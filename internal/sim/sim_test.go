@@ -1,0 +1,140 @@
+package sim
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// defaultSeeds is how many seeds go test runs: about 30 s of wall time under -race on two cores.
+const defaultSeeds = 30
+
+// TestSim runs the simulation over a range of seeds and asserts that none finds a violation. Each
+// failing seed is printed with the command that replays it. See doc.go for the variables.
+func TestSim(t *testing.T) {
+	sum, failed := search(t, nil)
+	report(t, sum.String())
+	if len(sum.First) > 0 {
+		t.Logf("first seed to find each kind: %v; seeds that found it: %v; causes: %v", sum.First, sum.Found, sum.Causes)
+	}
+	for i, r := range failed {
+		if i < 3 {
+			t.Errorf("seed %d: %v\n%s\nreplay: %s", r.Seed, r.Violations, details(r), replay(r.Seed, "^TestSim$", ""))
+		} else {
+			t.Errorf("seed %d: %v; replay: %s", r.Seed, r.Violations, replay(r.Seed, "^TestSim$", ""))
+		}
+	}
+}
+
+// replay returns the command that runs seed again, under the -run pattern run.
+func replay(seed uint64, run, tags string) string {
+	return fmt.Sprintf("SNOWFALL_SIM_SEED=%d go test %s-run '%s' ./internal/sim -v", seed, tags, run)
+}
+
+// runSeed runs one seed in its own bubble.
+func runSeed(t *testing.T, seed uint64) *Result {
+	var r *Result
+	synctest.Test(t, func(*testing.T) { r = Run(seed) })
+	return r
+}
+
+// search runs seeds as the environment says (SNOWFALL_SIM_SEED, _REPEAT, _FIRST, _SEEDS, _DURATION)
+// until stop, if not nil, returns true for a result. It returns the summary and the failing results.
+func search(t *testing.T, stop func(*Result) bool) (Summary, []*Result) {
+	t.Helper()
+	first, count, until := uint64(1), uint64(defaultSeeds), time.Time{}
+	if v := os.Getenv("SNOWFALL_SIM_SEED"); v != "" {
+		first, count = envUint(t, "SNOWFALL_SIM_SEED", v), 1
+		if v := os.Getenv("SNOWFALL_SIM_REPEAT"); v != "" {
+			count = envUint(t, "SNOWFALL_SIM_REPEAT", v) // the same seed, again and again
+		}
+	} else {
+		if v := os.Getenv("SNOWFALL_SIM_FIRST"); v != "" {
+			first = envUint(t, "SNOWFALL_SIM_FIRST", v)
+		}
+		if v := os.Getenv("SNOWFALL_SIM_SEEDS"); v != "" {
+			count = envUint(t, "SNOWFALL_SIM_SEEDS", v)
+		}
+		if v := os.Getenv("SNOWFALL_SIM_DURATION"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				t.Fatalf("SNOWFALL_SIM_DURATION=%q: want a positive duration such as 10m", v)
+			}
+			count, until = ^uint64(0), time.Now().Add(d)
+		}
+	}
+	repeat := os.Getenv("SNOWFALL_SIM_SEED") != ""
+	var sum Summary
+	var failed []*Result
+	var same int
+	var firstRun *Result
+	began := time.Now()
+	for i := uint64(0); i < count && (until.IsZero() || time.Now().Before(until)); i++ {
+		seed := first + i
+		if repeat {
+			seed = first
+		}
+		r := runSeed(t, seed)
+		if repeat {
+			if firstRun == nil {
+				firstRun = r
+			}
+			if fmt.Sprint(r.Violations) == fmt.Sprint(firstRun.Violations) {
+				same++
+			}
+			t.Logf("seed %d run %d: %d IDs, violations %v, faults %v", seed, i+1, r.IDs, r.Violations, r.Faults)
+		}
+		sum.Add(r)
+		if r.Failed() {
+			failed = append(failed, r)
+		}
+		if stop != nil && stop(r) {
+			break
+		}
+	}
+	sum.Elapsed = time.Since(began)
+	if repeat && count > 1 {
+		t.Logf("seed %d run %d times: %d found a violation, %d found the same kinds and counts as the first run",
+			first, count, len(failed), same)
+	}
+	return sum, failed
+}
+
+func envUint(t *testing.T, name, v string) uint64 {
+	t.Helper()
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n == 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+func details(r *Result) string {
+	s := ""
+	for _, v := range r.Reports {
+		s += "  " + v.String() + "\n"
+	}
+	return s
+}
+
+// report logs a summary line, prints it, and appends it to $SNOWFALL_FLEET_SUMMARY, which
+// .ci/run prints with the fleet fault suite's lines.
+func report(t *testing.T, line string) {
+	t.Helper()
+	t.Log(line)
+	fmt.Println(line)
+	if path := os.Getenv("SNOWFALL_FLEET_SUMMARY"); path != "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			t.Errorf("SNOWFALL_FLEET_SUMMARY: %v", err)
+			return
+		}
+		defer f.Close()
+		if _, err := fmt.Fprintln(f, line); err != nil {
+			t.Errorf("SNOWFALL_FLEET_SUMMARY: %v", err)
+		}
+	}
+}
