@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the database servers the tests use are up, installing them when missing. Idempotent.
+# etcd.sh, called at the end, does the same for a three-member etcd cluster.
 #   PostgreSQL: 127.0.0.1:5432, user postgres, trust authentication, database test
 #   MariaDB:    127.0.0.1:3306, user root without password, database test
 # Exits non-zero, loudly, when a server cannot be brought up.
@@ -71,3 +72,6 @@ if [ "$(mariadb -h 127.0.0.1 -uroot -Nse "select count(*) from mysql.time_zone_n
 fi
 
 echo "services.sh: PostgreSQL and MariaDB are up"
+
+# etcd: a three-member cluster on loopback (see etcd.sh).
+bash "$(dirname "$0")/etcd.sh"

@@ -4,10 +4,12 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "modernc.org/sqlite"             // registers "sqlite"
 )
@@ -97,6 +99,14 @@ type target struct {
 
 // parseURL maps a database URL to a driver and DSN.
 func parseURL(raw string) (target, error) {
+	if keywordDSN(raw) {
+		// host=/var/run/postgresql dbname=test …: PostgreSQL's keyword/value form.
+		display := passwordRE.ReplaceAllString(raw, "${1}xxxxx")
+		if _, err := pgconn.ParseConfig(raw); err != nil {
+			return target{}, fmt.Errorf("sqlassign: bad postgres DSN %q: %w", display, err)
+		}
+		return target{d: postgres, driver: "pgx", dsn: raw, display: display}, nil
+	}
 	scheme, rest, ok := strings.Cut(raw, ":")
 	if !ok || scheme == "" {
 		return target{}, fmt.Errorf("sqlassign: %q is not a database URL (want sqlite:///path, sqlite::memory:, postgres://… or mysql://…)", raw)
@@ -124,8 +134,11 @@ func parseURL(raw string) (target, error) {
 		if err != nil {
 			return target{}, fmt.Errorf("sqlassign: bad postgres URL: %w", err)
 		}
-		if u.Host == "" {
-			return target{}, fmt.Errorf("sqlassign: postgres URL %q has no host", u.Redacted())
+		if u.Host == "" && u.Query().Get("host") == "" {
+			return target{}, fmt.Errorf("sqlassign: postgres URL %q has no host (give host:port, or a unix socket directory as ?host=/var/run/postgresql)", u.Redacted())
+		}
+		if _, err := pgconn.ParseConfig(raw); err != nil {
+			return target{}, fmt.Errorf("sqlassign: bad postgres URL %q: %w", u.Redacted(), err)
 		}
 		return target{d: postgres, driver: "pgx", dsn: raw, display: u.Redacted()}, nil
 	case "mysql", "mariadb":
@@ -142,12 +155,25 @@ func parseURL(raw string) (target, error) {
 	return target{}, fmt.Errorf("sqlassign: unknown scheme %q in database URL (want sqlite:, postgres: or mysql:)", scheme)
 }
 
+// keywordDSN reports whether raw is a PostgreSQL keyword/value connection string
+// ("host=/var/run/postgresql dbname=test") rather than a URL.
+func keywordDSN(raw string) bool {
+	f := strings.Fields(raw)
+	return len(f) > 0 && !strings.Contains(raw, "://") && keywordRE.MatchString(f[0])
+}
+
+var (
+	keywordRE  = regexp.MustCompile(`^[a-z_]+=`)
+	passwordRE = regexp.MustCompile(`(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+)
+
 // mysqlDSN converts mysql://user:pass@host:port/db?param=value to the driver's DSN. It always
 // sets clientFoundRows, so that an UPDATE reports the rows it matched, not only those it changed:
 // a renewal that writes the same values must not look like a lost lease.
 func mysqlDSN(u *url.URL) (string, error) {
-	if u.Host == "" {
-		return "", fmt.Errorf("sqlassign: mysql URL %q has no host", u.Redacted())
+	socket := u.Query().Get("socket")
+	if u.Host == "" && socket == "" {
+		return "", fmt.Errorf("sqlassign: mysql URL %q has no host (give host:port, or a unix socket as ?socket=/run/mysqld/mysqld.sock)", u.Redacted())
 	}
 	db := strings.TrimPrefix(u.Path, "/")
 	if db == "" {
@@ -159,6 +185,9 @@ func mysqlDSN(u *url.URL) (string, error) {
 	if u.Port() == "" {
 		c.Addr += ":3306"
 	}
+	if socket != "" {
+		c.Net, c.Addr = "unix", socket
+	}
 	c.DBName = db
 	if u.User != nil {
 		c.User = u.User.Username()
@@ -168,6 +197,9 @@ func mysqlDSN(u *url.URL) (string, error) {
 	for k, vs := range u.Query() {
 		if k == "tls" {
 			c.TLSConfig = vs[0]
+			continue
+		}
+		if k == "socket" {
 			continue
 		}
 		if c.Params == nil {

@@ -50,6 +50,7 @@ type Assigner struct {
 	mu       sync.Mutex // guards prepared
 	prepared int64
 	wmu      sync.Mutex // see writer
+	borrowed bool       // db is the caller's (New)
 }
 
 // CheckURL returns the error Open would return for a malformed url or a bad group name, without
@@ -112,8 +113,14 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	return a, nil
 }
 
-// Close closes the database connections.
-func (a *Assigner) Close() error { return a.db.Close() }
+// Close closes the database connections, unless the Assigner came from New: the caller's pool is
+// the caller's to close.
+func (a *Assigner) Close() error {
+	if a.borrowed {
+		return nil
+	}
+	return a.db.Close()
+}
 
 // Dialect returns "sqlite", "postgres" or "mysql".
 func (a *Assigner) Dialect() string { return a.d.name }

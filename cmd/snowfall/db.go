@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/snowfall-go/snowfall/internal/assignurl"
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/redact"
-	"github.com/snowfall-go/snowfall/sqlassign"
 )
 
 // Bounds of --db-timeout, and its default.
@@ -59,11 +59,11 @@ func dbCall(ctx context.Context, op, db string, timeout time.Duration, say func(
 }
 
 // openDB opens the assigner at db within timeout (connect and create the tables).
-func openDB(ctx context.Context, db, group string, timeout time.Duration, say func(string)) (*sqlassign.Assigner, error) {
-	var a *sqlassign.Assigner
+func openDB(ctx context.Context, db, group string, timeout time.Duration, say func(string)) (assignurl.Store, error) {
+	var a assignurl.Store
 	err := dbCall(ctx, "connect and create the tables", db, timeout, say, func(ctx context.Context) error {
 		var err error
-		a, err = sqlassign.Open(ctx, db, sqlassign.Options{Group: group})
+		a, err = assignurl.Open(ctx, db, group)
 		if err != nil {
 			if why := sqliteReason(db); why != "" {
 				return fmt.Errorf("%s: %w", why, err)

@@ -7,9 +7,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/assignurl"
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/redact"
-	"github.com/snowfall-go/snowfall/sqlassign"
 )
 
 type leasesCmd struct{}
@@ -20,7 +20,7 @@ func (leasesCmd) Synopsis() string { return "list the generator ids held in a da
 func (c leasesCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error) {
 	const usage = "snowfall leases --db URL [--group G] [--db-timeout 10s]"
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
-	db := fs.String("db", "", "database URL: sqlite:///path, postgres://…, mysql://user:pass@host:port/db")
+	db := fs.String("db", "", "database URL: sqlite:///path, postgres://…, mysql://user:pass@host:port/db, etcd://host:port[,…]/prefix")
 	group := fs.String("group", "", "group name")
 	timeout := fs.Duration("db-timeout", defaultDBTimeout, "how long each step on the database (connect, list the leases) may take")
 	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {
@@ -39,7 +39,7 @@ func (c leasesCmd) Run(ctx context.Context, args []string, sio cli.IO) (err erro
 	if err := checkDurations(fs, sio.Getenv, durationBound{name: "db-timeout", v: timeout, lo: minDBTimeout, hi: maxDBTimeout}); err != nil {
 		return fmt.Errorf("leases: %w", err)
 	}
-	if err := sqlassign.CheckURL(*db, *group); err != nil {
+	if err := assignurl.Check(*db, *group); err != nil {
 		return cli.Usagef("leases: --db or --group: %v", err)
 	}
 	say := func(msg string) { fmt.Fprintln(sio.Err, "snowfall: "+msg) }

@@ -6,9 +6,9 @@ import (
 	"fmt"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/assignurl"
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/redact"
-	"github.com/snowfall-go/snowfall/sqlassign"
 )
 
 type schemaCmd struct{}
@@ -29,7 +29,7 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) (err erro
 		return cli.Usagef("schema: unknown subcommand %q (want create)", args[0])
 	}
 	fs := flag.NewFlagSet("schema create", flag.ContinueOnError)
-	db := fs.String("db", "", "database URL: sqlite:///path, postgres://…, mysql://user:pass@host:port/db")
+	db := fs.String("db", "", "database URL: sqlite:///path, postgres://…, mysql://user:pass@host:port/db, etcd://host:port[,…]/prefix")
 	group := fs.String("group", "", "group name: tables snowfall_<group>_properties and snowfall_<group>_manifest")
 	probe := fs.Duration("probe", snowfall.DefaultProbe, "heartbeat interval recorded for the group; leases last two")
 	timeout := fs.Duration("db-timeout", defaultDBTimeout, "how long each step on the database (connect and create tables, record the properties, fill the manifest) may take")
@@ -58,7 +58,7 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) (err erro
 	if err != nil {
 		return err
 	}
-	if err := sqlassign.CheckURL(*db, *group); err != nil {
+	if err := assignurl.Check(*db, *group); err != nil {
 		return cli.Usagef("schema create: --db or --group: %v", err)
 	}
 	say := func(msg string) { fmt.Fprintln(sio.Err, "snowfall: "+msg) }
@@ -81,7 +81,6 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) (err erro
 	if err != nil {
 		return fmt.Errorf("schema create: %w", err)
 	}
-	props, manifest := a.Tables()
-	fmt.Fprintf(sio.Out, "%s and %s ready: layout %s, %d generator ids, probe %v\n", props, manifest, m.Layout, size, m.Probe)
+	fmt.Fprintf(sio.Out, "%s ready: layout %s, %d generator ids, probe %v\n", assignurl.Describe(a), m.Layout, size, m.Probe)
 	return nil
 }

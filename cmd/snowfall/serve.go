@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/assignurl"
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/redact"
 	"github.com/snowfall-go/snowfall/internal/server"
-	"github.com/snowfall-go/snowfall/sqlassign"
 	"github.com/snowfall-go/snowfall/statefile"
 )
 
@@ -58,7 +58,7 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 	f.layout.Register(fs, true)
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&f.clockOffset, "clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
-	fs.StringVar(&f.db, "db", "", "lease the generator id from this database: a sqlite:, postgres: or mysql: URL\n(without node flags: a SQLite file in $XDG_STATE_HOME/snowfall, default ~/.local/state/snowfall)")
+	fs.StringVar(&f.db, "db", "", "lease the generator id from this database: a sqlite:, postgres:, mysql: or etcd: URL\n(without node flags: a SQLite file in $XDG_STATE_HOME/snowfall, default ~/.local/state/snowfall)")
 	fs.StringVar(&f.group, "group", "", "the manifest (group of generators) to lease from, with --db")
 	fs.DurationVar(&f.probe, "probe", 0, "lease heartbeat interval, with --db (default: the manifest's, 5s for a new one)")
 	fs.DurationVar(&f.dbTimeout, "db-timeout", defaultDBTimeout, "how long each start-up step on the database (connect and create tables, claim an id) may take")
@@ -115,7 +115,7 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 			"use --generator N (with --state-file) for a fixed id, or a shared database: the default sqlite:///… file (no --db), postgres:// or mysql://", redact.DSN(f.db))
 	}
 	if f.db != "" {
-		if err := sqlassign.CheckURL(f.db, f.group); err != nil {
+		if err := assignurl.Check(f.db, f.group); err != nil {
 			return cli.Usagef("serve: --db %s or --group: %v", redact.DSN(f.db), err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -24,6 +25,37 @@ type Proxy interface {
 	Cut()
 	Restore()
 	Close() error
+}
+
+// proxies are the proxies of one slot, one per database endpoint, cut and restored together.
+type proxies []Proxy
+
+func (ps proxies) Addr() string {
+	addrs := make([]string, len(ps))
+	for i, p := range ps {
+		addrs[i] = p.Addr()
+	}
+	return strings.Join(addrs, ",")
+}
+
+func (ps proxies) Cut() {
+	for _, p := range ps {
+		p.Cut()
+	}
+}
+
+func (ps proxies) Restore() {
+	for _, p := range ps {
+		p.Restore()
+	}
+}
+
+func (ps proxies) Close() error {
+	var first error
+	for _, p := range ps {
+		first = cmpErr(first, p.Close())
+	}
+	return first
 }
 
 // Config describes a fleet.
@@ -101,13 +133,21 @@ func Start(ctx context.Context, cfg Config) (*Fleet, error) {
 				f.Close()
 				return nil, fmt.Errorf("fleet: database URL: %w", err)
 			}
-			p, err := cfg.NewProxy(u.Host)
-			if err != nil {
-				f.Close()
-				return nil, fmt.Errorf("fleet: proxy: %w", err)
+			// One proxy per endpoint of a URL with several (etcd://h1:p1,h2:p2,…/prefix).
+			var ps proxies
+			var addrs []string
+			for _, h := range strings.Split(u.Host, ",") {
+				p, err := cfg.NewProxy(h)
+				if err != nil {
+					ps.Close()
+					f.Close()
+					return nil, fmt.Errorf("fleet: proxy: %w", err)
+				}
+				ps = append(ps, p)
+				addrs = append(addrs, p.Addr())
 			}
-			s.proxy = p
-			u.Host = p.Addr()
+			s.proxy = ps
+			u.Host = strings.Join(addrs, ",")
 			s.db = u.String()
 		}
 		f.slots = append(f.slots, s)

@@ -14,7 +14,8 @@ import (
 	"github.com/snowfall-go/snowfall"
 )
 
-// The short variants run in go test (about 25 s per backend, 90 s for the package under -race).
+// The short variants run in go test (about 25 s per backend, 35 s for etcd, 110 s for the package
+// under -race).
 // The long variant repeats rounds of faults until the duration ends:
 //
 //	SNOWFALL_FLEET_LONG=1 SNOWFALL_FLEET_DURATION=10m go test -v -run 'TestFleet(Postgres|MariaDB|Static)$' -timeout 0 ./internal/fleet
@@ -104,6 +105,10 @@ type fleetCase struct {
 	proxy func(target string) (Proxy, error)
 	extra []string
 	state bool
+	// rounds, when not zero, replaces the short variant's rounds of faults.
+	rounds int
+	// more injects the backend's own faults after the others, counting them in faults.
+	more func(ctx context.Context, f *Fleet, v variant, faults map[string]int) error
 }
 
 // run is the outcome of pullDuring.
@@ -184,10 +189,16 @@ func runFleet(t *testing.T, fc fleetCase) {
 		StateFiles: fc.state,
 	}
 	var faults map[string]int
+	if fc.rounds != 0 && !v.long {
+		v.rounds = fc.rounds
+	}
 	res := pullDuring(t, cfg, v.seed, func(ctx context.Context, f *Fleet) error {
 		var err error
 		faults, err = f.Inject(ctx, Plan{Seed: v.seed, Lease: fc.lease, Hold: 3 * fc.lease, Settle: 1500 * time.Millisecond,
 			Rounds: v.rounds, Until: v.until})
+		if err == nil && fc.more != nil {
+			err = fc.more(ctx, f, v, faults)
+		}
 		return err
 	})
 	r := res.report
@@ -228,6 +239,24 @@ func TestFleetPostgres(t *testing.T) {
 func TestFleetMariaDB(t *testing.T) {
 	runFleet(t, fleetCase{name: "mariadb", lease: leaseOf, proxy: newProxy,
 		db: envOr("SNOWFALL_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test")})
+}
+
+// TestFleetEtcd runs the fleet leased through a three-member etcd cluster of its own: the usual
+// faults, one server partitioned from every member (dbcut), then etcd's own: the leader killed
+// (another is elected) and a member restarted. Its short variant runs one round of each.
+func TestFleetEtcd(t *testing.T) {
+	c := startEtcd(t)
+	runFleet(t, fleetCase{name: "etcd", lease: leaseOf, proxy: newProxy, db: c.URL("fleet"), rounds: 1,
+		more: func(ctx context.Context, f *Fleet, v variant, faults map[string]int) error {
+			logf := func(format string, args ...any) {
+				t.Logf("%6.1fs "+format, append([]any{f.Since().Seconds()}, args...)...)
+			}
+			rounds := 1
+			if v.long {
+				rounds = max(int(v.until/(20*time.Second)), 1)
+			}
+			return c.injectEtcd(ctx, logf, rounds, 2*time.Second, faults)
+		}})
 }
 
 // printSummary logs a fleet's summary line, prints it, and appends it to $SNOWFALL_FLEET_SUMMARY.
