@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -273,59 +272,14 @@ func benchBackends() []backend {
 
 func BenchmarkAcquire(b *testing.B) {
 	for _, be := range benchBackends() {
-		b.Run(be.name, func(b *testing.B) {
-			a := open(b, be.url(b), group())
-			ctx := context.Background()
-			lat := make([]time.Duration, 0, 1024)
-			b.ReportAllocs()
-			for b.Loop() {
-				start := time.Now()
-				l, err := snowfall.NewLeased(ctx, a, snowfall.LeaseSettings{Probe: time.Minute})
-				lat = append(lat, time.Since(start))
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := l.Close(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportPercentiles(b, lat)
-		})
+		b.Run(be.name, func(b *testing.B) { leasetest.BenchAcquire(b, open(b, be.url(b), group())) })
 	}
 }
 
 func BenchmarkRenew(b *testing.B) {
 	for _, be := range benchBackends() {
-		b.Run(be.name, func(b *testing.B) {
-			a := open(b, be.url(b), group())
-			ctx := context.Background()
-			size := snowfall.PoolSize(snowfall.DefaultLayout())
-			c, err := a.Claim(ctx, snowfall.ClaimRequest{Size: size, Token: "bench", Lease: time.Minute, Now: time.Now(), Ahead: time.Minute})
-			if err != nil {
-				b.Fatal(err)
-			}
-			lat := make([]time.Duration, 0, 1024)
-			b.ReportAllocs()
-			for b.Loop() {
-				start := time.Now()
-				if err := a.Renew(ctx, c.ID, "bench", time.Minute, time.Now().Add(time.Minute)); err != nil {
-					b.Fatal(err)
-				}
-				lat = append(lat, time.Since(start))
-			}
-			reportPercentiles(b, lat)
-		})
+		b.Run(be.name, func(b *testing.B) { leasetest.BenchRenew(b, open(b, be.url(b), group())) })
 	}
-}
-
-func reportPercentiles(b *testing.B, lat []time.Duration) {
-	if len(lat) == 0 {
-		return
-	}
-	s := slices.Clone(lat)
-	slices.Sort(s)
-	b.ReportMetric(float64(s[len(s)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(s[len(s)*99/100].Microseconds()), "p99-µs")
 }
 
 // TestRenewSameValues renews faster than the database clock's millisecond with the same mark: a
