@@ -1,6 +1,6 @@
 // Command mysqlonly imports sqlassign with the mysql driver package alone (TestDriversApart): it
 // prints, for each URL argument, "ok" or the error sqlassign.CheckURL returns, and with -open
-// opens each URL and prints its dialect.
+// opens each URL, prints its dialect and drops the group's tables.
 package main
 
 import (
@@ -14,11 +14,12 @@ import (
 )
 
 func main() {
-	open := flag.Bool("open", false, "open each URL and print its dialect")
+	open := flag.Bool("open", false, "open each URL, print its dialect and drop the group's tables")
+	group := flag.String("group", "", "the group to open")
 	flag.Parse()
 	code := 0
 	for _, u := range flag.Args() {
-		if err := sqlassign.CheckURL(u, ""); err != nil {
+		if err := sqlassign.CheckURL(u, *group); err != nil {
 			fmt.Println(err)
 			code = 1
 			continue
@@ -27,13 +28,17 @@ func main() {
 			fmt.Println("ok")
 			continue
 		}
-		a, err := sqlassign.Open(context.Background(), u, sqlassign.Options{})
+		a, err := sqlassign.Open(context.Background(), u, sqlassign.Options{Group: *group})
 		if err != nil {
 			fmt.Println(err)
 			code = 1
 			continue
 		}
 		fmt.Println(a.Dialect())
+		if err := a.Drop(context.Background()); err != nil {
+			fmt.Println(err)
+			code = 1
+		}
 		a.Close()
 	}
 	os.Exit(code)
