@@ -21,6 +21,7 @@ import (
 
 	"github.com/snowfall-go/snowfall/internal/server"
 	"github.com/snowfall-go/snowfall/sqlassign"
+	_ "github.com/snowfall-go/snowfall/sqlassign/postgres" // the deploy examples lease from PostgreSQL
 )
 
 // probePaths are the probe paths the server documents: /livez (the process serves HTTP, never

@@ -3,15 +3,11 @@ package sqlassign
 import (
 	"database/sql"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
+	"github.com/snowfall-go/snowfall/sqlassign/internal/drivers"
 )
 
 // dialect holds the few SQL differences between the databases; the statements are otherwise shared.
@@ -97,63 +93,45 @@ type target struct {
 	display string // the URL without its password, for messages
 }
 
-// parseURL maps a database URL to a driver and DSN.
-func parseURL(raw string) (target, error) {
-	if keywordDSN(raw) {
-		// host=/var/run/postgresql dbname=test …: PostgreSQL's keyword/value form.
-		display := passwordRE.ReplaceAllString(raw, "${1}xxxxx")
-		if _, err := pgconn.ParseConfig(raw); err != nil {
-			return target{}, fmt.Errorf("sqlassign: bad postgres DSN %q: %w", display, err)
-		}
-		return target{d: postgres, driver: "pgx", dsn: raw, display: display}, nil
-	}
-	scheme, rest, ok := strings.Cut(raw, ":")
-	if !ok || scheme == "" {
-		return target{}, fmt.Errorf("sqlassign: %q is not a database URL (want sqlite:///path, sqlite::memory:, postgres://… or mysql://…)", raw)
-	}
-	switch strings.ToLower(scheme) {
-	case "sqlite", "sqlite3":
-		path, query, _ := strings.Cut(rest, "?")
-		if path == ":memory:" {
-			return target{d: sqlite, driver: "sqlite", memory: true, display: raw,
-				dsn: "file::memory:?_txlock=immediate"}, nil
-		}
-		if p, ok := strings.CutPrefix(path, "//"); ok {
-			path = p
-		}
-		if path == "" {
-			return target{}, fmt.Errorf("sqlassign: %q has no file path (want sqlite:///path/to/file.db)", raw)
-		}
-		dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
-		if query != "" {
-			dsn += "&" + query
-		}
-		return target{d: sqlite, driver: "sqlite", dsn: dsn, display: raw}, nil
-	case "postgres", "postgresql":
-		u, err := url.Parse(raw)
-		if err != nil {
-			return target{}, fmt.Errorf("sqlassign: bad postgres URL: %w", err)
-		}
-		if u.Host == "" && u.Query().Get("host") == "" {
-			return target{}, fmt.Errorf("sqlassign: postgres URL %q has no host (give host:port, or a unix socket directory as ?host=/var/run/postgresql)", u.Redacted())
-		}
-		if _, err := pgconn.ParseConfig(raw); err != nil {
-			return target{}, fmt.Errorf("sqlassign: bad postgres URL %q: %w", u.Redacted(), err)
-		}
-		return target{d: postgres, driver: "pgx", dsn: raw, display: u.Redacted()}, nil
-	case "mysql", "mariadb":
-		u, err := url.Parse(raw)
-		if err != nil {
-			return target{}, fmt.Errorf("sqlassign: bad mysql URL: %w", err)
-		}
-		dsn, err := mysqlDSN(u)
-		if err != nil {
-			return target{}, err
-		}
-		return target{d: mysqlDialect, driver: "mysql", dsn: dsn, display: u.Redacted()}, nil
-	}
-	return target{}, fmt.Errorf("sqlassign: unknown scheme %q in database URL (want sqlite:, postgres: or mysql:)", scheme)
+// driverPackages names, for each scheme, the package that registers it.
+var driverPackages = map[string]string{
+	"sqlite": "sqlite", "sqlite3": "sqlite",
+	"postgres": "postgres", "postgresql": "postgres",
+	"mysql": "mysql", "mariadb": "mysql",
 }
+
+// parseURL maps a database URL to a driver and DSN, through the driver package registered for its
+// scheme (keyword DSNs are PostgreSQL's).
+func parseURL(raw string) (target, error) {
+	scheme, what := "postgres", "keyword DSNs"
+	if !keywordDSN(raw) {
+		var ok bool
+		scheme, _, ok = strings.Cut(raw, ":")
+		if !ok || scheme == "" {
+			return target{}, fmt.Errorf("sqlassign: %q is not a database URL (want sqlite:///path, sqlite::memory:, postgres://… or mysql://…)", raw)
+		}
+		what = "URLs"
+	}
+	pkg, known := driverPackages[strings.ToLower(scheme)]
+	if !known {
+		return target{}, fmt.Errorf("sqlassign: unknown scheme %q in database URL (want sqlite:, postgres: or mysql:)", scheme)
+	}
+	parse, ok := drivers.Lookup(scheme)
+	if !ok {
+		return target{}, fmt.Errorf("sqlassign: %s: %s need the driver package: import _ \"github.com/snowfall-go/snowfall/sqlassign/%s\"", strings.ToLower(scheme), what, pkg)
+	}
+	t, err := parse(raw)
+	if err != nil {
+		return target{}, err
+	}
+	d, ok := dialects[t.Dialect]
+	if !ok {
+		return target{}, fmt.Errorf("sqlassign: driver package for %s: URLs gave unknown dialect %q", scheme, t.Dialect)
+	}
+	return target{d: d, driver: t.Driver, dsn: t.DSN, memory: t.Memory, display: t.Display}, nil
+}
+
+var dialects = map[string]dialect{"postgres": postgres, "mysql": mysqlDialect, "sqlite": sqlite}
 
 // keywordDSN reports whether raw is a PostgreSQL keyword/value connection string
 // ("host=/var/run/postgresql dbname=test") rather than a URL.
@@ -162,50 +140,4 @@ func keywordDSN(raw string) bool {
 	return len(f) > 0 && !strings.Contains(raw, "://") && keywordRE.MatchString(f[0])
 }
 
-var (
-	keywordRE  = regexp.MustCompile(`^[a-z_]+=`)
-	passwordRE = regexp.MustCompile(`(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
-)
-
-// mysqlDSN converts mysql://user:pass@host:port/db?param=value to the driver's DSN. It always
-// sets clientFoundRows, so that an UPDATE reports the rows it matched, not only those it changed:
-// a renewal that writes the same values must not look like a lost lease.
-func mysqlDSN(u *url.URL) (string, error) {
-	socket := u.Query().Get("socket")
-	if u.Host == "" && socket == "" {
-		return "", fmt.Errorf("sqlassign: mysql URL %q has no host (give host:port, or a unix socket as ?socket=/run/mysqld/mysqld.sock)", u.Redacted())
-	}
-	db := strings.TrimPrefix(u.Path, "/")
-	if db == "" {
-		return "", fmt.Errorf("sqlassign: mysql URL %q has no database name", u.Redacted())
-	}
-	c := mysql.NewConfig()
-	c.Net = "tcp"
-	c.Addr = u.Host
-	if u.Port() == "" {
-		c.Addr += ":3306"
-	}
-	if socket != "" {
-		c.Net, c.Addr = "unix", socket
-	}
-	c.DBName = db
-	if u.User != nil {
-		c.User = u.User.Username()
-		c.Passwd, _ = u.User.Password()
-	}
-	c.ClientFoundRows = true
-	for k, vs := range u.Query() {
-		if k == "tls" {
-			c.TLSConfig = vs[0]
-			continue
-		}
-		if k == "socket" {
-			continue
-		}
-		if c.Params == nil {
-			c.Params = map[string]string{}
-		}
-		c.Params[k] = vs[0]
-	}
-	return c.FormatDSN(), nil
-}
+var keywordRE = regexp.MustCompile(`^[a-z_]+=`)

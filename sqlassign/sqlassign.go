@@ -11,6 +11,15 @@
 // updates conditioned on the token; marks only rise. The safety argument, and what it needs from the
 // database (durable commits, no failover to an asynchronous replica), is in the snowfall package
 // documentation (go doc github.com/snowfall-go/snowfall, "Leases").
+//
+// The package imports no driver: Open and CheckURL accept the URLs of the driver packages a program
+// imports, so that it links only those drivers.
+//
+//	import _ "github.com/snowfall-go/snowfall/sqlassign/sqlite"   // sqlite:, sqlite3:
+//	import _ "github.com/snowfall-go/snowfall/sqlassign/postgres" // postgres:, postgresql:, keyword DSNs
+//	import _ "github.com/snowfall-go/snowfall/sqlassign/mysql"    // mysql:, mariadb:
+//
+// New, on a pool the application opened with a driver of its own, needs none of them.
 package sqlassign
 
 import (
@@ -65,8 +74,10 @@ func CheckURL(url, group string) error {
 
 // Open connects to the database at url (sqlite:///path/to/file.db, sqlite::memory:,
 // postgres://user:pass@host:port/db?sslmode=disable, mysql://user:pass@host:port/db) and creates
-// the group's tables if they do not exist. Errors: a malformed URL or unknown scheme, a bad group
-// name, an unreachable database, and schema creation failures. The result is safe for concurrent use.
+// the group's tables if they do not exist. The URL's driver package must be imported (see the
+// package documentation). Errors: a malformed URL, an unknown scheme or one whose driver package
+// is not imported, a bad group name, an unreachable database, and schema creation failures. The
+// result is safe for concurrent use.
 func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	t, err := parseURL(url)
 	if err != nil {

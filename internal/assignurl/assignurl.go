@@ -1,5 +1,6 @@
 // Package assignurl opens the snowfall.Assigner a URL names, for the commands: etcd:// URLs with
-// etcdassign, every other URL (sqlite:, postgres:, mysql:) with sqlassign.
+// etcdassign, every other URL (sqlite:, postgres:, mysql:) with sqlassign, whose three driver
+// packages it imports.
 package assignurl
 
 import (
@@ -10,6 +11,9 @@ import (
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/etcdassign"
 	"github.com/snowfall-go/snowfall/sqlassign"
+	_ "github.com/snowfall-go/snowfall/sqlassign/mysql"    // mysql: and mariadb: URLs
+	_ "github.com/snowfall-go/snowfall/sqlassign/postgres" // postgres: URLs and keyword DSNs
+	_ "github.com/snowfall-go/snowfall/sqlassign/sqlite"   // sqlite: URLs
 )
 
 // Store is an assigner opened from a URL.
