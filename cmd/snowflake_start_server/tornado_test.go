@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/cmdtest"
@@ -90,6 +91,12 @@ func TestPysnowflakeCommandLines(t *testing.T) {
 				t.Errorf("ID %d: dc %d worker %d, want %d %d", id, p.DC, p.Worker, c.dc, c.worker)
 			}
 			if !c.logFile {
+				// The command prints its address before it logs the start record: under load the
+				// record can come a moment after the first answer.
+				deadline := time.Now().Add(5 * time.Second)
+				for !strings.Contains(stderr.String(), "pysnowflake-compatible server") && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
 				if !strings.Contains(stderr.String(), "pysnowflake-compatible server") {
 					t.Errorf("stderr lacks the start record: %s", stderr.String())
 				}

@@ -82,10 +82,10 @@ func testDistinct(t *testing.T, b Backend) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			// A probe long enough that a slow store (SQLite under -race, 32 serialized
+			// A probe long enough that a slow store (SQLite under -race with durable commits, 32 serialized
 			// claims) does not fence the first holders before they renew: this test is about
 			// distinct ids; the timing tests are elsewhere.
-			ls[i], errs[i] = snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{Probe: time.Second})
+			ls[i], errs[i] = snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{Probe: 5 * time.Second})
 		})
 	}
 	wg.Wait()
