@@ -339,20 +339,19 @@ func (l *Leased) acquire(ctx context.Context) error {
 		l.fail(err)
 		return err
 	}
-	// Claims prefer ids whose mark is not ahead of this clock, so a floor further ahead than the
-	// generator waits out means no better id was free: rather than sit on an id it cannot issue
-	// from, the holder gives it back, its mark as it was, and reports the clock.
-	if wait := l.waitable(); c.Prev.Sub(start.Time()) > wait && !simbug.FarMarkClaim {
-		ahead := c.Prev.Sub(start.Time())
-		err := fmt.Errorf("snowfall: generator %d, the best free id, has a high-water mark %v ahead of this clock: %w",
-			c.ID, ahead.Round(time.Millisecond), &ClockBackwardsError{Behind: ahead, Max: wait})
+	g, err := New(Settings{Layout: l.man.Layout, Node: NodeOf(l.man.Layout, c.ID), Clock: l.clock,
+		MaxBackwards: l.maxBack, After: c.Prev})
+	if err != nil {
 		l.giveBack(c.ID, token, c.Prev)
 		l.fail(err)
 		return err
 	}
-	g, err := New(Settings{Layout: l.man.Layout, Node: NodeOf(l.man.Layout, c.ID), Clock: l.clock,
-		MaxBackwards: l.maxBack, After: c.Prev})
-	if err != nil {
+	// Claims prefer ids whose mark is not ahead of this clock, so a floor further ahead than the
+	// generator waits out (its own check, Ready) means no better id was free: rather than sit on
+	// an id it cannot issue from, the holder gives it back, its mark as it was, and reports it.
+	if err := g.Ready(); errors.Is(err, ErrClockBackwards) && !simbug.FarMarkClaim {
+		err = fmt.Errorf("snowfall: generator %d, the best free id, has a high-water mark %v ahead of this clock: %w",
+			c.ID, c.Prev.Sub(start.Time()).Round(time.Millisecond), err)
 		l.giveBack(c.ID, token, c.Prev)
 		l.fail(err)
 		return err
@@ -373,17 +372,6 @@ func (l *Leased) acquire(ctx context.Context) error {
 	}
 	l.log.Info("snowfall: lease acquired", "generator", c.ID, "floor", floor, "ceiling", c.Mark)
 	return nil
-}
-
-// waitable returns how far behind a mark the generators wait for their clock (see Settings).
-func (l *Leased) waitable() time.Duration {
-	switch {
-	case l.maxBack == 0:
-		return DefaultMaxBackwards
-	case l.maxBack < 0:
-		return 0
-	}
-	return l.maxBack
 }
 
 // giveBack releases an id claimed but never issued from, with mark, the previous tenure's. A
