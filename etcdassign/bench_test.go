@@ -3,7 +3,6 @@ package etcdassign_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/snowfall-go/snowfall/etcdassign"
 	"github.com/snowfall-go/snowfall/internal/leasetest"
@@ -18,20 +17,9 @@ import (
 // BenchmarkFillEtcd reports the seconds 2,048 concurrent acquirers take to fill the pool on etcd,
 // each round in a new group.
 func BenchmarkFillEtcd(b *testing.B) {
-	var total time.Duration
-	ctx := context.Background()
-	for b.Loop() {
-		a, err := etcdassign.Open(ctx, etcdURL(), etcdassign.Options{Group: group()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		total += leasetest.FillPool(b, a, 2048)
-		if err := a.Drop(ctx); err != nil {
-			b.Fatal(err)
-		}
-		a.Close()
-	}
-	b.ReportMetric(total.Seconds()/float64(b.N), "s/fill")
+	leasetest.BenchFill(b, func(ctx context.Context) (leasetest.Dropper, error) {
+		return etcdassign.Open(ctx, etcdURL(), etcdassign.Options{Group: group()})
+	})
 }
 
 // BenchmarkAcquire measures NewLeased and Close on a manifest with no other holder.

@@ -246,20 +246,9 @@ func TestFillPostgres(t *testing.T) {
 // BenchmarkFillPostgres reports the seconds 2,048 concurrent acquirers take to fill the pool on
 // PostgreSQL (goal: under 10 s), each round in a new group.
 func BenchmarkFillPostgres(b *testing.B) {
-	var total time.Duration
-	ctx := context.Background()
-	for b.Loop() {
-		a, err := sqlassign.Open(ctx, postgresURL(), sqlassign.Options{Group: group()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		total += leasetest.FillPool(b, a, 2048)
-		if err := a.Drop(ctx); err != nil {
-			b.Fatal(err)
-		}
-		a.Close()
-	}
-	b.ReportMetric(total.Seconds()/float64(b.N), "s/fill")
+	leasetest.BenchFill(b, func(ctx context.Context) (leasetest.Dropper, error) {
+		return sqlassign.Open(ctx, postgresURL(), sqlassign.Options{Group: group()})
+	})
 }
 
 // benchBackends are the backends, plus SQLite with synchronous=NORMAL (what sqlassign used before

@@ -59,3 +59,29 @@ func ReportPercentiles(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(float64(s[len(s)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(s[len(s)*99/100].Microseconds()), "p99-µs")
 }
+
+// Dropper is an assigner whose manifest a benchmark can delete and whose connections it can close.
+type Dropper interface {
+	snowfall.Assigner
+	Drop(ctx context.Context) error
+	Close() error
+}
+
+// BenchFill reports the seconds 2,048 concurrent acquirers take to fill the pool of a fresh
+// manifest that open returns for each round; the manifest is dropped after the round.
+func BenchFill(b *testing.B, open func(ctx context.Context) (Dropper, error)) {
+	var total time.Duration
+	ctx := context.Background()
+	for b.Loop() {
+		a, err := open(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += FillPool(b, a, 2048)
+		if err := a.Drop(ctx); err != nil {
+			b.Fatal(err)
+		}
+		a.Close()
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/fill")
+}
