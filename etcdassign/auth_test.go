@@ -17,9 +17,10 @@ import (
 	"go.uber.org/zap"
 )
 
-// startAuthEtcd starts a one-member etcd of the test's own (the binary from .ci/etcd.sh) with
-// authentication on, user root with password, and returns its client address.
-func startAuthEtcd(t *testing.T, password string) string {
+// startMember starts a one-member etcd of the test's own (the binary from .ci/etcd.sh) in dir,
+// its clients served over scheme (http or https) with extra flags, and returns its client address
+// and the path of its log. It is killed when the test ends.
+func startMember(t *testing.T, dir, scheme string, extra ...string) (client, logPath string) {
 	t.Helper()
 	var addrs []string
 	for range 2 {
@@ -31,21 +32,29 @@ func startAuthEtcd(t *testing.T, password string) string {
 		ln.Close()
 	}
 	client, peer := addrs[0], addrs[1]
-	dir := t.TempDir()
-	log, err := os.Create(filepath.Join(dir, "etcd.log"))
+	logPath = filepath.Join(dir, "etcd.log")
+	log, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer log.Close()
-	cmd := exec.Command("etcd", "--name", "a", "--data-dir", filepath.Join(dir, "data"),
-		"--listen-client-urls", "http://"+client, "--advertise-client-urls", "http://"+client,
-		"--listen-peer-urls", "http://"+peer, "--initial-advertise-peer-urls", "http://"+peer,
-		"--initial-cluster", "a=http://"+peer, "--log-level", "warn")
+	cmd := exec.Command("etcd", append([]string{"--name", "a", "--data-dir", filepath.Join(dir, "data"),
+		"--listen-client-urls", scheme + "://" + client, "--advertise-client-urls", scheme + "://" + client,
+		"--listen-peer-urls", "http://" + peer, "--initial-advertise-peer-urls", "http://" + peer,
+		"--initial-cluster", "a=http://" + peer, "--log-level", "warn"}, extra...)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start etcd (.ci/etcd.sh installs it): %v", err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return client, logPath
+}
+
+// startAuthEtcd starts a one-member etcd of the test's own (the binary from .ci/etcd.sh) with
+// authentication on, user root with password, and returns its client address.
+func startAuthEtcd(t *testing.T, password string) string {
+	t.Helper()
+	client, logPath := startMember(t, t.TempDir(), "http")
 	c, err := clientv3.New(clientv3.Config{Endpoints: []string{client}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +66,7 @@ func startAuthEtcd(t *testing.T, password string) string {
 		if _, err := c.Get(ctx, "x"); err == nil {
 			break
 		} else if ctx.Err() != nil {
-			b, _ := os.ReadFile(log.Name())
+			b, _ := os.ReadFile(logPath)
 			t.Fatalf("etcd at %s does not answer: %v\n%s", client, err, b)
 		}
 		time.Sleep(50 * time.Millisecond)

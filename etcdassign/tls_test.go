@@ -12,7 +12,6 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -72,35 +71,13 @@ func TestTLS(t *testing.T) {
 	ca, caKey := writeCert(t, dir, "ca", nil, nil, true)
 	writeCert(t, dir, "server", ca, caKey, false)
 	writeCert(t, dir, "client", ca, caKey, false)
-	var addrs []string
-	for range 2 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addrs = append(addrs, ln.Addr().String())
-		ln.Close()
-	}
-	client, peer := addrs[0], addrs[1]
-	log, err := os.Create(filepath.Join(dir, "etcd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer log.Close()
-	cmd := exec.Command("etcd", "--name", "a", "--data-dir", filepath.Join(dir, "data"),
-		"--listen-client-urls", "https://"+client, "--advertise-client-urls", "https://"+client,
-		"--listen-peer-urls", "http://"+peer, "--initial-advertise-peer-urls", "http://"+peer,
-		"--initial-cluster", "a=http://"+peer, "--log-level", "warn",
+	client, logPath := startMember(t, dir, "https",
 		"--cert-file", filepath.Join(dir, "server.pem"), "--key-file", filepath.Join(dir, "server-key.pem"),
 		"--client-cert-auth", "--trusted-ca-file", filepath.Join(dir, "ca.pem"))
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start etcd (.ci/etcd.sh installs it): %v", err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	good := fmt.Sprintf("etcd://%s/tls?cacert=%s&cert=%s&key=%s", client,
 		filepath.Join(dir, "ca.pem"), filepath.Join(dir, "client.pem"), filepath.Join(dir, "client-key.pem"))
 	var a *etcdassign.Assigner
+	var err error
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
@@ -110,7 +87,7 @@ func TestTLS(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(log.Name())
+			b, _ := os.ReadFile(logPath)
 			t.Fatalf("Open over TLS: %v\n%s", err, b)
 		}
 		time.Sleep(100 * time.Millisecond)
