@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/snowfall-go/snowfall/internal/redact"
 )
 
 // target is a parsed etcd URL.
@@ -34,15 +36,9 @@ var prefixRE = regexp.MustCompile(`^[A-Za-z0-9_./-]{0,200}$`)
 // groupRE is what a group name may hold, as in sqlassign.
 var groupRE = regexp.MustCompile(`^[a-z0-9_]{0,40}$`)
 
-// Redact returns raw with its password replaced by xxxxx, for messages; raw unchanged when it does
-// not parse.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	return u.Redacted()
-}
+// Redact returns raw with its password replaced by xxxxx, for messages, also when raw does not
+// parse (internal/redact, the one redaction every message of the project goes through).
+func Redact(raw string) string { return redact.DSN(raw) }
 
 // parseURL parses etcd://[user[:password]@]host:port[,host:port…]/prefix[?params] and a group name.
 func parseURL(raw, group string) (target, error) {

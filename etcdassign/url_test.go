@@ -115,3 +115,15 @@ func TestMarkValueOrder(t *testing.T) {
 		prev = v
 	}
 }
+
+// TestUnparsableURLHidesPassword: the error for a URL that does not parse names it without its
+// password (Redact used to return such a URL unchanged).
+func TestUnparsableURLHidesPassword(t *testing.T) {
+	_, err := parseURL("etcd://root:s3cr%zzet@a:1/p", "")
+	if err == nil {
+		t.Fatal("parseURL accepted a bad escape")
+	}
+	if strings.Contains(err.Error(), "s3cr") {
+		t.Errorf("error %q shows the password", err)
+	}
+}

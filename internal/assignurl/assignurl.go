@@ -10,6 +10,7 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/etcdassign"
+	"github.com/snowfall-go/snowfall/internal/redact"
 	"github.com/snowfall-go/snowfall/sqlassign"
 	_ "github.com/snowfall-go/snowfall/sqlassign/mysql"    // mysql: and mariadb: URLs
 	_ "github.com/snowfall-go/snowfall/sqlassign/postgres" // postgres: URLs and keyword DSNs
@@ -70,7 +71,5 @@ func Describe(s Store) string {
 	return fmt.Sprintf("%T", s)
 }
 
-// Redact returns url with its password replaced by xxxxx, for messages.
-func Redact(url string) string {
-	return etcdassign.Redact(url)
-}
+// Redact returns url with its password replaced by xxxxx, for messages, whatever its form.
+func Redact(url string) string { return redact.DSN(url) }
