@@ -3,6 +3,8 @@ package sqlassign
 import (
 	"strings"
 	"testing"
+
+	"github.com/snowfall-go/snowfall/internal/redact"
 )
 
 var urlCases = []struct {
@@ -66,4 +68,26 @@ func FuzzParseURL(f *testing.F) {
 			t.Errorf("parseURL(%q): empty driver or DSN: %+v", s, got)
 		}
 	})
+}
+
+// TestURLErrorsHidePasswords: every message about a malformed URL or DSN names it without its
+// password, whatever the form: an escape that does not parse, a password in the query, a keyword
+// DSN (u.Redacted() missed the first two).
+func TestURLErrorsHidePasswords(t *testing.T) {
+	for _, u := range []string{
+		"postgres://u:s3cr%zz@h/db",
+		"mysql://u:s3cr%zz@h/db",
+		"postgres:///db?password=s3cr",
+		"mysql://u@h/?password=s3cr",
+		"host=h password=s3cr port=notanumber",
+	} {
+		err := CheckURL(u, "")
+		if err == nil {
+			t.Errorf("CheckURL(%s): no error", redact.DSN(u))
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cr") {
+			t.Errorf("CheckURL: error %q shows the password", err)
+		}
+	}
 }

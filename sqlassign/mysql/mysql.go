@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/snowfall-go/snowfall/internal/redact"
 	"github.com/snowfall-go/snowfall/sqlassign/internal/drivers"
 )
 
@@ -21,28 +22,29 @@ func init() { drivers.Register(parseURL, "mysql", "mariadb") }
 
 // parseURL maps a mysql: URL to the driver's DSN.
 func parseURL(raw string) (drivers.Target, error) {
+	display := redact.DSN(raw) // every password hidden, also when raw does not parse
 	u, err := url.Parse(raw)
 	if err != nil {
-		return drivers.Target{}, fmt.Errorf("sqlassign: bad mysql URL: %w", err)
+		return drivers.Target{}, fmt.Errorf("sqlassign: bad mysql URL: %w", redact.Error(err, redact.Secrets(raw)))
 	}
-	dsn, err := mysqlDSN(u)
+	dsn, err := mysqlDSN(u, display)
 	if err != nil {
 		return drivers.Target{}, err
 	}
-	return drivers.Target{Dialect: "mysql", Driver: "mysql", DSN: dsn, Display: u.Redacted()}, nil
+	return drivers.Target{Dialect: "mysql", Driver: "mysql", DSN: dsn, Display: display}, nil
 }
 
 // mysqlDSN converts mysql://user:pass@host:port/db?param=value to the driver's DSN. It always
 // sets clientFoundRows, so that an UPDATE reports the rows it matched, not only those it changed:
 // a renewal that writes the same values must not look like a lost lease.
-func mysqlDSN(u *url.URL) (string, error) {
+func mysqlDSN(u *url.URL, display string) (string, error) {
 	socket := u.Query().Get("socket")
 	if u.Host == "" && socket == "" {
-		return "", fmt.Errorf("sqlassign: mysql URL %q has no host (give host:port, or a unix socket as ?socket=/run/mysqld/mysqld.sock)", u.Redacted())
+		return "", fmt.Errorf("sqlassign: mysql URL %q has no host (give host:port, or a unix socket as ?socket=/run/mysqld/mysqld.sock)", display)
 	}
 	db := strings.TrimPrefix(u.Path, "/")
 	if db == "" {
-		return "", fmt.Errorf("sqlassign: mysql URL %q has no database name", u.Redacted())
+		return "", fmt.Errorf("sqlassign: mysql URL %q has no database name", display)
 	}
 	c := mysql.NewConfig()
 	c.Net = "tcp"

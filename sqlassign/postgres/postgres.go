@@ -11,38 +11,37 @@ package postgres
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/snowfall-go/snowfall/internal/redact"
 	"github.com/snowfall-go/snowfall/sqlassign/internal/drivers"
 )
 
 func init() { drivers.Register(parseURL, "postgres", "postgresql") }
 
-// parseURL checks a postgres: URL or a keyword DSN with pgx, which takes it as it is.
+// parseURL checks a postgres: URL or a keyword DSN with pgx, which takes it as it is. Messages name
+// it with every password hidden (internal/redact), also when it does not parse.
 func parseURL(raw string) (drivers.Target, error) {
+	display := redact.DSN(raw)
 	scheme, _, _ := strings.Cut(raw, ":")
 	if s := strings.ToLower(scheme); s != "postgres" && s != "postgresql" {
 		// host=/var/run/postgresql dbname=test …: PostgreSQL's keyword/value form.
-		display := passwordRE.ReplaceAllString(raw, "${1}xxxxx")
 		if _, err := pgconn.ParseConfig(raw); err != nil {
-			return drivers.Target{}, fmt.Errorf("sqlassign: bad postgres DSN %q: %w", display, err)
+			return drivers.Target{}, fmt.Errorf("sqlassign: bad postgres DSN %q: %w", display, redact.Error(err, redact.Secrets(raw)))
 		}
 		return drivers.Target{Dialect: "postgres", Driver: "pgx", DSN: raw, Display: display}, nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return drivers.Target{}, fmt.Errorf("sqlassign: bad postgres URL: %w", err)
+		return drivers.Target{}, fmt.Errorf("sqlassign: bad postgres URL: %w", redact.Error(err, redact.Secrets(raw)))
 	}
 	if u.Host == "" && u.Query().Get("host") == "" {
-		return drivers.Target{}, fmt.Errorf("sqlassign: postgres URL %q has no host (give host:port, or a unix socket directory as ?host=/var/run/postgresql)", u.Redacted())
+		return drivers.Target{}, fmt.Errorf("sqlassign: postgres URL %q has no host (give host:port, or a unix socket directory as ?host=/var/run/postgresql)", display)
 	}
 	if _, err := pgconn.ParseConfig(raw); err != nil {
-		return drivers.Target{}, fmt.Errorf("sqlassign: bad postgres URL %q: %w", u.Redacted(), err)
+		return drivers.Target{}, fmt.Errorf("sqlassign: bad postgres URL %q: %w", display, redact.Error(err, redact.Secrets(raw)))
 	}
-	return drivers.Target{Dialect: "postgres", Driver: "pgx", DSN: raw, Display: u.Redacted()}, nil
+	return drivers.Target{Dialect: "postgres", Driver: "pgx", DSN: raw, Display: display}, nil
 }
-
-var passwordRE = regexp.MustCompile(`(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
