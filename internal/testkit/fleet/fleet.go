@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// Proxy is what the fleet needs of a cuttable TCP proxy such as internal/faultproxy: the servers of
+// Proxy is what the fleet needs of a cuttable TCP proxy such as internal/testkit/faultproxy: the servers of
 // a slot reach the database through it, and a fault cuts it off.
 type Proxy interface {
 	Addr() string
