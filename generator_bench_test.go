@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/snowfall-go/snowfall/internal/mutexgen"
+	"github.com/snowfall-go/snowfall/internal/testkit/mutexgen"
 )
 
 // Benchmarks at the default layout's limit report ×limit: IDs per second over the layout's 4,096,000.

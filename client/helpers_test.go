@@ -68,18 +68,6 @@ func generatorOf(t testing.TB, id snowfall.ID) int64 {
 	return p.Generator
 }
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct{ ns atomic.Int64 }
-
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	c.ns.Store(time.Now().UnixNano())
-	return c
-}
-
-func (c *fakeClock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
-
 // withNow makes a client read time from now.
 func withNow(now func() time.Time) Option {
 	return func(c *config) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/testkit/fakeclock"
 )
 
 // TestPrefetchNoDuplicates drains many refills with 16 goroutines and a small buffer.
@@ -25,8 +26,8 @@ func TestPrefetchNoDuplicates(t *testing.T) {
 // dropped, never handed out, and the next ID comes from a new batch.
 func TestPrefetchDropsAged(t *testing.T) {
 	ts := startServer(t, 1)
-	clk := newFakeClock()
-	c := newClient(t, ts.URL, WithPrefetch(100, 10, time.Second), withNow(clk.now))
+	clk := fakeclock.New(time.Now())
+	c := newClient(t, ts.URL, WithPrefetch(100, 10, time.Second), withNow(clk.Now))
 	ctx := context.Background()
 	first, err := c.NextID(ctx)
 	if err != nil {
@@ -35,7 +36,7 @@ func TestPrefetchDropsAged(t *testing.T) {
 	if _, err := c.NextID(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clk.advance(1500 * time.Millisecond)
+	clk.Add(1500 * time.Millisecond)
 	before := ts.hits.Load()
 	next, err := c.NextID(ctx)
 	if err != nil {

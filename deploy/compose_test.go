@@ -11,7 +11,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/snowfall-go/snowfall/internal/cmdtest"
+	"github.com/snowfall-go/snowfall/internal/testkit/cmdtest"
 )
 
 type composeFile struct {

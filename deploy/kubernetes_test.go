@@ -14,7 +14,7 @@ import (
 
 	"github.com/snowfall-go/snowfall/sqlassign"
 
-	"github.com/snowfall-go/snowfall/internal/cmdtest"
+	"github.com/snowfall-go/snowfall/internal/testkit/cmdtest"
 )
 
 // The parts of the Kubernetes objects the test reads.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snowfall-go/snowfall/internal/cmdtest"
+	"github.com/snowfall-go/snowfall/internal/testkit/cmdtest"
 )
 
 // unitFile parses a systemd unit file into key → values (keys may repeat), ignoring sections.

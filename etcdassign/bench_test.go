@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/snowfall-go/snowfall/etcdassign"
-	"github.com/snowfall-go/snowfall/internal/leasetest"
+	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
 )
 
 // The benchmarks have the shape of sqlassign's, so that one run of

@@ -13,8 +13,8 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/etcdassign"
-	"github.com/snowfall-go/snowfall/internal/faultproxy"
-	"github.com/snowfall-go/snowfall/internal/leasetest"
+	"github.com/snowfall-go/snowfall/internal/testkit/faultproxy"
+	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
 )
 
 func TestMain(m *testing.M) {

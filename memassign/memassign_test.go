@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
-	"github.com/snowfall-go/snowfall/internal/leasetest"
+	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
 	"github.com/snowfall-go/snowfall/memassign"
 )
 

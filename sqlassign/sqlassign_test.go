@@ -16,8 +16,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/snowfall-go/snowfall"
-	"github.com/snowfall-go/snowfall/internal/faultproxy"
-	"github.com/snowfall-go/snowfall/internal/leasetest"
+	"github.com/snowfall-go/snowfall/internal/testkit/faultproxy"
+	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
 	"github.com/snowfall-go/snowfall/sqlassign"
 )
 

@@ -6,18 +6,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/testkit/fakeclock"
 )
-
-// stepClock is the system clock plus an offset the test can step.
-type stepClock struct{ off atomic.Int64 }
-
-func (c *stepClock) Now() time.Time      { return time.Now().Add(time.Duration(c.off.Load())) }
-func (c *stepClock) set(d time.Duration) { c.off.Store(int64(d)) }
 
 const testAhead = 200 * time.Millisecond
 
@@ -85,13 +79,12 @@ func TestRestartClockBehind(t *testing.T) {
 	})
 
 	t.Run("clock steps back then catches up", func(t *testing.T) {
-		var c stepClock
-		c.set(-5 * time.Second)
-		s := open(t, path, &c)
+		c := fakeclock.Following(-5 * time.Second)
+		s := open(t, path, c)
 		if _, err := s.NextContext(context.Background()); err == nil {
 			t.Fatal("issued an ID with a clock behind the mark")
 		}
-		c.set(0)
+		c.SetOffset(0)
 		deadline := time.Now().Add(5 * testAhead)
 		for {
 			id, err := s.NextContext(context.Background())
@@ -114,10 +107,10 @@ func TestRestartClockBehind(t *testing.T) {
 
 // TestClockJumpAhead: a clock that jumps past the recorded mark is fenced until the mark moves.
 func TestClockJumpAhead(t *testing.T) {
-	var c stepClock
-	s := open(t, filepath.Join(t.TempDir(), "state"), &c)
+	c := fakeclock.Following(0)
+	s := open(t, filepath.Join(t.TempDir(), "state"), c)
 	issue(t, s, testAhead)
-	c.set(time.Hour)
+	c.SetOffset(time.Hour)
 	if id, err := s.NextContext(context.Background()); !errors.Is(err, snowfall.ErrFenced) || !errors.Is(err, ErrNotRecorded) {
 		t.Fatalf("NextContext after a jump past the mark = %d, %v; want a FenceError with ErrNotRecorded", id, err)
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
-	"github.com/snowfall-go/snowfall/internal/mutexgen"
+	"github.com/snowfall-go/snowfall/internal/testkit/mutexgen"
 )
 
 func main() {

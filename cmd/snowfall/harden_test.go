@@ -18,7 +18,7 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/cli"
-	"github.com/snowfall-go/snowfall/internal/cmdtest"
+	"github.com/snowfall-go/snowfall/internal/testkit/cmdtest"
 	"github.com/snowfall-go/snowfall/statefile"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/cli"
-	"github.com/snowfall-go/snowfall/internal/cmdtest"
+	"github.com/snowfall-go/snowfall/internal/testkit/cmdtest"
 )
 
 // TestServeStateFile: the first run records a mark for generator 5; a restart with the clock 5 s behind

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/snowfall-go/snowfall"
-	"github.com/snowfall-go/snowfall/internal/cmdtest"
+	"github.com/snowfall-go/snowfall/internal/testkit/cmdtest"
 )
 
 // TestStateFile: the first run records a mark for dc 3 worker 7; a restart with the clock 5 s behind

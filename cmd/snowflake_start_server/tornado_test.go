@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
-	"github.com/snowfall-go/snowfall/internal/cmdtest"
+	"github.com/snowfall-go/snowfall/internal/testkit/cmdtest"
 )
 
 var tornadoArgsCases = []struct {

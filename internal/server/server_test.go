@@ -15,6 +15,7 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/server"
+	"github.com/snowfall-go/snowfall/internal/testkit/fakeclock"
 )
 
 // newServer starts a server for a generator with node n of layout l on a random loopback port.
@@ -342,24 +343,6 @@ func TestFenced(t *testing.T) {
 	}
 }
 
-// stepClock is a clock that a test can set back.
-type stepClock struct {
-	mu sync.Mutex
-	d  time.Duration
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.d)
-}
-
-func (c *stepClock) set(d time.Duration) {
-	c.mu.Lock()
-	c.d = d
-	c.mu.Unlock()
-}
-
 // TestClockBehind checks that a clock far behind gets 503 and Retry-After, not a wait: at once when
 // it is behind by more than the generator waits for, else when the request's deadline passes.
 func TestClockBehind(t *testing.T) {
@@ -372,13 +355,13 @@ func TestClockBehind(t *testing.T) {
 		{"request deadline", 10 * time.Second, "1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			clock := &stepClock{}
+			clock := fakeclock.Following(0)
 			g := newGenerator(t, snowfall.Settings{Clock: clock, MaxBackwards: c.maxBack})
 			url := newServer(t, g, server.Config{Timeout: 200 * time.Millisecond})
 			if a := do(t, "GET", url+"/"); a.code != 200 {
 				t.Fatalf("code %d before the step", a.code)
 			}
-			clock.set(-4500 * time.Millisecond)
+			clock.SetOffset(-4500 * time.Millisecond)
 			start := time.Now()
 			// The last tick's sequence is used up first; then the generator would wait. (One chunk
 			// of a streamed batch, 4096 IDs, is all or nothing.)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snowfall-go/snowfall/internal/faultproxy"
+	"github.com/snowfall-go/snowfall/internal/testkit/faultproxy"
 )
 
 // echo starts a server that echoes lines back.

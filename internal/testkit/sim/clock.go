@@ -8,26 +8,31 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/snowfall-go/snowfall/internal/testkit/fakeclock"
 )
 
-// clock is a holder's clock in the bubble's virtual time: the bubble's time plus an offset the
-// holder's chaos goroutine steps. It has no monotonic reading, so the lease fence measures on this
-// (skewed, stepped) wall clock alone: a clock stepped back stretches a permit, which only the
-// mark, not the fence, may be relied on to survive.
+// clock is a holder's clock in the bubble's virtual time: a fakeclock.Following (the bubble's time
+// plus an offset the holder's chaos goroutine steps) with the simulation's own two faults on top. It
+// has no monotonic reading, so the lease fence measures on this (skewed, stepped) wall clock alone:
+// a clock stepped back stretches a permit, which only the mark, not the fence, may be relied on to
+// survive.
 //
 // Two faults act through Now. A freeze (the whole process stopped) makes every read wait until the
 // thaw. A preemption, armed by a worker for its own goroutine just before it calls Next, makes that
 // goroutine's next read sleep first: the generator loads its permit, then reads the clock, so the
 // sleep falls exactly between the two (defect 1's schedule).
 type clock struct {
+	fc      *fakeclock.Clock
 	mu      sync.Mutex
-	offset  time.Duration
 	thaw    time.Time
 	armed   atomic.Int32
 	preempt map[uint64]time.Duration // goroutine id -> pause before its next read
 }
 
-func newClock() *clock { return &clock{preempt: map[uint64]time.Duration{}} }
+func newClock() *clock {
+	return &clock{fc: fakeclock.Following(0), preempt: map[uint64]time.Duration{}}
+}
 
 // Now implements snowfall.Clock.
 func (c *clock) Now() time.Time {
@@ -41,35 +46,14 @@ func (c *clock) Now() time.Time {
 }
 
 // peek reads the clock without any fault.
-func (c *clock) peek() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
+func (c *clock) peek() time.Time { return c.fc.Now() }
 
 // Sleep implements snowfall.Sleeper on the bubble's timers.
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (c *clock) Sleep(ctx context.Context, d time.Duration) error { return c.fc.Sleep(ctx, d) }
 
-func (c *clock) setOffset(d time.Duration) {
-	c.mu.Lock()
-	c.offset = d
-	c.mu.Unlock()
-}
+func (c *clock) setOffset(d time.Duration) { c.fc.SetOffset(d) }
 
-func (c *clock) getOffset() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.offset
-}
+func (c *clock) getOffset() time.Duration { return c.fc.Offset() }
 
 // freeze stops the holder's reads (and, through its link, its calls) for d.
 func (c *clock) freeze(d time.Duration) {

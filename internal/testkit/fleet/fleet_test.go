@@ -18,7 +18,7 @@ import (
 // under -race).
 // The long variant repeats rounds of faults until the duration ends:
 //
-//	SNOWFALL_FLEET_LONG=1 SNOWFALL_FLEET_DURATION=10m go test -v -run 'TestFleet(Postgres|MariaDB|Static)$' -timeout 0 ./internal/fleet
+//	SNOWFALL_FLEET_LONG=1 SNOWFALL_FLEET_DURATION=10m go test -v -run 'TestFleet(Postgres|MariaDB|Static)$' -timeout 0 ./internal/testkit/fleet
 //
 // SNOWFALL_FLEET_SUMMARY names a file the summary lines are appended to (.ci/run prints it, since
 // go test shows a passing package's output only with -v).

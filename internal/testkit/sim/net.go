@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/testkit/fakeclock"
 	"github.com/snowfall-go/snowfall/memassign"
 )
 
@@ -19,7 +20,7 @@ type model struct {
 
 	mu    sync.Mutex // one call applies at a time, so the records follow the store exactly
 	a     *memassign.Assigner
-	dbOff time.Duration
+	db    *fakeclock.Clock // the store's clock, stepped by (*sim).database
 	rows  map[int64]*rowState
 	ten   map[tenureKey]*tenure
 	byGen map[int64][]*tenure // in the order the store applied the claims
@@ -55,16 +56,18 @@ type tenure struct {
 }
 
 func newModel(s *sim) *model {
-	m := &model{s: s, rows: map[int64]*rowState{}, ten: map[tenureKey]*tenure{}, byGen: map[int64][]*tenure{}}
+	m := &model{s: s, rows: map[int64]*rowState{}, ten: map[tenureKey]*tenure{}, byGen: map[int64][]*tenure{},
+		db: fakeclock.Following(0)}
 	m.a = memassign.New(m.now) // memassign calls now with m.mu held (every call goes through apply*)
 	return m
 }
 
-func (m *model) now() time.Time { return time.Now().Add(m.dbOff) }
+func (m *model) now() time.Time { return m.db.Now() }
 
+// stepDB sets the store's clock offset, between two calls (never during one).
 func (m *model) stepDB(d time.Duration) {
 	m.mu.Lock()
-	m.dbOff = d
+	m.db.SetOffset(d)
 	m.mu.Unlock()
 }
 

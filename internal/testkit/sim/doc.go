@@ -67,12 +67,12 @@
 //
 // # Running
 //
-//	go test ./internal/sim                      # seeds 1-30; fails on any violation
-//	SNOWFALL_SIM_SEEDS=1000 go test ./internal/sim -v             # more seeds
-//	SNOWFALL_SIM_FIRST=5000 SNOWFALL_SIM_SEEDS=100 go test ./internal/sim -v
-//	SNOWFALL_SIM_DURATION=10m go test -timeout 0 ./internal/sim -v   # search until the time is up
-//	SNOWFALL_SIM_SEED=123 go test -run '^TestSim$' ./internal/sim -v  # replay one seed
-//	SNOWFALL_SIM_SEED=123 SNOWFALL_SIM_REPEAT=10 go test -run '^TestSim$' ./internal/sim -v
+//	go test ./internal/testkit/sim                      # seeds 1-30; fails on any violation
+//	SNOWFALL_SIM_SEEDS=1000 go test ./internal/testkit/sim -v             # more seeds
+//	SNOWFALL_SIM_FIRST=5000 SNOWFALL_SIM_SEEDS=100 go test ./internal/testkit/sim -v
+//	SNOWFALL_SIM_DURATION=10m go test -timeout 0 ./internal/testkit/sim -v   # search until the time is up
+//	SNOWFALL_SIM_SEED=123 go test -run '^TestSim$' ./internal/testkit/sim -v  # replay one seed
+//	SNOWFALL_SIM_SEED=123 SNOWFALL_SIM_REPEAT=10 go test -run '^TestSim$' ./internal/testkit/sim -v
 //
 // A failing seed is printed with its violations and the command that replays it. Every run prints
 // one summary line (and appends it to $SNOWFALL_FLEET_SUMMARY, which .ci/run prints):
@@ -83,5 +83,5 @@
 // each switch of internal/simbug (CloseRace, LowerMark, FarMarkClaim) it puts the defect back and
 // searches until a violation of that defect's kind (after-release, mark-lowered, stall) appears:
 //
-//	go test -tags simbugs -run TestFindsKnownDefects ./internal/sim -v
+//	go test -tags simbugs -run TestFindsKnownDefects ./internal/testkit/sim -v
 package sim

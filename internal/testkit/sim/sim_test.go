@@ -31,7 +31,7 @@ func TestSim(t *testing.T) {
 
 // replay returns the command that runs seed again, under the -run pattern run.
 func replay(seed uint64, run, tags string) string {
-	return fmt.Sprintf("SNOWFALL_SIM_SEED=%d go test %s-run '%s' ./internal/sim -v", seed, tags, run)
+	return fmt.Sprintf("SNOWFALL_SIM_SEED=%d go test %s-run '%s' ./internal/testkit/sim -v", seed, tags, run)
 }
 
 // runSeed runs one seed in its own bubble.

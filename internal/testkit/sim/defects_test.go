@@ -11,7 +11,7 @@ import (
 // TestFindsKnownDefects proves that the simulation can see: for each known defect of issue 10 it
 // puts the defect back through its simbug switch and searches seeds until a violation of the kind
 // that defect causes turns up, within the same budget as TestSim (SNOWFALL_SIM_SEEDS and the other
-// variables apply). Run it with: go test -tags simbugs -run TestFindsKnownDefects ./internal/sim -v
+// variables apply). Run it with: go test -tags simbugs -run TestFindsKnownDefects ./internal/testkit/sim -v
 func TestFindsKnownDefects(t *testing.T) {
 	for _, c := range []struct {
 		name string

@@ -1,0 +1,214 @@
+package etcdassign
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/snowfall-go/snowfall"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Properties implements snowfall.Assigner: each missing default is written with a transaction
+// that succeeds only if the key is still absent, so concurrent first users agree on one value.
+func (a *Assigner) Properties(ctx context.Context, defaults map[string]string) (map[string]string, error) {
+	props, err := a.readProperties(ctx)
+	if err != nil {
+		return nil, err
+	}
+	missing := false
+	for k, v := range defaults {
+		if _, ok := props[k]; ok {
+			continue
+		}
+		missing = true
+		key := a.prefix + "props/" + k
+		if _, err := a.c.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+			Then(clientv3.OpPut(key, v)).Commit(); err != nil {
+			return nil, fmt.Errorf("etcdassign: store property %s: %w", k, err)
+		}
+	}
+	if !missing {
+		return props, nil
+	}
+	return a.readProperties(ctx) // another process may have stored other values first
+}
+
+func (a *Assigner) readProperties(ctx context.Context) (map[string]string, error) {
+	p := a.prefix + "props/"
+	r, err := a.c.Get(ctx, p, clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("etcdassign: read properties: %w", err)
+	}
+	out := map[string]string{}
+	for _, kv := range r.Kvs {
+		out[strings.TrimPrefix(string(kv.Key), p)] = string(kv.Value)
+	}
+	return out, nil
+}
+
+// candidate is a free id and what its claim compares.
+type candidate struct {
+	id      int64
+	mark    int64 // the stored mark in ms, 0 if none
+	markRev int64 // mark/<id>'s mod revision, 0 if absent
+}
+
+// manifest is one read of the ids' holders and marks.
+type manifest struct {
+	held  map[int64]bool
+	marks map[int64]candidate
+}
+
+// flight is a read of the manifest in progress, which concurrent claims of this Assigner share.
+type flight struct {
+	done   chan struct{}
+	m      manifest
+	err    error
+	joined int // claims that share it besides the one that reads
+}
+
+// read returns the manifest and the rank of this claim among the claims sharing the read (0 for
+// the one that made it). Claims that arrive while a read is in flight wait for it instead of
+// reading again, and their ranks spread them over the free ids.
+func (a *Assigner) read(ctx context.Context) (manifest, int, error) {
+	a.mu.Lock()
+	if f := a.flight; f != nil {
+		f.joined++
+		rank := f.joined
+		a.mu.Unlock()
+		select {
+		case <-f.done:
+			if f.err == nil {
+				return f.m, rank, nil
+			}
+			// The reader's context may have ended; read with this one.
+		case <-ctx.Done():
+			return manifest{}, 0, ctx.Err()
+		}
+		m, err := a.readOnce(ctx)
+		return m, 0, err
+	}
+	f := &flight{done: make(chan struct{})}
+	a.flight = f
+	a.mu.Unlock()
+	f.m, f.err = a.readOnce(ctx)
+	a.mu.Lock()
+	a.flight = nil
+	a.mu.Unlock()
+	close(f.done)
+	return f.m, 0, f.err
+}
+
+// readOnce reads the manifest in one transaction.
+func (a *Assigner) readOnce(ctx context.Context) (manifest, error) {
+	r, err := a.c.Txn(ctx).Then(
+		clientv3.OpGet(a.prefix+"gen/", clientv3.WithPrefix(), clientv3.WithKeysOnly()),
+		clientv3.OpGet(a.prefix+"mark/", clientv3.WithPrefix()),
+	).Commit()
+	if err != nil {
+		return manifest{}, err
+	}
+	m := manifest{held: map[int64]bool{}, marks: map[int64]candidate{}}
+	for _, kv := range r.Responses[0].GetResponseRange().Kvs {
+		if id, err := strconv.ParseInt(strings.TrimPrefix(string(kv.Key), a.prefix+"gen/"), 10, 64); err == nil {
+			m.held[id] = true
+		}
+	}
+	for _, kv := range r.Responses[1].GetResponseRange().Kvs {
+		id, err := strconv.ParseInt(strings.TrimPrefix(string(kv.Key), a.prefix+"mark/"), 10, 64)
+		if err != nil {
+			continue
+		}
+		v, err := parseMark(kv.Value)
+		if err != nil {
+			return manifest{}, fmt.Errorf("mark of generator %d: %q is not a number", id, kv.Value)
+		}
+		m.marks[id] = candidate{id: id, mark: v, markRev: kv.ModRevision}
+	}
+	return m, nil
+}
+
+// free returns the free ids of m in [0, size) in the order a claim prefers them: by
+// max(mark, nowMs), then by id. An id whose mark lies ahead of the claimer's clock comes after
+// every id it could issue on at once.
+func (m manifest) free(size, nowMs int64) []candidate {
+	var now, ahead []candidate
+	for id := range size {
+		if m.held[id] {
+			continue
+		}
+		c, ok := m.marks[id]
+		if !ok {
+			c = candidate{id: id}
+		}
+		if c.mark > nowMs {
+			ahead = append(ahead, c)
+		} else {
+			now = append(now, c)
+		}
+	}
+	slices.SortFunc(ahead, func(x, y candidate) int {
+		if x.mark != y.mark {
+			return compare(x.mark, y.mark)
+		}
+		return compare(x.id, y.id)
+	})
+	return append(now, ahead...)
+}
+
+func compare(x, y int64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+// Leases implements snowfall.Assigner. etcd keeps no wall-clock times: Claimed and Renewed are
+// the holder's clock at its claim and last renewal, and Expires is Renewed plus the TTL of its
+// etcd lease (the leader deletes the keys later, never earlier).
+func (a *Assigner) Leases(ctx context.Context) ([]snowfall.LeaseRecord, error) {
+	r, err := a.c.Txn(ctx).Then(
+		clientv3.OpGet(a.prefix+"info/", clientv3.WithPrefix()),
+		clientv3.OpGet(a.prefix+"mark/", clientv3.WithPrefix()),
+		clientv3.OpGet(a.prefix+"beat/", clientv3.WithPrefix()),
+	).Commit()
+	if err != nil {
+		return nil, fmt.Errorf("etcdassign: list leases: %w", err)
+	}
+	ints := func(i int, kind string) map[int64]int64 {
+		m := map[int64]int64{}
+		for _, kv := range r.Responses[i].GetResponseRange().Kvs {
+			id, err1 := strconv.ParseInt(strings.TrimPrefix(string(kv.Key), a.prefix+kind+"/"), 10, 64)
+			v, err2 := strconv.ParseInt(string(kv.Value), 10, 64)
+			if err1 == nil && err2 == nil {
+				m[id] = v
+			}
+		}
+		return m
+	}
+	marks, beats := ints(1, "mark"), ints(2, "beat")
+	var out []snowfall.LeaseRecord
+	for _, kv := range r.Responses[0].GetResponseRange().Kvs {
+		id, err := strconv.ParseInt(strings.TrimPrefix(string(kv.Key), a.prefix+"info/"), 10, 64)
+		if err != nil {
+			continue
+		}
+		var in info
+		if err := json.Unmarshal(kv.Value, &in); err != nil {
+			return nil, fmt.Errorf("etcdassign: list leases: info of generator %d: %w", id, err)
+		}
+		renewed := max(beats[id], in.Claimed)
+		out = append(out, snowfall.LeaseRecord{ID: id, Holder: snowfall.Holder{Host: in.Host, PID: in.PID},
+			Claimed: msTime(in.Claimed), Renewed: msTime(renewed),
+			Expires: msTime(renewed + in.TTL*1000), Mark: msTime(marks[id])})
+	}
+	slices.SortFunc(out, func(x, y snowfall.LeaseRecord) int { return compare(x.ID, y.ID) })
+	return out, nil
+}
