@@ -2,13 +2,16 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/api"
 	"github.com/snowfall-go/snowfall/internal/server"
 )
 
@@ -153,6 +156,29 @@ func TestWireDocuments(t *testing.T) {
 				t.Errorf("GET %s: %d\n%s\nwant %d\n%s", tt.path, rec.Code, rec.Body.String(), tt.code, tt.want)
 			}
 		})
+	}
+}
+
+// TestBatchIsEncodingJSON checks that the /ids answer the server streams by hand is what
+// encoding/json writes for an api.Batch, in one chunk and across chunks.
+func TestBatchIsEncodingJSON(t *testing.T) {
+	srv, err := server.New(server.Config{Source: &fixedSource{layout: snowfall.DefaultLayout()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 3, 4096, 4097, 10000} {
+		req := httptest.NewRequest(http.MethodGet, "/ids?n="+strconv.Itoa(n), nil)
+		req.Header.Set("Accept", "application/json")
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		var b api.Batch
+		if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil || len(b.IDs) != n {
+			t.Fatalf("GET /ids?n=%d: %d IDs, %v", n, len(b.IDs), err)
+		}
+		want, _ := json.Marshal(b)
+		if got := rec.Body.String(); got != string(want)+"\n" {
+			t.Errorf("GET /ids?n=%d: the answer differs from encoding/json's api.Batch", n)
+		}
 	}
 }
 
