@@ -10,9 +10,9 @@
 // GET / answers one ID as a bare decimal number, and /livez, /readyz and /healthz answer plain
 // text: "ok" or the reason the server cannot issue IDs now.
 //
-// Times are RFC 3339 in UTC with milliseconds (snowfall.TimeFormat), durations are seconds as
-// JSON numbers, and IDs in JSON documents are decimal strings (JSON numbers lose precision above
-// 2^53 in many readers).
+// Times written as text are RFC 3339 in UTC with milliseconds (snowfall.TimeFormat), the others
+// Unix milliseconds; durations are seconds as JSON numbers; IDs in JSON documents are decimal
+// strings (JSON numbers lose precision above 2^53 in many readers).
 package api
 
 // MaxBatch is the most IDs one GET /ids request may ask for from a server with default settings.
