@@ -18,10 +18,11 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/api"
 )
 
 // MaxBatch is the most IDs one request to GET /ids asks for; NextIDs splits larger counts.
-const MaxBatch = 100_000
+const MaxBatch = api.MaxBatch
 
 // Client fetches IDs from one or more Snowfall servers. It is safe for concurrent use. Close it to
 // stop its prefetching and drop its idle connections.
@@ -226,14 +227,14 @@ func (c *Client) fetchBatch(ctx context.Context, dst []snowfall.ID, k int) ([]sn
 	return dst, nil
 }
 
-// Stats returns the stats of the first server that answers GET /stats.
-func (c *Client) Stats(ctx context.Context) (Stats, error) {
+// Stats returns the stats of the first server that answers GET /stats, every key typed.
+func (c *Client) Stats(ctx context.Context) (api.Stats, error) {
 	if c.closed.Load() {
-		return Stats{}, ErrClosed
+		return api.Stats{}, ErrClosed
 	}
-	var st Stats
+	var st api.Stats
 	err := c.get(ctx, "stats", "/stats", "application/json", 1<<20, func(b []byte) error {
-		st = Stats{}
+		st = api.Stats{}
 		if err := json.Unmarshal(b, &st); err != nil {
 			return fmt.Errorf("%w: GET /stats: %w", ErrBadResponse, err)
 		}
@@ -378,11 +379,9 @@ func (c *Client) attempt(ctx context.Context, s *endpoint, path, accept string, 
 // serverError builds the ServerError for an error status.
 func serverError(base string, resp *http.Response, body []byte) *ServerError {
 	e := &ServerError{Server: base, Status: resp.StatusCode}
-	var eb struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(body, &eb) == nil && eb.Error != "" {
-		e.Message = eb.Error
+	var eb api.Error
+	if json.Unmarshal(body, &eb) == nil && eb.Message != "" {
+		e.Message = eb.Message
 	} else if t := strings.TrimSpace(string(body)); t != "" {
 		e.Message = clip(t)
 	} else {

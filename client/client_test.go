@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/api"
 )
 
 func TestNewErrors(t *testing.T) {
@@ -206,40 +207,13 @@ func TestStats(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(Stats{Generator: new(int64(0)), Spec: "x", Fenced: "x", Lease: &Lease{}})
+	b, _ := json.Marshal(api.Stats{Generator: new(int64(0)), Fenced: "x"})
 	var mine map[string]json.RawMessage
 	json.Unmarshal(b, &mine)
 	for k := range raw {
 		if _, ok := mine[k]; !ok {
-			t.Errorf("/stats key %q has no field in Stats", k)
+			t.Errorf("/stats key %q has no field in api.Stats", k)
 		}
-	}
-}
-
-func TestLeaseJSON(t *testing.T) {
-	at := time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name string
-		in   string
-		want Lease
-		bad  bool
-	}{
-		{"rfc3339", `{"id":4,"expiry":"2026-11-23T14:00:00Z","state":"held"}`, Lease{4, at, "held"}, false},
-		{"unix ms", `{"id":4,"expiry":1795442400000,"state":"held"}`, Lease{4, at, "held"}, false},
-		{"no expiry", `{"id":4,"state":"lost"}`, Lease{ID: 4, State: "lost"}, false},
-		{"bad expiry", `{"id":4,"expiry":true}`, Lease{}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got Lease
-			err := json.Unmarshal([]byte(tt.in), &got)
-			if (err != nil) != tt.bad {
-				t.Fatalf("Unmarshal(%s) error = %v, want error %v", tt.in, err, tt.bad)
-			}
-			if !tt.bad && (!got.Expiry.Equal(tt.want.Expiry) || got.ID != tt.want.ID || got.State != tt.want.State) {
-				t.Errorf("Unmarshal(%s) = %+v, want %+v", tt.in, got, tt.want)
-			}
-		})
 	}
 }
 

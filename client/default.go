@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/api"
 )
 
 // DefaultServer is where the package-level functions send requests until Setup is called.
@@ -83,8 +84,8 @@ func GetGUID() (snowfall.ID, error) {
 
 // GetStats returns the stats of the default client's server (DefaultServer until Setup is called),
 // bounded by DefaultTimeout.
-func GetStats() (Stats, error) {
-	var st Stats
+func GetStats() (api.Stats, error) {
+	var st api.Stats
 	err := withDefault(func(c *Client) (err error) {
 		st, err = c.Stats(context.Background())
 		return err

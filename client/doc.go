@@ -15,6 +15,9 @@
 //	defer c.Close()
 //	id, err := c.NextID(ctx)
 //
+// The JSON documents it reads are package api's types, the ones the server writes: Stats returns an
+// api.Stats with every key of GET /stats, the lease's included.
+//
 // A Client keeps connections alive and reuses them. Every request is bounded by the call's context
 // and by a per-request timeout (WithTimeout). With several servers, a server that fails with a
 // connection error, a timeout or a 5xx status sits out a short back-off while calls go to the

@@ -24,7 +24,7 @@ var (
 	ErrClosed = errors.New("client: closed")
 )
 
-// ServerError is an error status from a server, with the message of its {"error": "…"} body. It
+// ServerError is an error status from a server, with the message of its api.Error body. It
 // matches ErrServer.
 type ServerError struct {
 	Server     string        // the server's base URL

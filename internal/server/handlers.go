@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/api"
 )
 
 // Header values shared by all responses; net/http only reads them.
@@ -24,7 +25,7 @@ var (
 	noSniff   = []string{"nosniff"}
 	noStore   = []string{"no-store"}
 	okBody    = []byte("ok\n")
-	idsPrefix = []byte(`{"ids":[`)
+	idsPrefix = []byte(`{"ids":[`) // an api.Batch, written by hand a chunk at a time
 )
 
 // routes registers the API. Every path has a GET pattern and a method-less one answering 405, so
@@ -80,13 +81,9 @@ func notFound(w http.ResponseWriter, r *http.Request) int {
 	return writeError(w, http.StatusNotFound, "no such path: "+clip(r.URL.Path)+" (paths: /, /ids, /stats, /decode/{id}, /metrics, /livez, /readyz, /healthz)")
 }
 
-type errorBody struct {
-	Error string `json:"error"`
-}
-
-// writeError answers with code and {"error": msg}.
+// writeError answers with code and an api.Error of msg.
 func writeError(w http.ResponseWriter, code int, msg string) int {
-	b, _ := json.Marshal(errorBody{msg})
+	b, _ := json.Marshal(api.Error{Message: msg})
 	h := w.Header()
 	h["Content-Type"] = jsonType
 	h["X-Content-Type-Options"] = noSniff
@@ -135,7 +132,8 @@ const chunkIDs = 4096
 // idPool holds the ID slices /ids fills, one chunk each.
 var idPool = sync.Pool{New: func() any { s := make([]snowfall.ID, chunkIDs); return &s }}
 
-// serveIDs answers GET /ids?n=N. It fills and writes the IDs a chunk at a time, each chunk's
+// serveIDs answers GET /ids?n=N with one decimal ID a line, or an api.Batch when the request
+// accepts JSON (written byte for byte as encoding/json would write it). It fills and writes the IDs a chunk at a time, each chunk's
 // filling holding one of the server's batch slots (Config.MaxBatchWork), which it gives back before
 // writing: a slow reader holds neither a slot nor more than a chunk's memory. When a chunk after
 // the first cannot be filled, the answer is cut off (the client sees a truncated body, never a

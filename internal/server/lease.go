@@ -6,56 +6,35 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/api"
 )
-
-const snowfallGen = snowfall.FieldGenerator
 
 // leaser is implemented by sources that hold their generator id on a lease (*snowfall.Leased).
 type leaser interface {
 	Lease() snowfall.LeaseStatus
 }
 
-// leaseBody is the "lease" object of /stats.
-type leaseBody struct {
-	Generator   int64   `json:"id"`
-	State       string  `json:"state"`
-	Expires     string  `json:"expiry"` // RFC 3339, UTC, by the local clock
-	ExpiresInS  float64 `json:"expires_in_s"`
-	Mark        string  `json:"mark,omitempty"`
-	Renewals    uint64  `json:"renewals"`
-	Failures    uint64  `json:"failures"`
-	Losses      uint64  `json:"losses"`
-	LastRenewal string  `json:"last_renewal,omitempty"`
-	LastError   string  `json:"last_error,omitempty"` // while not held: what is wrong, in public words
-}
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(snowfall.TimeFormat)
-}
-
-func (s *Server) leaseBody() *leaseBody {
+// leaseStats returns the lease for /stats, or nil when the source holds none.
+func (s *Server) leaseStats() *api.Lease {
 	if s.lease == nil {
 		return nil
 	}
 	st := s.lease.Lease()
-	b := &leaseBody{
-		Generator:   st.Generator,
+	l := &api.Lease{
+		ID:          st.Generator,
 		State:       st.State,
-		Expires:     formatTime(st.Expires),
+		Expiry:      st.Expires,
 		ExpiresInS:  st.Expires.Sub(s.now()).Round(time.Millisecond).Seconds(),
-		Mark:        formatTime(st.Mark),
+		Mark:        st.Mark,
 		Renewals:    st.Renewals,
 		Failures:    st.Failures,
 		Losses:      st.Losses,
-		LastRenewal: formatTime(st.LastRenewal),
+		LastRenewal: st.LastRenewal,
 	}
 	if st.State != "held" { // an error that has been recovered from is history, and the log has it
-		b.LastError = publicReason(&leaseError{state: st.State, cause: st.LastError}, s.now())
+		l.LastError = publicReason(&leaseError{state: st.State, cause: st.LastError}, s.now())
 	}
-	return b
+	return l
 }
 
 // leaseStates are the states LeaseStatus.State takes; the state gauge has one series for each.

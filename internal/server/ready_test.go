@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/api"
 	"github.com/snowfall-go/snowfall/internal/server"
 	"github.com/snowfall-go/snowfall/memassign"
 )
@@ -97,13 +98,8 @@ func TestPublicBodies(t *testing.T) {
 	if !strings.Contains(bodies["/readyz"], "lease") {
 		t.Errorf("/readyz %q does not say the lease is the problem", bodies["/readyz"])
 	}
-	var st struct {
-		Lease struct {
-			LastError string `json:"last_error"`
-		}
-	}
-	json.Unmarshal([]byte(bodies["/stats"]), &st)
-	if st.Lease.LastError == "" {
+	var st api.Stats
+	if err := json.Unmarshal([]byte(bodies["/stats"]), &st); err != nil || st.Lease == nil || st.Lease.LastError == "" {
 		t.Errorf("/stats has no last_error while fenced: %s", bodies["/stats"])
 	}
 

@@ -2,11 +2,11 @@
 // server:
 //
 //	GET /              one ID as a bare decimal number (Content-Type: application/json)
-//	GET /ids?n=N       N IDs (1..MaxIDs), one per line as text/plain, or {"ids":["…",…]} when the
-//	                   request accepts application/json
-//	GET /stats         pysnowflake's keys (dc, worker, timestamp, last_timestamp, sequence,
-//	                   sequence_overload, errors) and snowfall's (generator, layout, spec, epoch_ms,
-//	                   ids_generated, uptime_s, clock_backwards, fenced, lease)
+//	GET /ids?n=N       N IDs (1..MaxIDs), one per line as text/plain, or an api.Batch
+//	                   {"ids":["…",…]} when the request accepts application/json
+//	GET /stats         an api.Stats: pysnowflake's keys (dc, worker, timestamp, last_timestamp,
+//	                   sequence, sequence_overload, errors) and snowfall's (generator, layout, spec,
+//	                   epoch_ms, ids_generated, uptime_s, clock_backwards, fenced, lease)
 //	GET /decode/{id}   the decoded fields, as snowfall.Decoded
 //	GET /metrics       Prometheus text from a private registry
 //	GET /livez         200 "ok" while the process serves HTTP (never depends on the database)
@@ -14,7 +14,7 @@
 //	                   clock not behind the last issued time, layout not run out), checked without
 //	                   issuing; else 503 with Retry-After and the reason. /healthz is the same.
 //
-// Bad input gets 400 and {"error":"…"}; unknown paths 404 and other methods 405 with an Allow
+// Bad input gets 400 and an api.Error {"error":"…"}; unknown paths 404 and other methods 405 with an Allow
 // header, both with a JSON error too. An ID request that cannot be served in time (the generator is
 // fenced, its clock is far behind, its layout ran out) gets 503 with Retry-After: never a duplicate,
 // never a hang.
@@ -35,12 +35,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/api"
 )
 
 // Defaults of Config.
 const (
 	DefaultTimeout         = 2 * time.Second
-	DefaultMaxIDs          = 100_000
+	DefaultMaxIDs          = api.MaxBatch
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultMaxConns        = 1024
 	// MaxHeaderBytes bounds the request line and headers; ID requests need a few hundred bytes.

@@ -3,33 +3,15 @@ package server
 import (
 	"net/http"
 	"time"
+
+	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/api"
 )
 
-// statsBody is the answer of GET /stats: pysnowflake's keys first, then snowfall's.
-type statsBody struct {
-	DC               int64  `json:"dc"`     // 0 where the layout has no dc field
-	Worker           int64  `json:"worker"` // 0 where the layout has no worker field
-	Timestamp        int64  `json:"timestamp"`
-	LastTimestamp    int64  `json:"last_timestamp"`
-	Sequence         int64  `json:"sequence"`
-	SequenceOverload uint64 `json:"sequence_overload"`
-	Errors           uint64 `json:"errors"` // ID requests answered with 503
-
-	Generator      *int64     `json:"generator,omitempty"`
-	Layout         string     `json:"layout"`
-	Spec           string     `json:"spec"`
-	EpochMs        int64      `json:"epoch_ms"`
-	IDsGenerated   uint64     `json:"ids_generated"`
-	UptimeS        float64    `json:"uptime_s"`
-	ClockBackwards uint64     `json:"clock_backwards"`
-	Fenced         string     `json:"fenced,omitempty"`
-	Lease          *leaseBody `json:"lease,omitempty"`
-}
-
 // stats returns a snapshot for /stats.
-func (s *Server) stats() statsBody {
+func (s *Server) stats() api.Stats {
 	st := s.src.Stats()
-	b := statsBody{
+	b := api.Stats{
 		DC:               st.Node.DC,
 		Worker:           st.Node.Worker,
 		Timestamp:        st.Timestamp,
@@ -43,12 +25,12 @@ func (s *Server) stats() statsBody {
 		IDsGenerated:     st.Issued,
 		UptimeS:          s.now().Sub(s.started).Round(time.Millisecond).Seconds(),
 		ClockBackwards:   st.ClockBackwards,
-		Lease:            s.leaseBody(),
+		Lease:            s.leaseStats(),
 	}
 	if st.Fenced != nil {
 		b.Fenced = publicReason(st.Fenced, s.now())
 	}
-	if s.layout.Has(snowfallGen) {
+	if s.layout.Has(snowfall.FieldGenerator) {
 		g := st.Node.Generator
 		b.Generator = &g
 	}
