@@ -90,6 +90,7 @@ func TestDocCommandsRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	checkUsages(t, bin)
 	port := freePort(t)
 	env := append(os.Environ(),
 		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
@@ -119,6 +120,30 @@ func TestDocCommandsRun(t *testing.T) {
 			}
 			checkOutput(t, c, strings.TrimRight(string(out), "\n"))
 		})
+	}
+}
+
+// checkUsages requires every "snowfall …" line of the pages' ```text blocks to be the usage line
+// that command's -h prints.
+func checkUsages(t *testing.T, bin string) {
+	t.Helper()
+	for _, p := range pages(t) {
+		in := false
+		for i, line := range strings.Split(readRepo(t, p), "\n") {
+			switch {
+			case strings.TrimSpace(line) == "```text":
+				in = true
+			case strings.TrimSpace(line) == "```":
+				in = false
+			case in && strings.HasPrefix(line, "snowfall "):
+				sub := strings.Fields(line)[1]
+				out, _ := exec.Command(filepath.Join(bin, "snowfall"), sub, "-h").CombinedOutput()
+				first, _, _ := strings.Cut(string(out), "\n")
+				if first != "usage: "+line {
+					t.Errorf("%s:%d: %s\n\tsnowfall %s -h says: %s", p, i+1, line, sub, first)
+				}
+			}
+		}
 	}
 }
 
