@@ -7,8 +7,8 @@ import (
 	"github.com/snowfall-go/snowfall/internal/redact"
 )
 
-// DefaultDBTimeout is the default of --db-timeout.
-const DefaultDBTimeout = 10 * time.Second
+// defaultDBTimeout is the default of --db-timeout.
+const defaultDBTimeout = 10 * time.Second
 
 // DBURL is the value of --db, a database URL or DSN. Its String, which flag messages and usage
 // print, hides the password; only URL returns it whole, to open the database with.
@@ -42,5 +42,5 @@ type DBFlags struct {
 func (f *DBFlags) Register(fs *flag.FlagSet) {
 	fs.Var(&f.DB, "db", "the lease database `URL`: sqlite:///path, postgres://…, mysql://user:pass@host:port/db or etcd://host:port[,…]/prefix")
 	fs.StringVar(&f.Group, "group", "", "the group of generator ids in the database, with its own manifest (SQL tables snowfall_<group>_properties and snowfall_<group>_manifest)")
-	fs.DurationVar(&f.Timeout, "db-timeout", DefaultDBTimeout, "how long each step on the database (connect and create the tables, claim an id, list the leases, fill the manifest) may take")
+	fs.DurationVar(&f.Timeout, "db-timeout", defaultDBTimeout, "how long each step on the database (connect and create the tables, claim an id, list the leases, fill the manifest) may take")
 }

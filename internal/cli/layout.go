@@ -40,7 +40,7 @@ func (lf *LayoutFlags) Resolve() (snowfall.Layout, error) {
 	if lf.Epoch == "" {
 		return l, nil
 	}
-	t, err := ParseEpoch(lf.Epoch)
+	t, err := parseEpoch(lf.Epoch)
 	if err != nil {
 		return l, &UsageError{fmt.Errorf("--epoch: %w", err)}
 	}
@@ -65,8 +65,8 @@ func (lf *LayoutFlags) Node(l snowfall.Layout) (snowfall.Node, error) {
 	return n, nil
 }
 
-// ParseEpoch parses RFC 3339 or Unix milliseconds.
-func ParseEpoch(s string) (time.Time, error) {
+// parseEpoch parses RFC 3339 or Unix milliseconds.
+func parseEpoch(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
 		const maxMs = 253402300799999 // 9999-12-31T23:59:59.999Z, the last instant RFC 3339 can write

@@ -2,8 +2,8 @@ package cli
 
 import "flag"
 
-// DefaultPort is the port the server commands listen on by default, pysnowflake's.
-const DefaultPort = 8910
+// defaultPort is the port the server commands listen on by default, pysnowflake's.
+const defaultPort = 8910
 
 // ListenFlags are the flags of the server commands that choose where to listen: --host and --port.
 type ListenFlags struct {
@@ -11,9 +11,9 @@ type ListenFlags struct {
 	Port IntFlag
 }
 
-// Register adds --host and --port to fs, with defaults localhost and DefaultPort.
+// Register adds --host and --port to fs, with defaults localhost and defaultPort.
 func (f *ListenFlags) Register(fs *flag.FlagSet) {
-	f.Port.V = DefaultPort
+	f.Port.V = defaultPort
 	fs.StringVar(&f.Host, "host", "localhost", "address to listen on")
 	fs.Var(&f.Port, "port", "port to listen on, 0 for any free port")
 }

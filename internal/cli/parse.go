@@ -10,10 +10,10 @@ import (
 	"github.com/snowfall-go/snowfall/internal/redact"
 )
 
-// Parse parses args into fs; then every flag not set on the command line takes its value from the
-// environment variable prefix+NAME (upper case, '-' as '_'), if set: flag beats env beats default.
-// A bad env value is a UsageError naming the variable.
-func Parse(fs *flag.FlagSet, args []string, prefix string, getenv func(string) string) error {
+// parseFlags parses args into fs; then every flag not set on the command line takes its value from
+// the environment variable prefix+NAME (upper case, '-' as '_'), if set: flag beats env beats
+// default. A bad env value is a UsageError naming the variable.
+func parseFlags(fs *flag.FlagSet, args []string, prefix string, getenv func(string) string) error {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -48,8 +48,8 @@ func EnvName(prefix, name string) string {
 	return prefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
 
-// PrintUsage writes a command's usage line and its flags.
-func PrintUsage(w io.Writer, fs *flag.FlagSet, usage string) {
+// printUsage writes a command's usage line and its flags.
+func printUsage(w io.Writer, fs *flag.FlagSet, usage string) {
 	fmt.Fprintf(w, "usage: %s\n", usage)
 	fs.SetOutput(w)
 	fs.PrintDefaults()
@@ -75,21 +75,21 @@ const AnyArgs = -1
 type Spec struct {
 	Name      string // starts the error about a leftover argument ("leases: unexpected argument …"); may be ""
 	Usage     string // the usage line, printed with the flags when the command line is wrong or -h asks for it
-	EnvPrefix string // the prefix of the environment variables standing for flags (see Parse); "" for none
+	EnvPrefix string // the prefix of the environment variables standing for flags (see parseFlags); "" for none
 	Args      int    // how many arguments may follow the flags, or AnyArgs
 }
 
-// Parse parses args into fs (see Parse, with sp.EnvPrefix and sio.Getenv). When args are wrong,
+// Parse parses args into fs (see parseFlags, with sp.EnvPrefix and sio.Getenv). When args are wrong,
 // or -h asks for help, it prints the usage line and the flags to sio.Err and returns the error
 // (flag.ErrHelp for -h); an argument beyond sp.Args is a UsageError, whose message shows it with
 // any password hidden (a database URL typed without --db).
 func (sp Spec) Parse(fs *flag.FlagSet, args []string, sio IO) error {
-	if err := Parse(fs, args, sp.EnvPrefix, sio.Getenv); err != nil {
-		PrintUsage(sio.Err, fs, sp.Usage)
+	if err := parseFlags(fs, args, sp.EnvPrefix, sio.Getenv); err != nil {
+		printUsage(sio.Err, fs, sp.Usage)
 		return err
 	}
 	if sp.Args != AnyArgs && fs.NArg() > sp.Args {
-		PrintUsage(sio.Err, fs, sp.Usage)
+		printUsage(sio.Err, fs, sp.Usage)
 		name := ""
 		if sp.Name != "" {
 			name = sp.Name + ": "

@@ -17,7 +17,7 @@ type ListenConfig struct {
 	Port int // 0 picks a free port
 	// MaxConns is how many connections are served at once; zero means server.DefaultMaxConns.
 	MaxConns int
-	// Out receives ListenMessage once the server listens.
+	// Out receives listenMessage once the server listens.
 	Out io.Writer
 }
 
@@ -28,31 +28,31 @@ type Listener struct {
 }
 
 // Listen builds the HTTP server for src (logging to the source's logger), warns when the layout
-// runs out within a year, listens on TCP cfg.Host:cfg.Port and prints ListenMessage to
+// runs out within a year, listens on TCP cfg.Host:cfg.Port and prints listenMessage to
 // cfg.Out. Errors: the server's settings, or "server: listen: …".
 func Listen(ctx context.Context, src *Source, cfg ListenConfig) (*Listener, error) {
 	srv, err := server.New(server.Config{Source: src.src, Logger: src.log, MaxConns: cfg.MaxConns})
 	if err != nil {
 		return nil, err
 	}
-	warnLifetime(src.log, src.Layout(), time.Now())
+	warnLifetime(src.log, src.src.Layout(), time.Now())
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return nil, fmt.Errorf("server: listen: %w", err)
 	}
-	fmt.Fprintf(cfg.Out, ListenMessage, ln.Addr())
+	fmt.Fprintf(cfg.Out, listenMessage, ln.Addr())
 	return &Listener{srv: srv, ln: ln}, nil
 }
 
 // Serve serves HTTP until ctx is done, then shuts down gracefully (see server.Server.Serve).
 func (l *Listener) Serve(ctx context.Context) error { return l.srv.Serve(ctx, l.ln) }
 
-// ListenMessage is the line the commands print once they listen, with the address (host:port)
+// listenMessage is the line the commands print once they listen, with the address (host:port)
 // filled in; tests read it back.
-const ListenMessage = "listening on http://%s\n"
+const listenMessage = "listening on http://%s\n"
 
-// ParseListen returns the address in a line printed with ListenMessage.
+// ParseListen returns the address in a line printed with listenMessage.
 func ParseListen(line string) (addr string, ok bool) {
 	var a string
 	if _, err := fmt.Sscanf(line, "listening on http://%s", &a); err != nil || a == "" {

@@ -49,9 +49,6 @@ type Source struct {
 	close     func()
 }
 
-// Layout returns the layout of the IDs the source issues.
-func (s *Source) Layout() snowfall.Layout { return s.src.Layout() }
-
 // Close stops the source: it releases the lease (and logs whether it did) and closes the database,
 // or closes the state file. It is idempotent and returns nil: a lease not released expires by
 // itself.
