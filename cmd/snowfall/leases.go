@@ -34,13 +34,9 @@ func (c leasesCmd) Run(ctx context.Context, args []string, sio cli.IO) (err erro
 	if err := checkDurations(fs, sio.Getenv, durationBound{name: "db-timeout", v: &f.Timeout, lo: minDBTimeout, hi: maxDBTimeout}); err != nil {
 		return fmt.Errorf("leases: %w", err)
 	}
-	if err := assignurl.Check(db, f.Group); err != nil {
-		return cli.Usagef("leases: --db or --group: %v", err)
-	}
-	say := func(msg string) { fmt.Fprintln(sio.Err, "snowfall: "+msg) }
-	a, err := idsource.OpenDB(ctx, db, f.Group, f.Timeout, say)
+	a, say, err := openStore(ctx, "leases", &f, sio)
 	if err != nil {
-		return fmt.Errorf("leases: %w", err)
+		return err
 	}
 	defer a.Close()
 	var recs []snowfall.LeaseRecord
@@ -64,4 +60,19 @@ func (c leasesCmd) Run(ctx context.Context, args []string, sio cli.IO) (err erro
 	}
 	fmt.Fprintf(sio.Err, "%d generator ids held\n", len(recs))
 	return nil
+}
+
+// openStore opens the lease database of --db and --group for command cmd (leases, schema create),
+// within --db-timeout; say, which it returns for the next steps, tells on stderr what a slow step
+// waits for. A bad URL or group is a UsageError.
+func openStore(ctx context.Context, cmd string, f *cli.DBFlags, sio cli.IO) (assignurl.Store, func(string), error) {
+	if err := assignurl.Check(f.DB.URL(), f.Group); err != nil {
+		return nil, nil, cli.Usagef("%s: --db or --group: %v", cmd, err)
+	}
+	say := func(msg string) { fmt.Fprintln(sio.Err, "snowfall: "+msg) }
+	a, err := idsource.OpenDB(ctx, f.DB.URL(), f.Group, f.Timeout, say)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return a, say, nil
 }

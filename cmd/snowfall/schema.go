@@ -57,13 +57,9 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) (err erro
 	if err != nil {
 		return err
 	}
-	if err := assignurl.Check(db, f.Group); err != nil {
-		return cli.Usagef("schema create: --db or --group: %v", err)
-	}
-	say := func(msg string) { fmt.Fprintln(sio.Err, "snowfall: "+msg) }
-	a, err := idsource.OpenDB(ctx, db, f.Group, f.Timeout, say)
+	a, say, err := openStore(ctx, "schema create", &f, sio)
 	if err != nil {
-		return fmt.Errorf("schema create: %w", err)
+		return err
 	}
 	defer a.Close()
 	var m snowfall.Manifest
