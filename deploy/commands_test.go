@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snowfall-go/snowfall/internal/idsource"
 	"github.com/snowfall-go/snowfall/internal/server"
 	"github.com/snowfall-go/snowfall/sqlassign"
 	_ "github.com/snowfall-go/snowfall/sqlassign/postgres" // the deploy examples lease from PostgreSQL
@@ -243,7 +244,7 @@ func startCommand(t *testing.T, cmd string, env []string, args ...string) (url s
 	t.Cleanup(func() { stop() })
 	select {
 	case line := <-lines:
-		addr, ok := server.ParseListen(line)
+		addr, ok := idsource.ParseListen(line)
 		if !ok {
 			mu.Lock()
 			defer mu.Unlock()

@@ -240,9 +240,6 @@ func (s *Source) Mark() time.Time {
 // Path returns the state file's path.
 func (s *Source) Path() string { return s.path }
 
-// Generator returns the generator the state file guards.
-func (s *Source) Generator() *snowfall.Generator { return s.g }
-
 // NextContext returns a new ID; see snowfall.Generator.NextContext.
 func (s *Source) NextContext(ctx context.Context) (snowfall.ID, error) { return s.g.NextContext(ctx) }
 

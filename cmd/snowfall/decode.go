@@ -20,13 +20,18 @@ func (decodeCmd) Synopsis() string {
 	return "split IDs into time, sequence and node fields (JSON lines)"
 }
 
+var decodeSpec = cli.Spec{
+	Name:      "decode",
+	Usage:     "snowfall decode [--layout L] [--epoch E] [ID...]   (IDs from stdin, one per line, when none are given)",
+	EnvPrefix: envPrefix,
+	Args:      cli.AnyArgs,
+}
+
 func (c decodeCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
-	const usage = "snowfall decode [--layout L] [--epoch E] [ID...]   (IDs from stdin, one per line, when none are given)"
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
 	var lf cli.LayoutFlags
 	lf.Register(fs, false)
-	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {
-		cli.PrintUsage(sio.Err, fs, usage)
+	if err := decodeSpec.Parse(fs, args, sio); err != nil {
 		return err
 	}
 	l, err := lf.Resolve()

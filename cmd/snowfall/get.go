@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"strconv"
@@ -21,20 +20,16 @@ type getCmd struct{}
 func (getCmd) Name() string     { return "get" }
 func (getCmd) Synopsis() string { return "print new IDs from an ID server" }
 
+var getSpec = cli.Spec{Name: "get", Usage: "snowfall get [--server URL] [-n N] [--timeout D]", EnvPrefix: envPrefix}
+
 func (c getCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
-	const usage = "snowfall get [--server URL] [-n N] [--timeout D]"
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
 	nf := &cli.IntFlag{V: 1}
 	fs.Var(nf, "n", "how many IDs to print, 1 to 10000000")
 	n := &nf.V
-	sf := registerServerFlags(fs)
-	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {
-		cli.PrintUsage(sio.Err, fs, usage)
+	sf := registerServerFlags(fs, 10*time.Second)
+	if err := getSpec.Parse(fs, args, sio); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		cli.PrintUsage(sio.Err, fs, usage)
-		return cli.Usagef("get: unexpected argument %q", fs.Arg(0))
 	}
 	if *n < 1 || *n > maxGet {
 		return cli.Usagef("get: -n %d out of range [1, %d]", *n, maxGet)
@@ -59,29 +54,4 @@ func (c getCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 		left -= len(ids)
 	}
 	return w.Flush()
-}
-
-// serverFlags are the flags of the commands that talk to an ID server.
-type serverFlags struct {
-	server  string
-	timeout time.Duration
-}
-
-func registerServerFlags(fs *flag.FlagSet) *serverFlags {
-	sf := &serverFlags{}
-	fs.StringVar(&sf.server, "server", client.DefaultServer, "the ID server's base URL")
-	fs.DurationVar(&sf.timeout, "timeout", 10*time.Second, "how long each request may take")
-	return sf
-}
-
-// client returns a client for the chosen server; a bad URL or timeout is a usage error.
-func (sf *serverFlags) client(cmd string) (*client.Client, error) {
-	if sf.timeout < time.Millisecond || sf.timeout > 10*time.Minute {
-		return nil, cli.Usagef("%s: --timeout %v out of range [1ms, 10m0s] (or SNOWFALL_TIMEOUT)", cmd, sf.timeout)
-	}
-	c, err := client.New(sf.server, client.WithTimeout(sf.timeout))
-	if errors.Is(err, client.ErrInvalidURL) || errors.Is(err, client.ErrInvalidOption) {
-		return nil, cli.Usagef("%s: --server or --timeout: %w", cmd, err)
-	}
-	return c, err
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/assignurl"
 	"github.com/snowfall-go/snowfall/internal/cli"
-	"github.com/snowfall-go/snowfall/internal/redact"
+	"github.com/snowfall-go/snowfall/internal/idsource"
 )
 
 type leasesCmd struct{}
@@ -17,39 +17,30 @@ type leasesCmd struct{}
 func (leasesCmd) Name() string     { return "leases" }
 func (leasesCmd) Synopsis() string { return "list the generator ids held in a database" }
 
+var leasesSpec = cli.Spec{Name: "leases", Usage: "snowfall leases --db URL [--group G] [--db-timeout 10s]", EnvPrefix: envPrefix}
+
 func (c leasesCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error) {
-	const usage = "snowfall leases --db URL [--group G] [--db-timeout 10s]"
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
-	db := fs.String("db", "", "database URL: sqlite:///path, postgres://…, mysql://user:pass@host:port/db, etcd://host:port[,…]/prefix")
-	group := fs.String("group", "", "group name")
-	timeout := fs.Duration("db-timeout", defaultDBTimeout, "how long each step on the database (connect, list the leases) may take")
-	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {
-		cli.PrintUsage(sio.Err, fs, usage)
+	var f cli.DBFlags
+	f.Register(fs)
+	if err := leasesSpec.Parse(fs, args, sio); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		cli.PrintUsage(sio.Err, fs, usage)
-		return cli.Usagef("leases: unexpected argument %q", fs.Arg(0))
-	}
-	if *db == "" {
+	db := f.DB.URL()
+	if db == "" {
 		return cli.Usagef("leases: --db is required")
 	}
-	secrets := redact.Secrets(*db)
-	defer func() { err = redact.Error(err, secrets) }()
-	if err := checkDurations(fs, sio.Getenv, durationBound{name: "db-timeout", v: timeout, lo: minDBTimeout, hi: maxDBTimeout}); err != nil {
+	defer func() { err = f.DB.Redact(err) }()
+	if err := checkDurations(fs, sio.Getenv, durationBound{name: "db-timeout", v: &f.Timeout, lo: minDBTimeout, hi: maxDBTimeout}); err != nil {
 		return fmt.Errorf("leases: %w", err)
 	}
-	if err := assignurl.Check(*db, *group); err != nil {
-		return cli.Usagef("leases: --db or --group: %v", err)
-	}
-	say := func(msg string) { fmt.Fprintln(sio.Err, "snowfall: "+msg) }
-	a, err := openDB(ctx, *db, *group, *timeout, say)
+	a, say, err := openStore(ctx, "leases", &f, sio)
 	if err != nil {
-		return fmt.Errorf("leases: %w", err)
+		return err
 	}
 	defer a.Close()
 	var recs []snowfall.LeaseRecord
-	err = dbCall(ctx, "list the leases", *db, *timeout, say, func(ctx context.Context) error {
+	err = idsource.DBCall(ctx, "list the leases", db, f.Timeout, say, func(ctx context.Context) error {
 		var err error
 		recs, err = a.Leases(ctx)
 		return err
@@ -69,4 +60,19 @@ func (c leasesCmd) Run(ctx context.Context, args []string, sio cli.IO) (err erro
 	}
 	fmt.Fprintf(sio.Err, "%d generator ids held\n", len(recs))
 	return nil
+}
+
+// openStore opens the lease database of --db and --group for command cmd (leases, schema create),
+// within --db-timeout; say, which it returns for the next steps, tells on stderr what a slow step
+// waits for. A bad URL or group is a UsageError.
+func openStore(ctx context.Context, cmd string, f *cli.DBFlags, sio cli.IO) (assignurl.Store, func(string), error) {
+	if err := assignurl.Check(f.DB.URL(), f.Group); err != nil {
+		return nil, nil, cli.Usagef("%s: --db or --group: %v", cmd, err)
+	}
+	say := func(msg string) { fmt.Fprintln(sio.Err, "snowfall: "+msg) }
+	a, err := idsource.OpenDB(ctx, f.DB.URL(), f.Group, f.Timeout, say)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return a, say, nil
 }

@@ -14,6 +14,9 @@ import (
 	"github.com/snowfall-go/snowfall/internal/cli"
 )
 
+// envPrefix starts the environment variables that stand for flags: SNOWFALL_DB for --db.
+const envPrefix = "SNOWFALL_"
+
 // commands lists the subcommands in the order usage shows them.
 func commands() []cli.Command {
 	return []cli.Command{

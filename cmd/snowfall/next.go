@@ -17,21 +17,17 @@ type nextCmd struct{}
 func (nextCmd) Name() string     { return "next" }
 func (nextCmd) Synopsis() string { return "print new IDs from a local generator" }
 
+var nextSpec = cli.Spec{Name: "next", Usage: "snowfall next [-n N] [--layout L] [--epoch E] [--generator G | --dc D --worker W]", EnvPrefix: envPrefix}
+
 func (c nextCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
-	const usage = "snowfall next [-n N] [--layout L] [--epoch E] [--generator G | --dc D --worker W]"
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
 	nf := &cli.IntFlag{V: 1}
 	fs.Var(nf, "n", "how many IDs to print, 1 to 10000000")
 	n := &nf.V
 	var lf cli.LayoutFlags
 	lf.Register(fs, true)
-	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {
-		cli.PrintUsage(sio.Err, fs, usage)
+	if err := nextSpec.Parse(fs, args, sio); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		cli.PrintUsage(sio.Err, fs, usage)
-		return cli.Usagef("next: unexpected argument %q", fs.Arg(0))
 	}
 	if *n < 1 || *n > maxNext {
 		return cli.Usagef("next: -n %d out of range [1, %d]", *n, maxNext)

@@ -22,18 +22,19 @@ func (probeCmd) Synopsis() string {
 	return "exit 0 if a server's probe path (/livez, /readyz, /healthz) answers 2xx, else 1"
 }
 
+var probeSpec = cli.Spec{
+	Name:      "probe",
+	Usage:     "snowfall probe [--server URL] [--timeout D] [PATH]   (PATH: /livez, /readyz or /healthz; default /healthz)",
+	EnvPrefix: envPrefix,
+	Args:      1,
+}
+
 func (c probeCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
-	const usage = "snowfall probe [--server URL] [--timeout D] [PATH]   (PATH: /livez, /readyz or /healthz; default /healthz)"
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
-	server := fs.String("server", "http://localhost:8910", "the ID server's base URL")
-	timeout := fs.Duration("timeout", 2*time.Second, "how long the request may take")
-	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {
-		cli.PrintUsage(sio.Err, fs, usage)
+	sf := registerServerFlags(fs, 2*time.Second)
+	server, timeout := &sf.server, &sf.timeout
+	if err := probeSpec.Parse(fs, args, sio); err != nil {
 		return err
-	}
-	if fs.NArg() > 1 {
-		cli.PrintUsage(sio.Err, fs, usage)
-		return cli.Usagef("probe: unexpected argument %q", fs.Arg(1))
 	}
 	path := "/healthz"
 	if fs.NArg() == 1 {

@@ -8,7 +8,7 @@ import (
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/assignurl"
 	"github.com/snowfall-go/snowfall/internal/cli"
-	"github.com/snowfall-go/snowfall/internal/redact"
+	"github.com/snowfall-go/snowfall/internal/idsource"
 )
 
 type schemaCmd struct{}
@@ -16,41 +16,40 @@ type schemaCmd struct{}
 func (schemaCmd) Name() string     { return "schema" }
 func (schemaCmd) Synopsis() string { return "create the lease tables of a database (schema create)" }
 
+var schemaSpec = cli.Spec{
+	Name:      "schema create",
+	Usage:     "snowfall schema create --db URL [--layout L] [--epoch E] [--probe 5s] [--group G] [--db-timeout 10s]",
+	EnvPrefix: envPrefix,
+}
+
 func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error) {
-	const usage = "snowfall schema create --db URL [--layout L] [--epoch E] [--probe 5s] [--group G] [--db-timeout 10s]"
 	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 		args = []string{"create", "-h"} // the only subcommand's flags
 	}
 	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintf(sio.Err, "usage: %s\n", usage)
+		fmt.Fprintf(sio.Err, "usage: %s\n", schemaSpec.Usage)
 		if len(args) == 0 {
 			return cli.Usagef("schema: missing subcommand create")
 		}
 		return cli.Usagef("schema: unknown subcommand %q (want create)", args[0])
 	}
-	fs := flag.NewFlagSet("schema create", flag.ContinueOnError)
-	db := fs.String("db", "", "database URL: sqlite:///path, postgres://…, mysql://user:pass@host:port/db, etcd://host:port[,…]/prefix")
-	group := fs.String("group", "", "group name: tables snowfall_<group>_properties and snowfall_<group>_manifest")
+	fs := flag.NewFlagSet(schemaSpec.Name, flag.ContinueOnError)
+	var f cli.DBFlags
+	f.Register(fs)
 	probe := fs.Duration("probe", snowfall.DefaultProbe, "heartbeat interval recorded for the group; leases last two")
-	timeout := fs.Duration("db-timeout", defaultDBTimeout, "how long each step on the database (connect and create tables, record the properties, fill the manifest) may take")
 	var lf cli.LayoutFlags
 	lf.Register(fs, false)
-	if err := cli.Parse(fs, args[1:], "SNOWFALL_", sio.Getenv); err != nil {
-		cli.PrintUsage(sio.Err, fs, usage)
+	if err := schemaSpec.Parse(fs, args[1:], sio); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		cli.PrintUsage(sio.Err, fs, usage)
-		return cli.Usagef("schema create: unexpected argument %q", fs.Arg(0))
-	}
-	if *db == "" {
+	db := f.DB.URL()
+	if db == "" {
 		return cli.Usagef("schema create: --db is required")
 	}
-	secrets := redact.Secrets(*db)
-	defer func() { err = redact.Error(err, secrets) }()
+	defer func() { err = f.DB.Redact(err) }()
 	if err := checkDurations(fs, sio.Getenv,
 		durationBound{name: "probe", v: probe, lo: minProbe, hi: maxProbe},
-		durationBound{name: "db-timeout", v: timeout, lo: minDBTimeout, hi: maxDBTimeout},
+		durationBound{name: "db-timeout", v: &f.Timeout, lo: minDBTimeout, hi: maxDBTimeout},
 	); err != nil {
 		return fmt.Errorf("schema create: %w", err)
 	}
@@ -58,17 +57,13 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) (err erro
 	if err != nil {
 		return err
 	}
-	if err := assignurl.Check(*db, *group); err != nil {
-		return cli.Usagef("schema create: --db or --group: %v", err)
-	}
-	say := func(msg string) { fmt.Fprintln(sio.Err, "snowfall: "+msg) }
-	a, err := openDB(ctx, *db, *group, *timeout, say)
+	a, say, err := openStore(ctx, "schema create", &f, sio)
 	if err != nil {
-		return fmt.Errorf("schema create: %w", err)
+		return err
 	}
 	defer a.Close()
 	var m snowfall.Manifest
-	err = dbCall(ctx, "record the properties", *db, *timeout, say, func(ctx context.Context) error {
+	err = idsource.DBCall(ctx, "record the properties", db, f.Timeout, say, func(ctx context.Context) error {
 		var err error
 		m, err = snowfall.ReadManifest(ctx, a, snowfall.Manifest{Layout: l, Probe: *probe})
 		return err
@@ -77,7 +72,7 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) (err erro
 		return fmt.Errorf("schema create: %w", err)
 	}
 	size := snowfall.PoolSize(m.Layout)
-	err = dbCall(ctx, "fill the manifest", *db, *timeout, say, func(ctx context.Context) error { return a.Prepare(ctx, size) })
+	err = idsource.DBCall(ctx, "fill the manifest", db, f.Timeout, say, func(ctx context.Context) error { return a.Prepare(ctx, size) })
 	if err != nil {
 		return fmt.Errorf("schema create: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/snowfall-go/snowfall/internal/cli"
 )
@@ -14,17 +15,13 @@ type statsCmd struct{}
 func (statsCmd) Name() string     { return "stats" }
 func (statsCmd) Synopsis() string { return "print an ID server's stats (indented JSON)" }
 
+var statsSpec = cli.Spec{Name: "stats", Usage: "snowfall stats [--server URL] [--timeout D]", EnvPrefix: envPrefix}
+
 func (c statsCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
-	const usage = "snowfall stats [--server URL] [--timeout D]"
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
-	sf := registerServerFlags(fs)
-	if err := cli.Parse(fs, args, "SNOWFALL_", sio.Getenv); err != nil {
-		cli.PrintUsage(sio.Err, fs, usage)
+	sf := registerServerFlags(fs, 10*time.Second)
+	if err := statsSpec.Parse(fs, args, sio); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		cli.PrintUsage(sio.Err, fs, usage)
-		return cli.Usagef("stats: unexpected argument %q", fs.Arg(0))
 	}
 	cl, err := sf.client("stats")
 	if err != nil {

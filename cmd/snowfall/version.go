@@ -18,13 +18,8 @@ func (versionCmd) Synopsis() string {
 
 func (c versionCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
-	if err := cli.Parse(fs, args, "", nil); err != nil {
-		cli.PrintUsage(sio.Err, fs, "snowfall version")
+	if err := (cli.Spec{Name: "version", Usage: "snowfall version"}).Parse(fs, args, sio); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		cli.PrintUsage(sio.Err, fs, "snowfall version")
-		return cli.Usagef("version: unexpected argument %q", fs.Arg(0))
 	}
 	fmt.Fprintln(sio.Out, "snowfall", buildinfo.Read())
 	return nil

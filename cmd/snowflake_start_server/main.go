@@ -25,13 +25,11 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
-	"time"
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/buildinfo"
 	"github.com/snowfall-go/snowfall/internal/cli"
-	"github.com/snowfall-go/snowfall/internal/server"
-	"github.com/snowfall-go/snowfall/statefile"
+	"github.com/snowfall-go/snowfall/internal/idsource"
 )
 
 const name = "snowflake_start_server"
@@ -68,8 +66,13 @@ func (f *rangeFlag) Set(s string) error {
 // envNames are the only flags the environment can set, as in pysnowflake.
 var envNames = map[string]bool{"PSF_DC": true, "PSF_WORKER": true}
 
+// spec is the command line: Tornado-style options (see tornadoArgs), and no arguments.
+var spec = cli.Spec{
+	Usage:     name + " [--dc=DC_ID] [--worker=WORKER_ID] [--host=ADDRESS | --address=ADDRESS] [--port=PORT] [--state-file=PATH] [--version]",
+	EnvPrefix: "PSF_",
+}
+
 func run(ctx context.Context, args []string, sio cli.IO) error {
-	const usage = name + " [--dc=DC_ID] [--worker=WORKER_ID] [--host=ADDRESS | --address=ADDRESS] [--port=PORT] [--state-file=PATH] [--version]"
 	l, err := snowfall.Preset(snowfall.PresetPysnowflake)
 	if err != nil {
 		return err
@@ -79,35 +82,30 @@ func run(ctx context.Context, args []string, sio cli.IO) error {
 	worker := &rangeFlag{max: l.Max(snowfall.FieldWorker)}
 	fs.Var(dc, "dc", "datacenter id, 0..15 (env PSF_DC)")
 	fs.Var(worker, "worker", "worker id, 0..255 (env PSF_WORKER)")
-	host := fs.String("host", "localhost", "address to listen on")
-	port := &cli.IntFlag{V: 8910}
-	fs.Var(port, "port", "port to listen on, 0 for any free port")
+	var listen cli.ListenFlags
+	listen.Register(fs)
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	clockOffset := fs.Duration("clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
 	stateFile := fs.String("state-file", "", "record a high-water mark in this file, so that a restart never issues at or below it")
 	version := fs.Bool("version", false, "print the version, VCS revision and Go version, and exit")
 	var tf tornadoFlags
-	tf.register(fs, host)
-	getenv := func(k string) string {
+	tf.register(fs, &listen.Host)
+	psf := sio
+	psf.Getenv = func(k string) string {
 		if envNames[k] && sio.Getenv != nil {
 			return sio.Getenv(k)
 		}
 		return ""
 	}
-	if err := cli.Parse(fs, tornadoArgs(args), "PSF_", getenv); err != nil {
-		cli.PrintUsage(sio.Err, fs, usage)
+	if err := spec.Parse(fs, tornadoArgs(args), psf); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		cli.PrintUsage(sio.Err, fs, usage)
-		return cli.Usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if *version {
 		fmt.Fprintln(sio.Out, name, buildinfo.Read())
 		return nil
 	}
-	if port.V < 0 || port.V > 65535 {
-		return cli.Usagef("--port %d out of range [0, 65535]", port.V)
+	if err := listen.Check(fs, spec.EnvPrefix, psf.Getenv); err != nil {
+		return err
 	}
 	if err := tf.check(fs); err != nil {
 		return err
@@ -117,37 +115,16 @@ func run(ctx context.Context, args []string, sio cli.IO) error {
 		return err
 	}
 	defer closeLog()
-	var clock snowfall.Clock
-	if *clockOffset != 0 {
-		log.Warn("clock offset set: for fault-injection tests only", "offset", *clockOffset)
-		clock = snowfall.OffsetClock(*clockOffset)
-	}
-	node := snowfall.Node{DC: dc.v, Worker: worker.v}
-	var src snowfall.Source
-	if *stateFile != "" {
-		sf, err := statefile.Open(statefile.Settings{Path: *stateFile, Layout: l, Node: node, Clock: clock, Logger: log})
-		if err != nil {
-			return err
-		}
-		defer sf.Close()
-		src = sf
-	} else {
-		g, err := snowfall.New(snowfall.Settings{Layout: l, Node: node, Clock: clock})
-		if err != nil {
-			return err
-		}
-		src = g
-	}
-	srv, err := server.New(server.Config{Source: src, Logger: log})
+	src, err := idsource.Open(ctx, idsource.Config{Layout: l, Node: snowfall.Node{DC: dc.v, Worker: worker.v},
+		StateFile: *stateFile, ClockOffset: *clockOffset, Logger: log})
 	if err != nil {
 		return err
 	}
-	server.WarnLifetime(log, l, time.Now())
-	ln, err := server.Listen(ctx, *host, port.V)
+	defer src.Close()
+	ln, err := idsource.Listen(ctx, src, idsource.ListenConfig{Host: listen.Host, Port: listen.Port.V, Out: sio.Out})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(sio.Out, server.ListenMessage, ln.Addr())
 	log.Info("pysnowflake-compatible server", "dc", dc.v, "worker", worker.v)
-	return srv.Serve(ctx, ln)
+	return ln.Serve(ctx)
 }

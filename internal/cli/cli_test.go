@@ -67,13 +67,13 @@ func FuzzParseEpoch(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		e, err := ParseEpoch(s)
+		e, err := parseEpoch(s)
 		if err != nil {
 			return
 		}
-		back, err := ParseEpoch(e.Format(time.RFC3339Nano))
+		back, err := parseEpoch(e.Format(time.RFC3339Nano))
 		if err != nil || !back.Equal(e) {
-			t.Fatalf("ParseEpoch(%q) = %v, which does not round-trip (%v, %v)", s, e, back, err)
+			t.Fatalf("parseEpoch(%q) = %v, which does not round-trip (%v, %v)", s, e, back, err)
 		}
 	})
 }
@@ -83,7 +83,7 @@ func TestEnvNamesVariable(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	var port IntFlag
 	fs.Var(&port, "port", "")
-	err := Parse(fs, nil, "SNOWFALL_", func(k string) string { return map[string]string{"SNOWFALL_PORT": "0x10"}[k] })
+	err := parseFlags(fs, nil, "SNOWFALL_", func(k string) string { return map[string]string{"SNOWFALL_PORT": "0x10"}[k] })
 	if err == nil || !strings.Contains(err.Error(), "SNOWFALL_PORT") {
 		t.Errorf("Parse = %v, want an error naming SNOWFALL_PORT", err)
 	}

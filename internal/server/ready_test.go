@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -67,7 +68,7 @@ func TestPublicBodies(t *testing.T) {
 	const detail = "dial tcp 10.1.2.3:5432: user=alice database=orders"
 	a := memassign.New(nil)
 	log := &lockedWriter{b: &strings.Builder{}}
-	logger, _ := server.NewLogger("text", log)
+	logger := slog.New(slog.NewTextHandler(log, nil))
 	l, err := snowfall.NewLeased(context.Background(), a, snowfall.LeaseSettings{Probe: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

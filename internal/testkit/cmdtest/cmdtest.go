@@ -20,7 +20,7 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/cli"
-	"github.com/snowfall-go/snowfall/internal/server"
+	"github.com/snowfall-go/snowfall/internal/idsource"
 	"github.com/snowfall-go/snowfall/statefile"
 )
 
@@ -55,7 +55,7 @@ type addrWriter struct {
 }
 
 func (w *addrWriter) Write(b []byte) (int, error) {
-	if a, ok := server.ParseListen(string(b)); ok {
+	if a, ok := idsource.ParseListen(string(b)); ok {
 		w.once.Do(func() { w.addr <- a })
 	}
 	return len(b), nil
@@ -191,7 +191,7 @@ func (b *Binary) StartBinary(t testing.TB, env []string, args ...string) (*exec.
 		}
 	})
 	line, err := bufio.NewReader(stdout).ReadString('\n')
-	addr, ok := server.ParseListen(line)
+	addr, ok := idsource.ParseListen(line)
 	if !ok {
 		t.Fatalf("first line %q (%v), want the listen address; stderr %s", line, err, stderr.String())
 	}

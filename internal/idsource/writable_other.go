@@ -1,6 +1,6 @@
 //go:build !unix
 
-package main
+package idsource
 
 // writable cannot tell here; the driver's error stands.
 func writable(string) error { return nil }

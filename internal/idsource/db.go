@@ -1,9 +1,8 @@
-package main
+package idsource
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,25 +10,17 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall/internal/assignurl"
-	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/redact"
-)
-
-// Bounds of --db-timeout, and its default.
-const (
-	defaultDBTimeout = 10 * time.Second
-	minDBTimeout     = 100 * time.Millisecond
-	maxDBTimeout     = 10 * time.Minute
 )
 
 // waitNotice is how long a database call runs before the command says what it is waiting for.
 const waitNotice = time.Second
 
-// dbCall runs f, one operation on the database at db, with a deadline of timeout. Once f has taken
-// waitNotice, say is called with what the command is waiting for. When the deadline passes, dbCall
+// DBCall runs f, one operation on the database at db, with a deadline of timeout. Once f has taken
+// waitNotice, say is called with what the command is waiting for. When the deadline passes, DBCall
 // returns an error naming the operation, the (redacted) database and the timeout; it does not wait
 // for a driver that ignores the deadline (the command exits).
-func dbCall(ctx context.Context, op, db string, timeout time.Duration, say func(string), f func(context.Context) error) error {
+func DBCall(ctx context.Context, op, db string, timeout time.Duration, say func(string), f func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	done := make(chan error, 1)
@@ -58,10 +49,11 @@ func dbCall(ctx context.Context, op, db string, timeout time.Duration, say func(
 	return err
 }
 
-// openDB opens the assigner at db within timeout (connect and create the tables).
-func openDB(ctx context.Context, db, group string, timeout time.Duration, say func(string)) (assignurl.Store, error) {
+// OpenDB opens the assigner at db within timeout (connect and create the tables), through DBCall;
+// when a SQLite file cannot be opened, the error says why (the path, and what is wrong with it).
+func OpenDB(ctx context.Context, db, group string, timeout time.Duration, say func(string)) (assignurl.Store, error) {
 	var a assignurl.Store
-	err := dbCall(ctx, "connect and create the tables", db, timeout, say, func(ctx context.Context) error {
+	err := DBCall(ctx, "connect and create the tables", db, timeout, say, func(ctx context.Context) error {
 		var err error
 		a, err = assignurl.Open(ctx, db, group)
 		if err != nil {
@@ -72,27 +64,6 @@ func openDB(ctx context.Context, db, group string, timeout time.Duration, say fu
 		return err
 	})
 	return a, err
-}
-
-// durationBound is a duration flag's allowed range.
-type durationBound struct {
-	name   string
-	v      *time.Duration
-	lo, hi time.Duration
-	zero   bool // zero is allowed and means "the default"
-}
-
-// checkDurations returns a UsageError naming the first flag outside its range, and the environment
-// variable when the value came from there.
-func checkDurations(fs *flag.FlagSet, getenv func(string) string, bounds ...durationBound) error {
-	for _, b := range bounds {
-		d := *b.v
-		if (b.zero && d == 0) || (d >= b.lo && d <= b.hi) {
-			continue
-		}
-		return cli.Usagef("%s %v out of range [%v, %v]", cli.FlagName(fs, "SNOWFALL_", getenv, b.name), d, b.lo, b.hi)
-	}
-	return nil
 }
 
 // sqliteReason explains why the SQLite file of db cannot be opened, which the driver reports only

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/snowfall-go/snowfall/internal/assignurl"
+	"github.com/snowfall-go/snowfall/internal/cli"
+	"github.com/snowfall-go/snowfall/internal/idsource"
+	"github.com/snowfall-go/snowfall/internal/redact"
+	"github.com/snowfall-go/snowfall/internal/server"
+)
+
+// serveFlags are the flags of snowfall serve.
+type serveFlags struct {
+	listen      cli.ListenFlags
+	maxConns    cli.IntFlag
+	layout      cli.LayoutFlags
+	logFormat   string
+	clockOffset time.Duration
+	db          cli.DBFlags
+	probe       time.Duration
+	stateFile   string
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	f.listen.Register(fs)
+	f.maxConns.V = server.DefaultMaxConns
+	fs.Var(&f.maxConns, "max-conns", "most connections served at once; more clients wait in the listen queue")
+	f.layout.Register(fs, true)
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.DurationVar(&f.clockOffset, "clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
+	f.db.Register(fs)
+	fs.DurationVar(&f.probe, "probe", 0, "lease heartbeat interval, with --db (default: the manifest's, 5s for a new one)")
+	fs.StringVar(&f.stateFile, "state-file", "", "with --generator or --dc/--worker: record a high-water mark in this file, so that a restart never issues at or below it")
+}
+
+// nodeSet reports whether any of --generator, --dc and --worker was given.
+func (f *serveFlags) nodeSet() bool {
+	return f.layout.Generator.IsSet || f.layout.DC.IsSet || f.layout.Worker.IsSet
+}
+
+// checkRanges returns a UsageError naming the first value out of its range.
+func (f *serveFlags) checkRanges(fs *flag.FlagSet, getenv func(string) string) error {
+	if err := f.listen.Check(fs, envPrefix, getenv); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if f.maxConns.V < 1 || f.maxConns.V > maxConns {
+		return cli.Usagef("serve: %s %d out of range [1, %d]", cli.FlagName(fs, envPrefix, getenv, "max-conns"), f.maxConns.V, maxConns)
+	}
+	if err := checkDurations(fs, getenv,
+		durationBound{name: "probe", v: &f.probe, lo: minProbe, hi: maxProbe, zero: true},
+		durationBound{name: "clock-offset", v: &f.clockOffset, lo: -maxClockOffset, hi: maxClockOffset},
+		durationBound{name: "db-timeout", v: &f.db.Timeout, lo: minDBTimeout, hi: maxDBTimeout},
+	); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// checkCombination returns a UsageError for flags that do not go together, or a database that
+// cannot keep two servers apart.
+func (f *serveFlags) checkCombination() error {
+	db := f.db.DB.URL()
+	switch {
+	case db != "" && f.nodeSet():
+		return cli.Usagef("serve: --db leases the generator id: it excludes --generator, --dc and --worker")
+	case db == "" && (f.db.Group != "" || f.probe != 0):
+		return cli.Usagef("serve: --group and --probe need --db")
+	case f.stateFile != "" && !f.nodeSet():
+		return cli.Usagef("serve: --state-file is for static node values: it needs --generator or --dc and --worker")
+	case processLocal(db):
+		return cli.Usagef("serve: --db %s keeps leases inside this process, so a second server would lease the same generator id and repeat IDs; "+
+			"use --generator N (with --state-file) for a fixed id, or a shared database: the default sqlite:///… file (no --db), postgres:// or mysql://", &f.db.DB)
+	case db != "":
+		if err := assignurl.Check(db, f.db.Group); err != nil {
+			return cli.Usagef("serve: --db %s or --group: %v", &f.db.DB, err)
+		}
+	}
+	return nil
+}
+
+// config checks the flags and returns the configuration of the ID source they ask for, with a
+// logger that hides the database password. Without node flags and --db, the source leases from the
+// default database (see defaultDB).
+func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, error) {
+	var cfg idsource.Config
+	if err := f.checkRanges(fs, sio.Getenv); err != nil {
+		return cfg, err
+	}
+	log, err := idsource.NewLogger(f.logFormat, sio.Err)
+	if err != nil {
+		return cfg, cli.Usagef("serve: --log-format: %v", err)
+	}
+	log = slog.New(redact.Handler(log.Handler(), redact.Secrets(f.db.DB.URL())))
+	l, err := f.layout.Resolve()
+	if err != nil {
+		return cfg, err
+	}
+	if err := f.checkCombination(); err != nil {
+		return cfg, err
+	}
+	cfg = idsource.Config{Layout: l, StateFile: f.stateFile, ClockOffset: f.clockOffset, Logger: log,
+		DB: f.db.DB.URL(), Group: f.db.Group, Probe: f.probe, DBTimeout: f.db.Timeout, LayoutSet: layoutSet(fs, sio.Getenv)}
+	if cfg.DB == "" && !f.nodeSet() {
+		var old bool
+		if cfg.DB, old, err = defaultDB(sio.Getenv); err != nil {
+			return cfg, err
+		}
+		if old {
+			log.Warn("using the lease database at its old default place, under the cache directory, which tools and people wipe: "+
+				"move it to the state directory, or pass --db", "db", cfg.DB, "new default", newDefaultDB(sio.Getenv))
+		}
+		log.Info("no --generator, --dc/--worker or --db: leasing a generator id from the default database", "db", cfg.DB)
+	}
+	if cfg.DB == "" {
+		cfg.Node, err = f.layout.Node(l)
+	}
+	return cfg, err
+}
+
+// layoutSet reports whether --layout or --epoch was given, on the command line or in the environment.
+func layoutSet(fs *flag.FlagSet, getenv func(string) string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "layout" || f.Name == "epoch" })
+	for _, name := range []string{"layout", "epoch"} {
+		set = set || (getenv != nil && getenv(cli.EnvName(envPrefix, name)) != "")
+	}
+	return set
+}
+
+// processLocal reports whether db names an assigner that lives inside one process (memory, or an
+// in-memory SQLite database): leases from it do not keep two servers apart.
+func processLocal(db string) bool {
+	d := strings.ToLower(strings.TrimSpace(db))
+	return d == "memory" || strings.Contains(d, ":memory:") || strings.Contains(d, "mode=memory")
+}

@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/snowfall-go/snowfall/internal/redact"
+)
+
+// parseFlags parses args into fs; then every flag not set on the command line takes its value from
+// the environment variable prefix+NAME (upper case, '-' as '_'), if set: flag beats env beats
+// default. A bad env value is a UsageError naming the variable.
+func parseFlags(fs *flag.FlagSet, args []string, prefix string, getenv func(string) string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &UsageError{err}
+	}
+	if prefix == "" || getenv == nil {
+		return nil
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		name := EnvName(prefix, f.Name)
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		if e := f.Value.Set(v); e != nil {
+			err = Usagef("invalid value %q for %s: %v", v, name, e)
+		}
+	})
+	return err
+}
+
+// EnvName returns the environment variable that stands for flag name.
+func EnvName(prefix, name string) string {
+	return prefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// printUsage writes a command's usage line and its flags.
+func printUsage(w io.Writer, fs *flag.FlagSet, usage string) {
+	fmt.Fprintf(w, "usage: %s\n", usage)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// FlagName returns how to name flag name in an error: "--name" when it was set on the command line
+// or not at all, and the environment variable prefix+NAME when its value came from there.
+func FlagName(fs *flag.FlagSet, prefix string, getenv func(string) string, name string) string {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	if !set && getenv != nil && getenv(EnvName(prefix, name)) != "" {
+		return EnvName(prefix, name)
+	}
+	return "--" + name
+}
+
+// AnyArgs, as Spec.Args, lets any number of arguments follow the flags.
+const AnyArgs = -1
+
+// Spec is what parsing a command line takes besides the flags: the usage line, the environment
+// variables that stand for flags, and how many arguments may follow the flags.
+type Spec struct {
+	Name      string // starts the error about a leftover argument ("leases: unexpected argument …"); may be ""
+	Usage     string // the usage line, printed with the flags when the command line is wrong or -h asks for it
+	EnvPrefix string // the prefix of the environment variables standing for flags (see parseFlags); "" for none
+	Args      int    // how many arguments may follow the flags, or AnyArgs
+}
+
+// Parse parses args into fs (see parseFlags, with sp.EnvPrefix and sio.Getenv). When args are wrong,
+// or -h asks for help, it prints the usage line and the flags to sio.Err and returns the error
+// (flag.ErrHelp for -h); an argument beyond sp.Args is a UsageError, whose message shows it with
+// any password hidden (a database URL typed without --db).
+func (sp Spec) Parse(fs *flag.FlagSet, args []string, sio IO) error {
+	if err := parseFlags(fs, args, sp.EnvPrefix, sio.Getenv); err != nil {
+		printUsage(sio.Err, fs, sp.Usage)
+		return err
+	}
+	if sp.Args != AnyArgs && fs.NArg() > sp.Args {
+		printUsage(sio.Err, fs, sp.Usage)
+		name := ""
+		if sp.Name != "" {
+			name = sp.Name + ": "
+		}
+		return Usagef("%sunexpected argument %q", name, redact.DSN(fs.Arg(sp.Args)))
+	}
+	return nil
+}
