@@ -16,8 +16,8 @@
 // read, and writes the token, the holder and the new mark; renewals and releases are transactions
 // that compare gen/<id>'s value with the token. The mark outlives the lease and only rises while
 // an id is held: a renewal writes it inside a nested transaction that compares the stored value
-// (fixed-width decimal, so byte order is numeric order) with the new one. See the snowfall
-// package's lease.go for the safety argument.
+// (fixed-width decimal, so byte order is numeric order) with the new one. The safety argument is
+// in the snowfall package's documentation, sections "Leases" and "What the store must provide".
 //
 // etcd lease TTLs are whole seconds, and a server raises a TTL below its minimum (about 1.5 ×
 // its election timeout) to that minimum. A lease of d is granted with a TTL of d rounded up to

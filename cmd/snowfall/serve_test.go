@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/api"
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/testkit/cmdtest"
 )
@@ -24,24 +25,10 @@ func startServe(t *testing.T, env map[string]string, args ...string) *cmdtest.Se
 	return cmdtest.MustStart(t, run, env, append([]string{"serve", "--host", "127.0.0.1", "--port", "0"}, args...)...)
 }
 
-// serveStats is the part of /stats these tests read.
-type serveStats struct {
-	Generator *int64
-	DC        int64
-	Worker    int64
-	Layout    string
-	Spec      string
-	EpochMs   int64 `json:"epoch_ms"`
-	Lease     *struct {
-		ID    int64
-		State string
-	}
-}
-
-func getStats(t *testing.T, url string) serveStats {
+func getStats(t *testing.T, url string) api.Stats {
 	t.Helper()
 	code, body := cmdtest.Get(t, url+"/stats")
-	var st serveStats
+	var st api.Stats
 	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil {
 		t.Fatalf("stats: %d %q %v", code, body, err)
 	}
