@@ -1,0 +1,45 @@
+package snowfall
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// TestDecodedJSON pins the JSON of a decoded ID, as snowfall decode prints it and GET /decode/{id}
+// serves it: id as a string, unix_ms, time with milliseconds, sequence, then generator for a layout
+// with a gen field or dc and worker for the others.
+func TestDecodedJSON(t *testing.T) {
+	tw := must(Preset(PresetTwitter))
+	tests := []struct {
+		name string
+		l    Layout
+		id   ID
+		want string
+	}{
+		{"gen, zeros", DefaultLayout(), 1825382944768786432,
+			`{"id":"1825382944768786432","unix_ms":1795439404004,"time":"2026-11-23T13:10:04.004Z","sequence":0,"generator":0}`},
+		{"gen", DefaultLayout(), 1825382944768786432 + 7<<11 + 2047, // 1825382944768802815
+			`{"id":"1825382944768802815","unix_ms":1795439404004,"time":"2026-11-23T13:10:04.004Z","sequence":7,"generator":2047}`},
+		{"dc and worker, zeros", must(Preset(PresetPysnowflake)), 3631957913783762945,
+			`{"id":"3631957913783762945","unix_ms":1416207845161,"time":"2014-11-17T07:04:05.161Z","sequence":1,"dc":0,"worker":0}`},
+		{"dc and worker", tw, 1000<<22 + 3<<17 + 30<<12 + 4095, // 4194824191
+			`{"id":"4194824191","unix_ms":1288834975657,"time":"2010-11-04T01:42:55.657Z","sequence":4095,"dc":3,"worker":30}`},
+		{"unit 10ms", must(ParseLayout("time=39,seq=8,gen=16,unit=10ms")), 5<<24 + 1<<16 + 9, // 83951625
+			`{"id":"83951625","unix_ms":1577836800050,"time":"2020-01-01T00:00:00.050Z","sequence":1,"generator":9}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := DecodeString(tt.l, tt.id.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(b); got != tt.want {
+				t.Errorf("JSON of %d:\n got %s\nwant %s", tt.id, got, tt.want)
+			}
+		})
+	}
+}
