@@ -1,6 +1,41 @@
 package snowfall
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Parts are the decoded fields of an ID.
+type Parts struct {
+	ID       ID
+	Tick     int64     // the time field: units since the epoch
+	Time     time.Time // the instant the tick starts, UTC
+	Sequence int64
+	Node
+}
+
+// UnixMilli returns the decoded time in Unix milliseconds.
+func (p Parts) UnixMilli() int64 { return p.Time.UnixMilli() }
+
+// Decode splits id into its fields. A negative id is an error wrapping ErrInvalidID.
+func (l Layout) Decode(id ID) (Parts, error) {
+	l = l.orDefault()
+	if id < 0 {
+		return Parts{}, fmt.Errorf("%w: %d is negative", ErrInvalidID, int64(id))
+	}
+	field := func(k FieldKind) int64 {
+		s := l.shift(k)
+		if s < 0 {
+			return 0
+		}
+		return int64(id) >> s & l.Max(k)
+	}
+	p := Parts{ID: id, Tick: field(FieldTime), Sequence: field(FieldSequence)}
+	p.Time = l.TickTime(p.Tick)
+	p.Generator, p.DC, p.Worker = field(FieldGenerator), field(FieldDC), field(FieldWorker)
+	return p, nil
+}
 
 // Decoded is the JSON form of a decoded ID, as printed by snowfall decode and served by
 // GET /decode/{id}: generator for layouts with a gen field, dc and worker for the others.
