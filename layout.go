@@ -20,12 +20,13 @@ type Layout struct {
 	unit    time.Duration
 }
 
-// NewLayout builds a custom layout from fields listed from the highest bits to the lowest.
+// NewLayout builds a layout from fields listed from the highest bits to the lowest.
 // The time field must come first so that IDs sort by creation time; there must be one time and one
 // sequence field and either one generator field or a dc and a worker field; every field has at least
 // one bit and the bits sum to 63. The epoch must not be in the future nor before 1970, and is kept
 // to the millisecond; unit is the time field's tick (0 means one millisecond) and must be a whole
-// number of milliseconds up to an hour. Errors wrap ErrInvalidLayout.
+// number of milliseconds up to an hour. A layout with the fields, epoch and unit of a preset is that
+// preset (Name says which, and it equals the preset with ==). Errors wrap ErrInvalidLayout.
 func NewLayout(fields []Field, epoch time.Time, unit time.Duration) (Layout, error) {
 	return newLayout(fields, epoch, unit, true)
 }
@@ -67,8 +68,8 @@ func newLayout(fields []Field, epoch time.Time, unit time.Duration, checkFuture 
 	if sum != 63 {
 		return l, fmt.Errorf("%w: fields sum to %d bits, must be 63", ErrInvalidLayout, sum)
 	}
-	if l.Bits(FieldSequence) > 30 {
-		return l, fmt.Errorf("%w: seq has %d bits, allowed [1, 30]", ErrInvalidLayout, l.Bits(FieldSequence))
+	if l.bits(FieldSequence) > 30 {
+		return l, fmt.Errorf("%w: seq has %d bits, allowed [1, 30]", ErrInvalidLayout, l.bits(FieldSequence))
 	}
 	if unit == 0 {
 		unit = time.Millisecond
@@ -80,7 +81,7 @@ func newLayout(fields []Field, epoch time.Time, unit time.Duration, checkFuture 
 	if err := l.setEpoch(epoch, checkFuture); err != nil {
 		return l, err
 	}
-	l.name = "custom"
+	l.name = presetName(l)
 	return l, nil
 }
 
@@ -98,11 +99,15 @@ func (l *Layout) setEpoch(epoch time.Time, checkFuture bool) error {
 }
 
 // WithEpoch returns a copy of l with another epoch. The epoch must not be in the future; it is kept
-// to the millisecond. A preset with another epoch keeps its name.
+// to the millisecond. A preset with another epoch keeps its name; a custom layout that gets the epoch
+// of a preset with its fields and unit becomes that preset.
 func (l Layout) WithEpoch(epoch time.Time) (Layout, error) {
 	l = l.orDefault()
 	if err := l.setEpoch(epoch, true); err != nil {
 		return Layout{}, err
+	}
+	if l.name == "custom" {
+		l.name = presetName(l)
 	}
 	return l, nil
 }
@@ -110,7 +115,7 @@ func (l Layout) WithEpoch(epoch time.Time) (Layout, error) {
 // orDefault turns the zero Layout into the default one.
 func (l Layout) orDefault() Layout {
 	if l.n == 0 {
-		return DefaultLayout()
+		return defaultLayout
 	}
 	return l
 }
@@ -118,7 +123,7 @@ func (l Layout) orDefault() Layout {
 // IsZero reports whether l is the zero Layout.
 func (l Layout) IsZero() bool { return l.n == 0 }
 
-// Name returns the preset's name, or "custom".
+// Name returns the name of the preset l is (see NewLayout and WithEpoch), or "custom".
 func (l Layout) Name() string { return l.orDefault().name }
 
 // Fields returns the fields from the highest bits to the lowest.
@@ -140,8 +145,10 @@ func (l Layout) Unit() time.Duration { return l.orDefault().unit }
 func (l Layout) Has(k FieldKind) bool { return l.Bits(k) > 0 }
 
 // Bits returns the width of the field of the kind, or 0 when l has none.
-func (l Layout) Bits(k FieldKind) int {
-	l = l.orDefault()
+func (l Layout) Bits(k FieldKind) int { return l.orDefault().bits(k) }
+
+// bits is Bits for a layout that is not zero.
+func (l Layout) bits(k FieldKind) int {
 	for _, f := range l.fields[:l.n] {
 		if f.Kind == k {
 			return f.Bits

@@ -2,6 +2,7 @@ package snowfall
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -40,14 +41,28 @@ func presetFields(name string) ([]Field, int64, bool) {
 	return nil, 0, false
 }
 
-// DefaultLayout returns the snowfall preset: 0 | 40 time (ms since 2020-01-01) | 12 sequence | 11 generator.
-func DefaultLayout() Layout {
+// presetName returns the name of the preset whose fields, epoch and unit l has, or "custom".
+func presetName(l Layout) string {
+	for _, name := range PresetNames() {
+		fields, epoch, _ := presetFields(name)
+		if l.unit == time.Millisecond && l.epochMs == epoch && slices.Equal(l.fields[:l.n], fields) {
+			return name
+		}
+	}
+	return "custom"
+}
+
+// defaultLayout is the snowfall preset, built once: the zero Layout stands for it.
+var defaultLayout = func() Layout {
 	l, err := Preset(PresetSnowfall)
 	if err != nil {
 		panic(err) // the preset table is fixed; this cannot fail
 	}
 	return l
-}
+}()
+
+// DefaultLayout returns the snowfall preset: 0 | 40 time (ms since 2020-01-01) | 12 sequence | 11 generator.
+func DefaultLayout() Layout { return defaultLayout }
 
 // Preset returns the named preset layout, or an error wrapping ErrInvalidLayout naming the presets.
 func Preset(name string) (Layout, error) {
@@ -58,7 +73,5 @@ func Preset(name string) (Layout, error) {
 	// The presets' epochs are constants long past; checking them against time.Now would only fail
 	// where time is fake (a testing/synctest bubble starts in 2000). A generator still checks the
 	// epoch against its own clock.
-	l, err := newLayout(fields, time.UnixMilli(epoch), time.Millisecond, false)
-	l.name = name
-	return l, err
+	return newLayout(fields, time.UnixMilli(epoch), time.Millisecond, false)
 }
