@@ -1,28 +1,87 @@
 package snowfall
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 )
 
-// Parts are the decoded fields of an ID.
-type Parts struct {
-	ID       ID
-	Tick     int64     // the time field: units since the epoch
-	Time     time.Time // the instant the tick starts, UTC
-	Sequence int64
-	Node
+// Decoded holds the fields of an ID under a layout, as Layout.Decode and DecodeString return them.
+// Its JSON form is what snowfall decode prints and GET /decode/{id} serves:
+//
+//	{"id":"1825382944768802815","unix_ms":1795439404004,"time":"2026-11-23T13:10:04.004Z","sequence":7,"generator":2047}
+//
+// with generator for a layout with a gen field, and dc and worker in its place for the others.
+type Decoded struct {
+	ID        ID
+	Time      time.Time // the instant the ID's tick starts, UTC
+	Sequence  int64
+	Generator int64 // for a layout with a gen field
+	DC        int64 // for a layout with dc and worker fields
+	Worker    int64
+	dcWorker  bool // the layout has dc and worker fields, not gen
 }
 
+// Node returns the node values, as Compose takes them.
+func (d Decoded) Node() Node { return Node{Generator: d.Generator, DC: d.DC, Worker: d.Worker} }
+
 // UnixMilli returns the decoded time in Unix milliseconds.
-func (p Parts) UnixMilli() int64 { return p.Time.UnixMilli() }
+func (d Decoded) UnixMilli() int64 { return d.Time.UnixMilli() }
+
+// TimeFormat is RFC 3339 with milliseconds, as used in the time key of a Decoded's JSON.
+const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// decodedJSON is the JSON form of a Decoded.
+type decodedJSON struct {
+	ID        ID     `json:"id"`
+	UnixMs    int64  `json:"unix_ms"`
+	Time      string `json:"time"` // TimeFormat, UTC
+	Sequence  int64  `json:"sequence"`
+	Generator *int64 `json:"generator,omitempty"`
+	DC        *int64 `json:"dc,omitempty"`
+	Worker    *int64 `json:"worker,omitempty"`
+}
+
+// MarshalJSON returns the JSON form: id (a string), unix_ms, time, sequence, then generator, or dc
+// and worker.
+func (d Decoded) MarshalJSON() ([]byte, error) {
+	j := decodedJSON{ID: d.ID, UnixMs: d.UnixMilli(), Time: d.Time.UTC().Format(TimeFormat), Sequence: d.Sequence}
+	if d.dcWorker {
+		j.DC, j.Worker = &d.DC, &d.Worker
+	} else {
+		j.Generator = &d.Generator
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads the JSON form; the time comes from unix_ms.
+func (d *Decoded) UnmarshalJSON(b []byte) error {
+	var j decodedJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("snowfall: decoded ID: %w", err)
+	}
+	*d = Decoded{ID: j.ID, Time: time.UnixMilli(j.UnixMs).UTC(), Sequence: j.Sequence}
+	if j.Generator != nil {
+		d.Generator = *j.Generator
+	}
+	if j.DC != nil || j.Worker != nil {
+		d.dcWorker = true
+		if j.DC != nil {
+			d.DC = *j.DC
+		}
+		if j.Worker != nil {
+			d.Worker = *j.Worker
+		}
+	}
+	return nil
+}
 
 // Decode splits id into its fields. A negative id is an error wrapping ErrInvalidID.
-func (l Layout) Decode(id ID) (Parts, error) {
+func (l Layout) Decode(id ID) (Decoded, error) {
 	l = l.orDefault()
 	if id < 0 {
-		return Parts{}, fmt.Errorf("%w: %d is negative", ErrInvalidID, int64(id))
+		return Decoded{}, fmt.Errorf("%w: %d is negative", ErrInvalidID, int64(id))
 	}
 	field := func(k FieldKind) int64 {
 		s := l.shift(k)
@@ -31,36 +90,15 @@ func (l Layout) Decode(id ID) (Parts, error) {
 		}
 		return int64(id) >> s & l.Max(k)
 	}
-	p := Parts{ID: id, Tick: field(FieldTime), Sequence: field(FieldSequence)}
-	p.Time = l.TickTime(p.Tick)
-	p.Generator, p.DC, p.Worker = field(FieldGenerator), field(FieldDC), field(FieldWorker)
-	return p, nil
-}
-
-// Decoded is the JSON form of a decoded ID, as printed by snowfall decode and served by
-// GET /decode/{id}: generator for layouts with a gen field, dc and worker for the others.
-type Decoded struct {
-	ID        ID     `json:"id"`
-	UnixMs    int64  `json:"unix_ms"`
-	Time      string `json:"time"` // RFC 3339, UTC, with milliseconds
-	Sequence  int64  `json:"sequence"`
-	Generator *int64 `json:"generator,omitempty"`
-	DC        *int64 `json:"dc,omitempty"`
-	Worker    *int64 `json:"worker,omitempty"`
-}
-
-// TimeFormat is RFC 3339 with milliseconds, as used in Decoded.Time.
-const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
-
-// Describe returns the JSON form of p under l.
-func (l Layout) Describe(p Parts) Decoded {
-	d := Decoded{ID: p.ID, UnixMs: p.UnixMilli(), Time: p.Time.UTC().Format(TimeFormat), Sequence: p.Sequence}
-	if l.Has(FieldGenerator) {
-		d.Generator = &p.Generator
-	} else {
-		d.DC, d.Worker = &p.DC, &p.Worker
-	}
-	return d
+	return Decoded{
+		ID:        id,
+		Time:      l.TickTime(field(FieldTime)),
+		Sequence:  field(FieldSequence),
+		Generator: field(FieldGenerator),
+		DC:        field(FieldDC),
+		Worker:    field(FieldWorker),
+		dcWorker:  !l.Has(FieldGenerator),
+	}, nil
 }
 
 // DecodeString parses an ID in decimal (or, failing that, in the fixed-width base32 or base58 forms)
@@ -70,11 +108,7 @@ func DecodeString(l Layout, s string) (Decoded, error) {
 	if err != nil {
 		return Decoded{}, err
 	}
-	p, err := l.Decode(id)
-	if err != nil {
-		return Decoded{}, err
-	}
-	return l.orDefault().Describe(p), nil
+	return l.Decode(id)
 }
 
 // ParseAny parses an ID in decimal, or in base32 when it is 13 characters wide, or base58 when 11

@@ -2,6 +2,7 @@ package snowfall
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -40,6 +41,45 @@ func TestDecodedJSON(t *testing.T) {
 			if got := string(b); got != tt.want {
 				t.Errorf("JSON of %d:\n got %s\nwant %s", tt.id, got, tt.want)
 			}
+			var back Decoded
+			if err := json.Unmarshal([]byte(tt.want), &back); err != nil {
+				t.Fatal(err)
+			}
+			if back != d {
+				t.Errorf("Unmarshal(%s) = %+v, want %+v", tt.want, back, d)
+			}
 		})
+	}
+}
+
+// TestDecodedJSONRoundTrip: Unmarshal(Marshal(d)) == d for IDs of every preset and a custom layout.
+func TestDecodedJSONRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	layouts := []Layout{must(ParseLayout("time=39,seq=8,gen=16,unit=10ms"))}
+	for _, name := range PresetNames() {
+		layouts = append(layouts, must(Preset(name)))
+	}
+	for _, l := range layouts {
+		for range 200 {
+			d, err := l.Decode(ID(r.Int64()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back Decoded
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatalf("Unmarshal(%s): %v", b, err)
+			}
+			if back != d {
+				t.Fatalf("%s: Unmarshal(%s) = %+v, want %+v", l.Name(), b, back, d)
+			}
+		}
+	}
+	var d Decoded
+	if err := json.Unmarshal([]byte(`{"id":12`), &d); err == nil {
+		t.Error("Unmarshal of broken JSON: no error")
 	}
 }

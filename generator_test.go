@@ -70,7 +70,7 @@ func TestUniqueAndIncreasingAcrossGoroutines(t *testing.T) {
 		if p.Generator != 7 {
 			t.Fatalf("ID %d has generator %d, want 7", id, p.Generator)
 		}
-		perTick[p.Tick]++
+		perTick[l.Ticks(p.Time)]++
 	}
 	for tick, n := range perTick {
 		if n > int(l.PerTick()) {
@@ -112,7 +112,7 @@ func TestSequenceOverloadWaitsForNextTick(t *testing.T) {
 			t.Fatal(err)
 		}
 		p, _ := g.Layout().Decode(id)
-		ticks = append(ticks, p.Tick)
+		ticks = append(ticks, g.Layout().Ticks(p.Time))
 	}
 	base := g.Layout().Ticks(t0)
 	want := []int64{base, base, base + 1, base + 1, base + 2, base + 2}
@@ -354,7 +354,7 @@ func TestFill(t *testing.T) {
 			t.Fatalf("ids[%d] = %d after %d", i, id, ids[i-1])
 		}
 		p, _ := g.Layout().Decode(id)
-		perTick[p.Tick]++
+		perTick[g.Layout().Ticks(p.Time)]++
 	}
 	if len(perTick) != 3 || perTick[g.Layout().Ticks(t0)] != 4096 {
 		t.Errorf("IDs per tick = %v, want 4096, 4096, 1808", perTick)

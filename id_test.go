@@ -142,8 +142,8 @@ func TestDecodeString(t *testing.T) {
 		if err != nil {
 			t.Fatalf("DecodeString(%q): %v", s, err)
 		}
-		if d.ID != id || d.UnixMs != 1416207845161 || d.Time != "2014-11-17T07:04:05.161Z" || d.Sequence != 1 ||
-			d.DC == nil || *d.DC != 0 || d.Worker == nil || d.Generator != nil {
+		if d.ID != id || d.UnixMilli() != 1416207845161 || d.Time.Format(TimeFormat) != "2014-11-17T07:04:05.161Z" || d.Sequence != 1 ||
+			d.DC != 0 || d.Worker != 0 || d.Generator != 0 {
 			t.Errorf("DecodeString(%q) = %+v", s, d)
 		}
 	}
@@ -241,8 +241,7 @@ func FuzzDecode(f *testing.F) {
 				}
 				continue
 			}
-			p, _ := l.Decode(d.ID)
-			id, err := l.Compose(p.Tick, p.Sequence, p.Node)
+			id, err := l.Compose(l.Ticks(d.Time), d.Sequence, d.Node())
 			if err != nil || id != d.ID {
 				t.Fatalf("Compose(Decode(%d)) = %d, %v", d.ID, id, err)
 			}

@@ -179,7 +179,7 @@ func TestComposeDecodeRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if p.Tick != tick || p.Sequence != seq || p.Node != n || !p.Time.Equal(l.TickTime(tick)) {
+				if l.Ticks(p.Time) != tick || p.Sequence != seq || p.Node() != n || !p.Time.Equal(l.TickTime(tick)) {
 					t.Fatalf("Decode(Compose(%d, %d, %+v)) = %+v", tick, seq, n, p)
 				}
 			}
