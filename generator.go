@@ -83,8 +83,7 @@ type Generator struct {
 	epochNs  int64
 	unitNs   int64
 	maxBack  time.Duration
-	sys      *sysClock
-	clock    Clock
+	clk      clockReader
 	sleeper  Sleeper
 	floor    int64
 }
@@ -113,18 +112,13 @@ func New(s Settings) (*Generator, error) {
 	if g.maxBack == 0 {
 		g.maxBack = DefaultMaxBackwards
 	}
-	switch c := s.Clock.(type) {
-	case nil:
-		g.sys = newSysClock(0)
-		g.clock = g.sys
-	case *sysClock:
-		g.sys = c
-		g.clock = c
-	default:
-		g.clock = c
-		g.sleeper, _ = c.(Sleeper)
+	clock := s.Clock
+	if clock == nil {
+		clock = newSysClock(0)
 	}
-	if now := g.clock.Now(); now.Before(l.Epoch()) {
+	g.clk = newClockReader(clock)
+	g.sleeper, _ = clock.(Sleeper)
+	if now := clock.Now(); now.Before(l.Epoch()) {
 		return nil, fmt.Errorf("%w: epoch %s is after the clock's time %s", ErrInvalidLayout,
 			l.Epoch().Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano))
 	}
@@ -150,19 +144,10 @@ func (g *Generator) Layout() Layout { return g.layout }
 func (g *Generator) Node() Node { return g.node }
 
 // read returns the clock's wall time in Unix nanoseconds and a monotonic reading.
-func (g *Generator) read() (wall, mono int64) {
-	if g.sys != nil {
-		return g.sys.read()
-	}
-	t := g.clock.Now()
-	return t.UnixNano(), int64(t.Sub(monoBase))
-}
+func (g *Generator) read() (wall, mono int64) { return g.clk.read() }
 
 // Stamp reads the generator's clock, for Permit.Start.
-func (g *Generator) Stamp() Stamp {
-	w, m := g.read()
-	return Stamp{w, m}
-}
+func (g *Generator) Stamp() Stamp { return g.clk.stamp() }
 
 // tick converts Unix nanoseconds to a tick, rounding down.
 func (g *Generator) tick(wall int64) int64 {
