@@ -67,7 +67,7 @@ func (l *Leased) acquire(ctx context.Context) error {
 	}
 	l.begun = start
 	l.mu.Lock()
-	l.st.Generator, l.st.State, l.st.Mark = c.ID, "held", c.Mark
+	l.st.Generator, l.st.State, l.st.Mark = c.ID, LeaseHeld, c.Mark
 	l.st.Expires = start.Time().Add(l.lease)
 	l.st.LastRenewal = start.Time()
 	l.mu.Unlock()
@@ -113,7 +113,7 @@ func (l *Leased) renew(ctx context.Context, t *tenure) error {
 	l.begun = start
 	t.g.Grant(Permit{Until: mark, Start: start, Valid: l.lease - l.margin})
 	l.mu.Lock()
-	l.st.State, l.st.Mark, l.st.Renewals = "held", mark, l.st.Renewals+1
+	l.st.State, l.st.Mark, l.st.Renewals = LeaseHeld, mark, l.st.Renewals+1
 	l.st.Expires = start.Time().Add(l.lease)
 	l.st.LastRenewal = start.Time()
 	l.mu.Unlock()
@@ -161,7 +161,7 @@ func (l *Leased) keep(ctx context.Context) {
 		case errors.Is(err, ErrLeaseLost):
 			t.g.Revoke(err)
 			l.mu.Lock()
-			l.st.State, l.st.Losses, l.st.LastError = "lost", l.st.Losses+1, err
+			l.st.State, l.st.Losses, l.st.LastError = LeaseLost, l.st.Losses+1, err
 			l.mu.Unlock()
 			l.log.Warn("snowfall: lease lost", "generator", t.id, "err", err)
 			l.report(fmt.Errorf("snowfall: generator %d: %w", t.id, err))
@@ -169,7 +169,7 @@ func (l *Leased) keep(ctx context.Context) {
 		default:
 			l.fail(err)
 			l.mu.Lock()
-			l.st.State = "fenced"
+			l.st.State = LeaseFenced
 			l.mu.Unlock()
 			l.log.Warn("snowfall: renewal failed", "generator", t.id, "err", err)
 			// Retry sooner; the permit lapses by itself if this lasts.

@@ -132,13 +132,13 @@ func TestReacquireHasDeadline(t *testing.T) {
 		a.hang.Store(1)
 		time.Sleep(time.Second + time.Millisecond) // the renewal finds the loss; the claim hangs
 		synctest.Wait()
-		if st := l.Lease(); st.State != "lost" {
+		if st := l.Lease(); st.State != snowfall.LeaseLost {
 			t.Fatalf("after the loss: state %q, want lost", st.State)
 		}
 		time.Sleep(15 * time.Second)
 		synctest.Wait()
 		st := l.Lease()
-		if st.State != "held" || st.Generator != 1 {
+		if st.State != snowfall.LeaseHeld || st.Generator != 1 {
 			t.Fatalf("15 s after a claim stopped answering: got %+v, want held generator 1 (the claim must time out and be retried)", st)
 		}
 		if !errors.Is(st.LastError, context.DeadlineExceeded) {

@@ -64,7 +64,7 @@ func TestLeaseHeartbeat(t *testing.T) {
 		if got, want := st.Renewals, uint64(12); got != want {
 			t.Errorf("renewals in a minute at the default 5 s probe: got %d, want %d", got, want)
 		}
-		if st.State != "held" || st.Generator != 0 {
+		if st.State != snowfall.LeaseHeld || st.Generator != 0 {
 			t.Errorf("status: got %+v, want held generator 0", st)
 		}
 		if got, want := st.Expires, time.Now().Add(10*time.Second-time.Millisecond); !got.Equal(want) {
@@ -96,7 +96,7 @@ func TestLeaseSelfFencing(t *testing.T) {
 		if !errors.Is(err, snowfall.ErrFenced) || !errors.Is(err, snowfall.ErrLeaseLost) {
 			t.Fatalf("Next at lease - margin: got %v, want ErrFenced wrapping ErrLeaseLost", err)
 		}
-		if got := l.Lease().State; got != "fenced" {
+		if got := l.Lease().State; got != snowfall.LeaseFenced {
 			t.Errorf("state: got %q, want fenced", got)
 		}
 		a.Fail(nil)
@@ -143,7 +143,7 @@ func TestLeaseLoss(t *testing.T) {
 			t.Errorf("OnLost calls: got %d, want 1", len(reported))
 		}
 		st := l.Lease()
-		if st.Generator != 1 || st.State != "held" || st.Losses != 1 {
+		if st.Generator != 1 || st.State != snowfall.LeaseHeld || st.Losses != 1 {
 			t.Errorf("after the loss: got %+v, want held generator 1 with one loss", st)
 		}
 		id, err := l.Next()

@@ -46,17 +46,31 @@ type LeaseSettings struct {
 	OnLost func(error)
 }
 
+// LeaseState is the state of a Leased generator's lease; its text is what the server shows.
+type LeaseState string
+
+// The states of a lease.
+const (
+	LeaseHeld   LeaseState = "held"   // the generator may issue
+	LeaseFenced LeaseState = "fenced" // renewals are failing: the generator refuses until one succeeds
+	LeaseLost   LeaseState = "lost"   // the tenure was lost: the keeper is claiming a new id
+	LeaseClosed LeaseState = "closed" // Close was called
+)
+
+// LeaseStates returns every LeaseState, in the order above.
+func LeaseStates() []LeaseState { return []LeaseState{LeaseHeld, LeaseFenced, LeaseLost, LeaseClosed} }
+
 // LeaseStatus is a snapshot of a Leased generator's lease.
 type LeaseStatus struct {
-	Generator   int64     // the generator id held, or -1
-	State       string    // "held", "fenced" (renewals failing), "lost" (re-acquiring) or "closed"
-	Expires     time.Time // when the lease ends at the earliest, by the local clock
-	Mark        time.Time // the high-water mark recorded last
-	Renewals    uint64    // successful renewals
-	Failures    uint64    // failed renewal or claim attempts
-	Losses      uint64    // tenures lost to another holder or to expiry
-	LastRenewal time.Time // start of the last successful renewal, by the local clock
-	LastError   error     // the last renewal or claim error, if any
+	Generator   int64      // the generator id held, or -1
+	State       LeaseState // held, fenced, lost or closed
+	Expires     time.Time  // when the lease ends at the earliest, by the local clock
+	Mark        time.Time  // the high-water mark recorded last
+	Renewals    uint64     // successful renewals
+	Failures    uint64     // failed renewal or claim attempts
+	Losses      uint64     // tenures lost to another holder or to expiry
+	LastRenewal time.Time  // start of the last successful renewal, by the local clock
+	LastError   error      // the last renewal or claim error, if any
 }
 
 // Leased is a generator whose generator id, epoch and layout come from a lease on a manifest. It
@@ -132,7 +146,7 @@ func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
-	l.st = LeaseStatus{Generator: -1, State: "lost"}
+	l.st = LeaseStatus{Generator: -1, State: LeaseLost}
 	if err := l.acquire(ctx); err != nil {
 		return nil, err
 	}
@@ -190,9 +204,9 @@ func (l *Leased) Lease() LeaseStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := l.st
-	if st.State == "held" {
+	if st.State == LeaseHeld {
 		if err := l.cur.Load().g.Fenced(); err != nil {
-			st.State = "fenced"
+			st.State = LeaseFenced
 		}
 	}
 	return st
@@ -246,7 +260,7 @@ func (l *Leased) Close() error {
 		}
 	}
 	l.mu.Lock()
-	l.st.State, l.cerr = "closed", err
+	l.st.State, l.cerr = LeaseClosed, err
 	l.mu.Unlock()
 	close(l.lost)
 	return err

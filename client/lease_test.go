@@ -37,7 +37,7 @@ func TestStatsOfLeasedServer(t *testing.T) {
 	if st.Lease == nil {
 		t.Fatalf("Stats().Lease is nil for a leased server; stats %+v", st)
 	}
-	if st.Lease.ID != want.Generator || st.Lease.State != want.State {
+	if st.Lease.ID != want.Generator || st.Lease.State != string(want.State) {
 		t.Errorf("lease id %d state %q, want %d %q", st.Lease.ID, st.Lease.State, want.Generator, want.State)
 	}
 	if st.Lease.Expiry.Before(before.Expires.Add(-time.Millisecond)) || st.Lease.Expiry.After(want.Expires.Add(time.Millisecond)) {

@@ -43,7 +43,7 @@ func (s *Server) leaseBody() *leaseBody {
 	st := s.lease.Lease()
 	b := &leaseBody{
 		Generator:   st.Generator,
-		State:       st.State,
+		State:       string(st.State),
 		Expires:     formatTime(st.Expires),
 		ExpiresInS:  st.Expires.Sub(s.now()).Round(time.Millisecond).Seconds(),
 		Mark:        formatTime(st.Mark),
@@ -52,14 +52,11 @@ func (s *Server) leaseBody() *leaseBody {
 		Losses:      st.Losses,
 		LastRenewal: formatTime(st.LastRenewal),
 	}
-	if st.State != "held" { // an error that has been recovered from is history, and the log has it
-		b.LastError = publicReason(&leaseError{state: st.State, cause: st.LastError}, s.now())
+	if st.State != snowfall.LeaseHeld { // an error that has been recovered from is history, and the log has it
+		b.LastError = publicReason(&leaseError{state: string(st.State), cause: st.LastError}, s.now())
 	}
 	return b
 }
-
-// leaseStates are the states LeaseStatus.State takes; the state gauge has one series for each.
-var leaseStates = []string{"held", "fenced", "lost", "closed"}
 
 var (
 	descLeaseState = prometheus.NewDesc("snowfall_lease_state",
@@ -87,12 +84,12 @@ func (s *Server) collectLease(ch chan<- prometheus.Metric) {
 		return
 	}
 	st := s.lease.Lease()
-	for _, state := range leaseStates {
+	for _, state := range snowfall.LeaseStates() { // one series for each state
 		v := 0.0
 		if st.State == state {
 			v = 1
 		}
-		ch <- prometheus.MustNewConstMetric(descLeaseState, prometheus.GaugeValue, v, state)
+		ch <- prometheus.MustNewConstMetric(descLeaseState, prometheus.GaugeValue, v, string(state))
 	}
 	ch <- prometheus.MustNewConstMetric(descLeaseGenerator, prometheus.GaugeValue, float64(st.Generator))
 	ch <- prometheus.MustNewConstMetric(descLeaseRenewals, prometheus.CounterValue, float64(st.Renewals))

@@ -20,8 +20,8 @@ type readier interface {
 // notReady returns why the source cannot issue an ID now, or nil. It spends no ID.
 func (s *Server) notReady() error {
 	if s.lease != nil {
-		if st := s.lease.Lease(); st.State != "held" {
-			return &leaseError{state: st.State, cause: st.LastError}
+		if st := s.lease.Lease(); st.State != snowfall.LeaseHeld {
+			return &leaseError{state: string(st.State), cause: st.LastError}
 		}
 	}
 	if r, ok := s.src.(readier); ok {
