@@ -196,9 +196,6 @@ func (l *Leased) Stats() Stats {
 // Layout returns the manifest's layout.
 func (l *Leased) Layout() Layout { return l.man.Layout }
 
-// Generator returns the generator of the current tenure; it changes after a loss.
-func (l *Leased) Generator() *Generator { return l.cur.Load().g }
-
 // Lease returns a snapshot of the lease.
 func (l *Leased) Lease() LeaseStatus {
 	l.mu.Lock()
