@@ -1,6 +1,9 @@
 package snowfall_test
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,40 +44,41 @@ func TestManifestKeepsPresetName(t *testing.T) {
 	}
 }
 
-// TestPresetNameFromFields: a layout built from a preset's fields, epoch and unit is that preset.
-func TestPresetNameFromFields(t *testing.T) {
-	for _, name := range snowfall.PresetNames() {
-		p, _ := snowfall.Preset(name)
-		parsed, err := snowfall.ParseLayout(p.Spec())
-		if err != nil {
-			t.Fatal(err)
-		}
-		parsed, err = parsed.WithEpoch(p.Epoch())
-		if err != nil {
-			t.Fatal(err)
-		}
-		built, err := snowfall.NewLayout(p.Fields(), p.Epoch(), p.Unit())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for how, l := range map[string]snowfall.Layout{"ParseLayout+WithEpoch": parsed, "NewLayout": built} {
-			if got := l.Name(); got != name {
-				t.Errorf("%s of %s: Name() = %q, want %q", how, name, got, name)
+func TestPoolSizeAndNodeOf(t *testing.T) {
+	tw, _ := snowfall.Preset(snowfall.PresetTwitter)
+	for _, tc := range []struct {
+		name string
+		l    snowfall.Layout
+		size int64
+		n    int64
+		node snowfall.Node
+	}{
+		{"snowfall", snowfall.DefaultLayout(), 2048, 5, snowfall.Node{Generator: 5}},
+		{"twitter", tw, 1024, 33, snowfall.Node{DC: 1, Worker: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := snowfall.PoolSize(tc.l); got != tc.size {
+				t.Errorf("PoolSize: got %d, want %d", got, tc.size)
 			}
-		}
+			if got := snowfall.NodeOf(tc.l, tc.n); got != tc.node {
+				t.Errorf("NodeOf(%d): got %+v, want %+v", tc.n, got, tc.node)
+			}
+		})
 	}
-	// Another epoch or unit makes a custom layout.
-	p := snowfall.DefaultLayout()
-	for _, c := range []struct {
-		epoch time.Time
-		unit  time.Duration
-	}{{p.Epoch().Add(time.Hour), 0}, {p.Epoch(), 2 * time.Millisecond}} {
-		l, err := snowfall.NewLayout(p.Fields(), c.epoch, c.unit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := l.Name(); got != "custom" {
-			t.Errorf("NewLayout(snowfall fields, %v, %v).Name() = %q, want custom", c.epoch, c.unit, got)
-		}
+}
+
+func TestManifestEpochInFuture(t *testing.T) {
+	a := memassign.New(nil)
+	future := time.Now().Add(24 * time.Hour).UnixMilli()
+	if _, err := a.Properties(t.Context(), map[string]string{
+		snowfall.PropEpochMs: fmt.Sprint(future),
+		snowfall.PropLayout:  snowfall.DefaultLayout().Spec(),
+		snowfall.PropProbeMs: "5000",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{})
+	if !errors.Is(err, snowfall.ErrInvalidLayout) || !strings.Contains(err.Error(), "in the future") {
+		t.Errorf("manifest epoch in the future: got %v, want ErrInvalidLayout saying so", err)
 	}
 }
