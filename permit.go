@@ -54,7 +54,8 @@ func (g *Generator) Grant(p Permit) {
 
 // Revoke makes g refuse to issue, with a FenceError carrying cause, until the next Grant. It is a
 // barrier for calls in flight: once it returns, no Next or Fill that began before it can still
-// issue, and Last reports the last tick issued for good (until a Grant). It returns that time.
+// issue, so the last tick issued is final (until a Grant; Stats reports it as LastTimestamp). It
+// returns that tick's time.
 //
 // Why nothing in flight gets through: every ID is issued by a compare-and-swap of state from the
 // value the call loaded. Revoke stores the revoked permit and then sets the sealed bit of state
@@ -68,7 +69,7 @@ func (g *Generator) Revoke(cause error) time.Time {
 	}
 	g.permit.Store(&permit{closed: true, cause: cause})
 	if simbug.CloseRace {
-		return g.Last() // issue 10, defect 1, put back: in-flight calls are not stopped
+		return g.lastTime() // issue 10, defect 1, put back: in-flight calls are not stopped
 	}
 	for {
 		old := g.state.Load()

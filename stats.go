@@ -45,8 +45,8 @@ func (g *Generator) Stats() Stats {
 	}
 }
 
-// Last returns the time of the last tick g issued (or its high-water mark before the first ID).
-func (g *Generator) Last() time.Time {
+// lastTime returns the time of the last tick g issued (or its high-water mark before the first ID).
+func (g *Generator) lastTime() time.Time {
 	return g.layout.TickTime(int64(g.state.Load() &^ sealed >> g.seqBits))
 }
 
