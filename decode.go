@@ -12,7 +12,8 @@ import (
 //
 //	{"id":"1825382944768802815","unix_ms":1795439404004,"time":"2026-11-23T13:10:04.004Z","sequence":7,"generator":2047}
 //
-// with generator for a layout with a gen field, and dc and worker in its place for the others.
+// with generator for a layout with a gen field, and dc and worker in its place for the others. (A
+// Decoded made otherwise than by Decode, DecodeString or UnmarshalJSON shows generator.)
 type Decoded struct {
 	ID        ID
 	Time      time.Time // the instant the ID's tick starts, UTC
