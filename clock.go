@@ -90,6 +90,33 @@ func (c *sysClock) Now() time.Time {
 	return time.Unix(0, wall)
 }
 
+// clockReader reads a Clock on the wall and monotonic scales, and the system clock without building
+// a time.Time. Generators and the Leased keeper read their clock through it.
+type clockReader struct {
+	sys   *sysClock // the clock, when it is the system clock
+	clock Clock
+}
+
+func newClockReader(c Clock) clockReader {
+	sys, _ := c.(*sysClock)
+	return clockReader{sys: sys, clock: c}
+}
+
+// read returns the clock's wall time in Unix nanoseconds and a monotonic reading.
+func (r *clockReader) read() (wall, mono int64) {
+	if r.sys != nil {
+		return r.sys.read()
+	}
+	t := r.clock.Now()
+	return t.UnixNano(), int64(t.Sub(monoBase))
+}
+
+// stamp returns one reading as a Stamp.
+func (r *clockReader) stamp() Stamp {
+	w, m := r.read()
+	return Stamp{w, m}
+}
+
 // Sleeper is implemented by clocks that are not the system's (fakes in tests): generators wait
 // through Sleep instead of the runtime's timers. Sleep returns early with ctx's error.
 type Sleeper interface {

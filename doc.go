@@ -8,27 +8,44 @@
 // tick from different generators interleave). A Layout is data: four presets, or custom fields
 // (ParseLayout("time=41,dc=5,worker=5,seq=12"), with an optional unit=10ms), each with its epoch.
 //
-// snowfall (the default), epoch 2020-01-01T00:00:00Z, 1 ms ticks:
+// The presets, each with 1 ms ticks (the package's Presets example prints these limits from the
+// code):
+//
+// snowfall (the default), epoch 2020-01-01T00:00:00Z:
 //
 //	 63 62                                   23 22        11 10         0
 //	+--+---------------------------------------+------------+------------+
-//	|0 |           time (40 bits)              |  seq (12)  |  gen (11)  |
+//	|0 |             time (40 bits)            |  seq (12)  |  gen (11)  |
 //	+--+---------------------------------------+------------+------------+
 //	4,096 IDs per ms per generator; generators 0..2047;
 //	2^40 ms ≈ 34.8 years: the time field runs out on 2054-11-03.
 //
-// pysnowflake, epoch 550281600000 ms (1987-06-10), 1 ms ticks, as the Python pysnowflake server:
+// pysnowflake, epoch 1987-06-10T00:00:00Z (550281600000 ms), as the Python pysnowflake server:
 //
-//	+--+-----------------------------------------+------+----------+-----------+
-//	|0 |             time (41 bits)              |dc (4)|worker (8)| seq (10)  |
-//	+--+-----------------------------------------+------+----------+-----------+
-//	1,024 IDs per ms per worker; dc 0..15, worker 0..255; 2^41 ms ≈ 69.7 years: until 2057-02-13.
+//	 63 62                                   22 21    18 17        10 9        0
+//	+--+---------------------------------------+--------+------------+----------+
+//	|0 |             time (41 bits)            | dc (4) | worker (8) | seq (10) |
+//	+--+---------------------------------------+--------+------------+----------+
+//	1,024 IDs per ms per worker; dc 0..15, worker 0..255;
+//	2^41 ms ≈ 69.7 years: the time field runs out on 2057-02-13.
 //
-// pysnowflake-legacy: time 41 | dc 2 | worker 8 | seq 12, the same epoch: 4,096 IDs per ms; dc 0..3,
-// worker 0..255; until 2057.
+// pysnowflake-legacy, the epoch of pysnowflake, with fewer dc values and a longer sequence:
 //
-// twitter, epoch 1288834974657 ms (2010-11-04T01:42:54.657Z): time 41 | dc 5 | worker 5 | seq 12:
-// 4,096 IDs per ms; dc 0..31, worker 0..31; until 2080.
+//	 63 62                                   22 21    20 19        12 11       0
+//	+--+---------------------------------------+--------+------------+----------+
+//	|0 |             time (41 bits)            | dc (2) | worker (8) | seq (12) |
+//	+--+---------------------------------------+--------+------------+----------+
+//	4,096 IDs per ms per worker; dc 0..3, worker 0..255;
+//	2^41 ms ≈ 69.7 years: the time field runs out on 2057-02-13.
+//
+// twitter, epoch 2010-11-04T01:42:54.657Z (1288834974657 ms), as Twitter's Snowflake:
+//
+//	 63 62                                   22 21    17 16        12 11       0
+//	+--+---------------------------------------+--------+------------+----------+
+//	|0 |             time (41 bits)            | dc (5) | worker (5) | seq (12) |
+//	+--+---------------------------------------+--------+------------+----------+
+//	4,096 IDs per ms per worker; dc 0..31, worker 0..31;
+//	2^41 ms ≈ 69.7 years: the time field runs out on 2080-07-10.
 //
 // Node values outside their field's range are errors that name the value and the range; they are
 // never masked, since masking would make two nodes issue the same IDs.

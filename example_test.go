@@ -51,3 +51,27 @@ func ExampleID_Base32() {
 	// 34STEFB540001 9RyhGgQVRWY
 	// 3631957913783762945
 }
+
+// Example_presets prints the limits of each preset, as the package documentation gives them.
+func Example_presets() {
+	for _, name := range snowfall.PresetNames() {
+		l, _ := snowfall.Preset(name)
+		fmt.Printf("%s: %s, epoch %s\n", name, l.Spec(), l.Epoch().Format(time.RFC3339Nano))
+		fmt.Printf("  %d IDs per ms per generator; ", l.PerTick()) // every preset ticks in milliseconds
+		if l.Has(snowfall.FieldGenerator) {
+			fmt.Printf("generators 0..%d", l.Max(snowfall.FieldGenerator))
+		} else {
+			fmt.Printf("dc 0..%d, worker 0..%d", l.Max(snowfall.FieldDC), l.Max(snowfall.FieldWorker))
+		}
+		fmt.Printf("; %.1f years: the time field runs out on %s\n", l.Lifetime().Hours()/24/365.25, l.End().Format(time.DateOnly))
+	}
+	// Output:
+	// snowfall: time=40,seq=12,gen=11, epoch 2020-01-01T00:00:00Z
+	//   4096 IDs per ms per generator; generators 0..2047; 34.8 years: the time field runs out on 2054-11-03
+	// pysnowflake: time=41,dc=4,worker=8,seq=10, epoch 1987-06-10T00:00:00Z
+	//   1024 IDs per ms per generator; dc 0..15, worker 0..255; 69.7 years: the time field runs out on 2057-02-13
+	// pysnowflake-legacy: time=41,dc=2,worker=8,seq=12, epoch 1987-06-10T00:00:00Z
+	//   4096 IDs per ms per generator; dc 0..3, worker 0..255; 69.7 years: the time field runs out on 2057-02-13
+	// twitter: time=41,dc=5,worker=5,seq=12, epoch 2010-11-04T01:42:54.657Z
+	//   4096 IDs per ms per generator; dc 0..31, worker 0..31; 69.7 years: the time field runs out on 2080-07-10
+}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/snowfall-go/snowfall/internal/testkit/fakeclock"
 )
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -70,7 +72,7 @@ func TestUniqueAndIncreasingAcrossGoroutines(t *testing.T) {
 		if p.Generator != 7 {
 			t.Fatalf("ID %d has generator %d, want 7", id, p.Generator)
 		}
-		perTick[p.Tick]++
+		perTick[l.Ticks(p.Time)]++
 	}
 	for tick, n := range perTick {
 		if n > int(l.PerTick()) {
@@ -86,7 +88,7 @@ func TestUniqueAndIncreasingAcrossGoroutines(t *testing.T) {
 }
 
 func TestIDsCarryTheClockTime(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := fakeclock.New(t0)
 	g := newGen(t, Settings{Clock: clk, Node: Node{Generator: 3}})
 	id, err := g.Next()
 	if err != nil {
@@ -103,7 +105,7 @@ func TestIDsCarryTheClockTime(t *testing.T) {
 }
 
 func TestSequenceOverloadWaitsForNextTick(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := fakeclock.New(t0)
 	g := newGen(t, Settings{Clock: clk, Layout: smallLayout(t)})
 	var ticks []int64
 	for range 6 {
@@ -112,7 +114,7 @@ func TestSequenceOverloadWaitsForNextTick(t *testing.T) {
 			t.Fatal(err)
 		}
 		p, _ := g.Layout().Decode(id)
-		ticks = append(ticks, p.Tick)
+		ticks = append(ticks, g.Layout().Ticks(p.Time))
 	}
 	base := g.Layout().Ticks(t0)
 	want := []int64{base, base, base + 1, base + 1, base + 2, base + 2}
@@ -129,7 +131,7 @@ func TestSequenceOverloadWaitsForNextTick(t *testing.T) {
 }
 
 func TestTryNextDoesNotWait(t *testing.T) {
-	clk := newFakeClock(t0.Add(300 * time.Microsecond))
+	clk := fakeclock.New(t0.Add(300 * time.Microsecond))
 	g := newGen(t, Settings{Clock: clk, Layout: smallLayout(t)})
 	for range 2 {
 		if _, err := g.TryNext(); err != nil {
@@ -161,7 +163,7 @@ func TestClockBackwards(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := newFakeClock(t0)
+			clk := fakeclock.New(t0)
 			g := newGen(t, Settings{Clock: clk, Layout: smallLayout(t), MaxBackwards: tt.max})
 			a, _ := g.Next()
 			b, _ := g.Next() // the tick's sequence is used up
@@ -195,7 +197,7 @@ func TestClockBackwards(t *testing.T) {
 }
 
 func TestClockBackwardsWithSequenceLeftStaysInLastTick(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := fakeclock.New(t0)
 	g := newGen(t, Settings{Clock: clk})
 	a, _ := g.Next()
 	clk.Set(t0.Add(-10 * time.Second))
@@ -209,7 +211,7 @@ func TestClockBackwardsWithSequenceLeftStaysInLastTick(t *testing.T) {
 }
 
 func TestHighWaterMark(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := fakeclock.New(t0)
 	mark := t0.Add(300 * time.Millisecond) // a previous run got this far with a clock that was ahead
 	g := newGen(t, Settings{Clock: clk, After: mark})
 	if _, err := g.TryNext(); !errors.Is(err, ErrWouldWait) || !errors.Is(err, ErrClockBackwards) {
@@ -230,7 +232,7 @@ func TestHighWaterMark(t *testing.T) {
 		t.Errorf("Issued = %d, want 1", st.Issued)
 	}
 
-	far := newGen(t, Settings{Clock: newFakeClock(t0), After: t0.Add(5 * time.Second)})
+	far := newGen(t, Settings{Clock: fakeclock.New(t0), After: t0.Add(5 * time.Second)})
 	if _, err := far.Next(); !errors.Is(err, ErrClockBackwards) {
 		t.Errorf("mark 5s ahead: Next = %v, want ErrClockBackwards", err)
 	}
@@ -271,77 +273,23 @@ func TestTimeOverflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := newGen(t, Settings{Layout: l, Clock: newFakeClock(t0)})
+	g := newGen(t, Settings{Layout: l, Clock: fakeclock.New(t0)})
 	if _, err := g.Next(); !errors.Is(err, ErrTimeOverflow) {
 		t.Fatalf("Next = %v, want ErrTimeOverflow", err)
 	}
-	if _, err := New(Settings{Layout: l, Clock: newFakeClock(t0), After: t0}); !errors.Is(err, ErrTimeOverflow) {
+	if _, err := New(Settings{Layout: l, Clock: fakeclock.New(t0), After: t0}); !errors.Is(err, ErrTimeOverflow) {
 		t.Errorf("New with a mark past the end = %v, want ErrTimeOverflow", err)
 	}
 }
 
 func TestEpochAfterClock(t *testing.T) {
-	if _, err := New(Settings{Clock: newFakeClock(time.UnixMilli(EpochSnowfall - 1))}); !errors.Is(err, ErrInvalidLayout) {
+	if _, err := New(Settings{Clock: fakeclock.New(time.UnixMilli(EpochSnowfall - 1))}); !errors.Is(err, ErrInvalidLayout) {
 		t.Errorf("New = %v, want ErrInvalidLayout", err)
 	}
 }
 
-func TestPermit(t *testing.T) {
-	clk := newFakeClock(t0)
-	g := newGen(t, Settings{Clock: clk})
-	lost := errors.New("lease 7 lost")
-	g.Grant(Permit{Until: t0.Add(10 * time.Millisecond), Start: g.Stamp(), Valid: time.Second, Cause: lost})
-	if _, err := g.Next(); err != nil {
-		t.Fatalf("within the permit: %v", err)
-	}
-
-	clk.Set(t0.Add(11 * time.Millisecond))
-	_, err := g.Next()
-	if !errors.Is(err, ErrFenced) || !errors.Is(err, lost) {
-		t.Fatalf("past the ceiling: %v, want ErrFenced wrapping the cause", err)
-	}
-	if g.Fenced() == nil || g.Stats().Fenced == nil {
-		t.Error("Fenced() and Stats().Fenced are nil while fenced")
-	}
-
-	g.Grant(Permit{Start: g.Stamp(), Valid: time.Second})
-	if _, err := g.Next(); err != nil {
-		t.Fatalf("after a new grant: %v", err)
-	}
-	clk.Add(time.Second)
-	if _, err := g.Next(); !errors.Is(err, ErrFenced) || !errors.Is(err, ErrLeaseLost) {
-		t.Fatalf("after the permit lapsed: %v, want ErrFenced and ErrLeaseLost", err)
-	}
-
-	g.Grant(Permit{})
-	if _, err := g.Next(); err != nil {
-		t.Fatalf("unbounded permit: %v", err)
-	}
-	g.Revoke(lost)
-	if _, err := g.Next(); !errors.Is(err, lost) {
-		t.Fatalf("after Revoke: %v", err)
-	}
-	if _, err := g.Fill(context.Background(), make([]ID, 3)); !errors.Is(err, ErrFenced) {
-		t.Fatalf("Fill after Revoke: %v", err)
-	}
-}
-
-// A process stopped past its permit (SIGSTOP, a long GC pause) must not issue one more ID when it
-// wakes, even before any lease code runs.
-func TestPermitLapsesWhileStopped(t *testing.T) {
-	g := newGen(t, Settings{})
-	g.Grant(Permit{Start: g.Stamp(), Valid: 30 * time.Millisecond})
-	if _, err := g.Next(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(40 * time.Millisecond)
-	if _, err := g.Next(); !errors.Is(err, ErrFenced) {
-		t.Fatalf("Next after the pause = %v, want ErrFenced", err)
-	}
-}
-
 func TestFill(t *testing.T) {
-	clk := newFakeClock(t0)
+	clk := fakeclock.New(t0)
 	g := newGen(t, Settings{Clock: clk, Node: Node{Generator: 1}})
 	ids := make([]ID, 10000)
 	n, err := g.Fill(context.Background(), ids)
@@ -354,7 +302,7 @@ func TestFill(t *testing.T) {
 			t.Fatalf("ids[%d] = %d after %d", i, id, ids[i-1])
 		}
 		p, _ := g.Layout().Decode(id)
-		perTick[p.Tick]++
+		perTick[g.Layout().Ticks(p.Time)]++
 	}
 	if len(perTick) != 3 || perTick[g.Layout().Ticks(t0)] != 4096 {
 		t.Errorf("IDs per tick = %v, want 4096, 4096, 1808", perTick)
@@ -366,47 +314,4 @@ func TestFill(t *testing.T) {
 	if st := g.Stats(); st.Issued != 10001 {
 		t.Errorf("Issued = %d, want 10001", st.Issued)
 	}
-}
-
-func TestStats(t *testing.T) {
-	clk := newFakeClock(t0)
-	l, _ := Preset(PresetTwitter)
-	g := newGen(t, Settings{Clock: clk, Layout: l, Node: Node{DC: 3, Worker: 4}})
-	st := g.Stats()
-	if st.Issued != 0 || st.Sequence != 0 || st.LastTimestamp != EpochTwitter {
-		t.Errorf("fresh stats = %+v", st)
-	}
-	for range 3 {
-		g.Next()
-	}
-	st = g.Stats()
-	want := Stats{Layout: "twitter", Spec: "time=41,dc=5,worker=5,seq=12", EpochMs: EpochTwitter, Node: Node{DC: 3, Worker: 4},
-		Timestamp: t0.UnixMilli(), LastTimestamp: t0.UnixMilli(), Sequence: 2, Issued: 3}
-	if st != want {
-		t.Errorf("Stats = %+v\nwant %+v", st, want)
-	}
-}
-
-func TestIssuedNeverGoesDown(t *testing.T) {
-	l, _ := ParseLayout("time=50,seq=4,gen=9")
-	g := newGen(t, Settings{Layout: l})
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				g.NextContext(ctx)
-			}
-		})
-	}
-	var last uint64
-	for ctx.Err() == nil {
-		n := g.Stats().Issued
-		if n < last {
-			t.Fatalf("Issued went from %d down to %d", last, n)
-		}
-		last = n
-	}
-	wg.Wait()
 }

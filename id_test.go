@@ -134,26 +134,6 @@ func TestSQL(t *testing.T) {
 	}
 }
 
-func TestDecodeString(t *testing.T) {
-	l, _ := Preset(PresetPysnowflake)
-	id := ID(3631957913783762945)
-	for _, s := range []string{id.String(), id.Base32(), id.Base58()} {
-		d, err := DecodeString(l, s)
-		if err != nil {
-			t.Fatalf("DecodeString(%q): %v", s, err)
-		}
-		if d.ID != id || d.UnixMs != 1416207845161 || d.Time != "2014-11-17T07:04:05.161Z" || d.Sequence != 1 ||
-			d.DC == nil || *d.DC != 0 || d.Worker == nil || d.Generator != nil {
-			t.Errorf("DecodeString(%q) = %+v", s, d)
-		}
-	}
-	// (1825382944768786432 >> 23) + 1577836800000 = 1795439404004 ms; sequence and generator are 0.
-	b, _ := json.Marshal(must(DecodeString(DefaultLayout(), "1825382944768786432")))
-	if got, want := string(b), `{"id":"1825382944768786432","unix_ms":1795439404004,"time":"2026-11-23T13:10:04.004Z","sequence":0,"generator":0}`; got != want {
-		t.Errorf("JSON = %s\nwant %s", got, want)
-	}
-}
-
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
@@ -225,68 +205,6 @@ func FuzzParseBase58(f *testing.F) {
 		}
 		if again, err := ParseBase58(id.Base58()); err != nil || again != id {
 			t.Fatalf("round trip %q -> %d -> %d, %v", s, id, again, err)
-		}
-	})
-}
-
-func FuzzDecode(f *testing.F) {
-	fuzzSeeds(f)
-	layouts := []Layout{DefaultLayout(), must(Preset(PresetPysnowflake)), must(ParseLayout("time=39,seq=8,gen=16,unit=10ms"))}
-	f.Fuzz(func(t *testing.T, s string) {
-		for _, l := range layouts {
-			d, err := DecodeString(l, s)
-			if err != nil {
-				if !errors.Is(err, ErrInvalidID) {
-					t.Fatalf("error %v does not wrap ErrInvalidID", err)
-				}
-				continue
-			}
-			p, _ := l.Decode(d.ID)
-			id, err := l.Compose(p.Tick, p.Sequence, p.Node)
-			if err != nil || id != d.ID {
-				t.Fatalf("Compose(Decode(%d)) = %d, %v", d.ID, id, err)
-			}
-		}
-	})
-}
-
-// TestParseAnyPrefixes: digits-only text is decimal; a prefix names the encoding of a fixed-width
-// form that is all digits.
-func TestParseAnyPrefixes(t *testing.T) {
-	id := ID(32)
-	b32 := id.Base32() // "0000000000010": digits only
-	for _, c := range []struct {
-		in   string
-		want ID
-	}{
-		{b32, 10},
-		{"base32:" + b32, 32},
-		{"decimal:" + b32, 10},
-		{"base58:" + id.Base58(), 32},
-	} {
-		if got, err := ParseAny(c.in); err != nil || got != c.want {
-			t.Errorf("ParseAny(%q) = %v, %v; want %v", c.in, got, err, c.want)
-		}
-	}
-	if _, err := ParseAny("base32:!"); err == nil {
-		t.Errorf("ParseAny(base32:!) accepted")
-	}
-}
-
-// FuzzParseAny: the prefixed forms round-trip; any text parses or fails without panicking.
-func FuzzParseAny(f *testing.F) {
-	f.Add(int64(32), "0000000000010")
-	f.Add(int64(1)<<62, "base32:zzzzzzzzzzzzz")
-	f.Fuzz(func(t *testing.T, v int64, s string) {
-		ParseAny(s)
-		if v < 0 {
-			return
-		}
-		id := ID(v)
-		for _, in := range []string{"base32:" + id.Base32(), "base58:" + id.Base58(), "decimal:" + id.String(), id.String()} {
-			if got, err := ParseAny(in); err != nil || got != id {
-				t.Fatalf("ParseAny(%q) = %v, %v; want %v", in, got, err, id)
-			}
 		}
 	})
 }

@@ -14,44 +14,44 @@ import (
 // Mark and LastRenewal are left out when zero. Reading also accepts Unix milliseconds for the times,
 // as some pysnowflake-compatible servers send them.
 type Lease struct {
-	ID          int64     // key "id": the generator id held, or -1
-	State       string    // key "state": "held", "fenced" (renewals failing), "lost" (claiming again) or "closed"
-	Expiry      time.Time // key "expiry": when the lease ends at the earliest; zero when there is none
-	ExpiresInS  float64   // key "expires_in_s": seconds from the answer to Expiry, to the millisecond; negative once past
-	Mark        time.Time // key "mark": the high-water mark recorded last; zero when none was
-	Renewals    uint64    // key "renewals": successful renewals
-	Failures    uint64    // key "failures": failed renewal or claim attempts
-	Losses      uint64    // key "losses": tenures lost to another holder or to expiry
-	LastRenewal time.Time // key "last_renewal": the start of the last successful renewal; zero when none
-	LastError   string    // key "last_error": while not held, what is wrong, in public words
+	ID          int64               // key "id": the generator id held, or -1
+	State       snowfall.LeaseState // key "state": "held", "fenced" (renewals failing), "lost" (claiming again) or "closed"
+	Expiry      time.Time           // key "expiry": when the lease ends at the earliest; zero when there is none
+	ExpiresInS  float64             // key "expires_in_s": seconds from the answer to Expiry, to the millisecond; negative once past
+	Mark        time.Time           // key "mark": the high-water mark recorded last; zero when none was
+	Renewals    uint64              // key "renewals": successful renewals
+	Failures    uint64              // key "failures": failed renewal or claim attempts
+	Losses      uint64              // key "losses": tenures lost to another holder or to expiry
+	LastRenewal time.Time           // key "last_renewal": the start of the last successful renewal; zero when none
+	LastError   string              // key "last_error": while not held, what is wrong, in public words
 }
 
 // leaseText is Lease as it is written.
 type leaseText struct {
-	ID          int64   `json:"id"`
-	State       string  `json:"state"`
-	Expiry      string  `json:"expiry"`
-	ExpiresInS  float64 `json:"expires_in_s"`
-	Mark        string  `json:"mark,omitempty"`
-	Renewals    uint64  `json:"renewals"`
-	Failures    uint64  `json:"failures"`
-	Losses      uint64  `json:"losses"`
-	LastRenewal string  `json:"last_renewal,omitempty"`
-	LastError   string  `json:"last_error,omitempty"`
+	ID          int64               `json:"id"`
+	State       snowfall.LeaseState `json:"state"`
+	Expiry      string              `json:"expiry"`
+	ExpiresInS  float64             `json:"expires_in_s"`
+	Mark        string              `json:"mark,omitempty"`
+	Renewals    uint64              `json:"renewals"`
+	Failures    uint64              `json:"failures"`
+	Losses      uint64              `json:"losses"`
+	LastRenewal string              `json:"last_renewal,omitempty"`
+	LastError   string              `json:"last_error,omitempty"`
 }
 
 // leaseRead is Lease as it is read: a time may be text or a number.
 type leaseRead struct {
-	ID          int64           `json:"id"`
-	State       string          `json:"state"`
-	Expiry      json.RawMessage `json:"expiry"`
-	ExpiresInS  float64         `json:"expires_in_s"`
-	Mark        json.RawMessage `json:"mark"`
-	Renewals    uint64          `json:"renewals"`
-	Failures    uint64          `json:"failures"`
-	Losses      uint64          `json:"losses"`
-	LastRenewal json.RawMessage `json:"last_renewal"`
-	LastError   string          `json:"last_error"`
+	ID          int64               `json:"id"`
+	State       snowfall.LeaseState `json:"state"`
+	Expiry      json.RawMessage     `json:"expiry"`
+	ExpiresInS  float64             `json:"expires_in_s"`
+	Mark        json.RawMessage     `json:"mark"`
+	Renewals    uint64              `json:"renewals"`
+	Failures    uint64              `json:"failures"`
+	Losses      uint64              `json:"losses"`
+	LastRenewal json.RawMessage     `json:"last_renewal"`
+	LastError   string              `json:"last_error"`
 }
 
 // MarshalJSON writes l with its times as snowfall.TimeFormat in UTC.

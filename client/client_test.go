@@ -233,8 +233,8 @@ func TestDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Decode(%d) mismatch (-want +got):\n%s", id, diff)
+	if got != want {
+		t.Errorf("Decode(%d) = %+v, want %+v", id, got, want)
 	}
 }
 

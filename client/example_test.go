@@ -49,7 +49,7 @@ func ExampleClient_NextID() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(b > a, *d.Generator)
+	fmt.Println(b > a, d.Generator)
 	// Output: true 12
 }
 

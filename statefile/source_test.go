@@ -48,7 +48,7 @@ func issue(t *testing.T, s *Source, d time.Duration) snowfall.ID {
 			t.Fatal(err)
 		}
 		p, _ := l.Decode(last)
-		if l.Ticks(st.Mark) < p.Tick {
+		if l.Ticks(st.Mark) < l.Ticks(p.Time) {
 			t.Fatalf("ID %d at %s issued above the recorded mark %s", last, p.Time, st.Mark)
 		}
 		time.Sleep(time.Millisecond)

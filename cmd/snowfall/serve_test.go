@@ -58,8 +58,8 @@ func TestServeNode(t *testing.T) {
 				t.Fatalf("GET /: %d %q %v", code, body, err)
 			}
 			p, _ := c.layout.Decode(id)
-			if p.Node != c.node {
-				t.Errorf("ID %d has node %+v, want %+v", id, p.Node, c.node)
+			if p.Node() != c.node {
+				t.Errorf("ID %d has node %+v, want %+v", id, p.Node(), c.node)
 			}
 			st := getStats(t, s.URL)
 			if st.Layout != c.layout.Name() || st.DC != c.node.DC || st.Worker != c.node.Worker || st.Lease != nil {

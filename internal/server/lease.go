@@ -31,14 +31,11 @@ func (s *Server) leaseStats() *api.Lease {
 		Losses:      st.Losses,
 		LastRenewal: st.LastRenewal,
 	}
-	if st.State != "held" { // an error that has been recovered from is history, and the log has it
+	if st.State != snowfall.LeaseHeld { // an error that has been recovered from is history, and the log has it
 		l.LastError = publicReason(&leaseError{state: st.State, cause: st.LastError}, s.now())
 	}
 	return l
 }
-
-// leaseStates are the states LeaseStatus.State takes; the state gauge has one series for each.
-var leaseStates = []string{"held", "fenced", "lost", "closed"}
 
 var (
 	descLeaseState = prometheus.NewDesc("snowfall_lease_state",
@@ -66,12 +63,12 @@ func (s *Server) collectLease(ch chan<- prometheus.Metric) {
 		return
 	}
 	st := s.lease.Lease()
-	for _, state := range leaseStates {
+	for _, state := range snowfall.LeaseStates() { // one series for each state
 		v := 0.0
 		if st.State == state {
 			v = 1
 		}
-		ch <- prometheus.MustNewConstMetric(descLeaseState, prometheus.GaugeValue, v, state)
+		ch <- prometheus.MustNewConstMetric(descLeaseState, prometheus.GaugeValue, v, string(state))
 	}
 	ch <- prometheus.MustNewConstMetric(descLeaseGenerator, prometheus.GaugeValue, float64(st.Generator))
 	ch <- prometheus.MustNewConstMetric(descLeaseRenewals, prometheus.CounterValue, float64(st.Renewals))

@@ -20,7 +20,7 @@ type readier interface {
 // notReady returns why the source cannot issue an ID now, or nil. It spends no ID.
 func (s *Server) notReady() error {
 	if s.lease != nil {
-		if st := s.lease.Lease(); st.State != "held" {
+		if st := s.lease.Lease(); st.State != snowfall.LeaseHeld {
 			return &leaseError{state: st.State, cause: st.LastError}
 		}
 	}
@@ -32,15 +32,15 @@ func (s *Server) notReady() error {
 
 // leaseError says that the lease does not let the source issue.
 type leaseError struct {
-	state string
+	state snowfall.LeaseState
 	cause error
 }
 
 func (e *leaseError) Error() string {
 	if e.cause == nil {
-		return "lease " + e.state
+		return "lease " + string(e.state)
 	}
-	return "lease " + e.state + ": " + e.cause.Error()
+	return "lease " + string(e.state) + ": " + e.cause.Error()
 }
 
 func (e *leaseError) Unwrap() error { return e.cause }
@@ -55,14 +55,14 @@ func publicReason(err error, now time.Time) string {
 		return ""
 	case errors.As(err, &le):
 		switch le.state {
-		case "fenced":
+		case snowfall.LeaseFenced:
 			return "lease in doubt: renewals are failing, so this server stopped issuing until one succeeds"
-		case "lost":
+		case snowfall.LeaseLost:
 			return "no lease: this server is claiming a generator id"
-		case "closed":
+		case snowfall.LeaseClosed:
 			return "shutting down"
 		}
-		return "lease " + le.state
+		return "lease " + string(le.state)
 	case errors.As(err, &back):
 		return "clock behind the last issued time by " + back.Behind.Round(time.Millisecond).String() +
 			": ready again at about " + now.Add(back.Behind).UTC().Format(time.RFC3339)

@@ -117,7 +117,7 @@ func New(c Config) (*Server, error) {
 		layout:  c.Source.Layout(),
 	}
 	s.lease, _ = c.Source.(leaser)
-	s.name = presetName(s.layout)
+	s.name = s.layout.Name()
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -199,14 +199,4 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("stopped")
 	return nil
-}
-
-// presetName returns the name of the preset l equals in fields and epoch, or l's own name.
-func presetName(l snowfall.Layout) string {
-	for _, name := range snowfall.PresetNames() {
-		if p, err := snowfall.Preset(name); err == nil && p.Spec() == l.Spec() && p.EpochMs() == l.EpochMs() {
-			return name
-		}
-	}
-	return l.Name()
 }

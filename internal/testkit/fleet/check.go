@@ -127,7 +127,7 @@ func (r *Report) checkOrder(lg *Log, layout snowfall.Layout, w Window) {
 		last := map[int64]snowfall.ID{}
 		for _, id := range q.IDs {
 			p, err := layout.Decode(id)
-			if err != nil || p.Tick < lo || p.Tick > hi {
+			if err != nil || layout.Ticks(p.Time) < lo || layout.Ticks(p.Time) > hi {
 				r.OutOfWindow++
 				if len(r.WindowSamples) < maxSamples {
 					r.WindowSamples = append(r.WindowSamples, fmt.Sprintf("%d from server %d decodes to %s, window [%s, %s]",

@@ -32,7 +32,7 @@ func (s *sim) check() {
 		if !ok {
 			s.violateAt(r.end, "fence", "%d %s issued by h%d/%d at %s outside its tenure's range (floor %s, ceiling %s]", r.id,
 				describe(r.id), r.inst.slot, r.inst.inc, stamp(r.end), stamp(t.floor), stamp(t.ceiling))
-		} else if t.released && p.Tick > layout.Ticks(t.relMark) {
+		} else if t.released && layout.Ticks(p.Time) > layout.Ticks(t.relMark) {
 			s.violateAt(r.end, "after-release", "%d %s issued by h%d/%d in a call %s-%s, above the mark %s its Close released",
 				r.id, describe(r.id), r.inst.slot, r.inst.inc, stamp(r.start), stamp(r.end), stamp(t.relMark))
 		}
@@ -80,9 +80,9 @@ func (s *sim) check() {
 func cause(earlier, later *tenure, id snowfall.ID) string {
 	p, _ := layout.Decode(id)
 	switch {
-	case earlier.released && p.Tick > layout.Ticks(earlier.relMark):
+	case earlier.released && layout.Ticks(p.Time) > layout.Ticks(earlier.relMark):
 		return "close-race"
-	case !earlier.released && layout.Ticks(later.floor) < p.Tick:
+	case !earlier.released && layout.Ticks(later.floor) < layout.Ticks(p.Time):
 		return "lowered-mark"
 	}
 	return "other"
@@ -108,13 +108,13 @@ func (s *sim) classify() {
 // attribute finds the tenure an ID came from: one of its generator id, claimed for its holder and
 // delivered before the call returned. Among several, the latest whose range holds the ID (ok), else
 // the latest.
-func (s *sim) attribute(r record, p snowfall.Parts) (t *tenure, ok bool) {
+func (s *sim) attribute(r record, p snowfall.Decoded) (t *tenure, ok bool) {
 	host := fmt.Sprintf("h%d", r.inst.slot)
 	for _, c := range s.m.byGen[p.Generator] {
 		if c.holder.Host != host || c.holder.PID != int64(r.inst.inc) || c.delivered.IsZero() || c.delivered.After(r.end) {
 			continue
 		}
-		in := p.Tick > layout.Ticks(c.floor) && p.Tick <= layout.Ticks(c.ceiling)
+		in := layout.Ticks(p.Time) > layout.Ticks(c.floor) && layout.Ticks(p.Time) <= layout.Ticks(c.ceiling)
 		if in || !ok {
 			t, ok = c, in
 		}

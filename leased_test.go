@@ -4,30 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/testkit/fakeclock"
 	"github.com/snowfall-go/snowfall/memassign"
 )
-
-// bubbleClock reads the synctest bubble's fake time and sleeps on it.
-type bubbleClock struct{}
-
-func (bubbleClock) Now() time.Time { return time.Now() }
-
-func (bubbleClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // bubble1995 has an epoch before the bubble's clock, which starts in 2000. It is built outside any
 // bubble: layouts check that their epoch is not in the future.
@@ -43,7 +27,7 @@ func bubbleLayout(*testing.T) snowfall.Layout { return bubble1995 }
 
 func newLeased(t *testing.T, a snowfall.Assigner, s snowfall.LeaseSettings) *snowfall.Leased {
 	t.Helper()
-	s.Clock = bubbleClock{}
+	s.Clock = fakeclock.Following(0) // the bubble's clock
 	if s.Layout.IsZero() {
 		s.Layout = bubbleLayout(t)
 	}
@@ -64,7 +48,7 @@ func TestLeaseHeartbeat(t *testing.T) {
 		if got, want := st.Renewals, uint64(12); got != want {
 			t.Errorf("renewals in a minute at the default 5 s probe: got %d, want %d", got, want)
 		}
-		if st.State != "held" || st.Generator != 0 {
+		if st.State != snowfall.LeaseHeld || st.Generator != 0 {
 			t.Errorf("status: got %+v, want held generator 0", st)
 		}
 		if got, want := st.Expires, time.Now().Add(10*time.Second-time.Millisecond); !got.Equal(want) {
@@ -96,7 +80,7 @@ func TestLeaseSelfFencing(t *testing.T) {
 		if !errors.Is(err, snowfall.ErrFenced) || !errors.Is(err, snowfall.ErrLeaseLost) {
 			t.Fatalf("Next at lease - margin: got %v, want ErrFenced wrapping ErrLeaseLost", err)
 		}
-		if got := l.Lease().State; got != "fenced" {
+		if got := l.Lease().State; got != snowfall.LeaseFenced {
 			t.Errorf("state: got %q, want fenced", got)
 		}
 		a.Fail(nil)
@@ -143,7 +127,7 @@ func TestLeaseLoss(t *testing.T) {
 			t.Errorf("OnLost calls: got %d, want 1", len(reported))
 		}
 		st := l.Lease()
-		if st.Generator != 1 || st.State != "held" || st.Losses != 1 {
+		if st.Generator != 1 || st.State != snowfall.LeaseHeld || st.Losses != 1 {
 			t.Errorf("after the loss: got %+v, want held generator 1 with one loss", st)
 		}
 		id, err := l.Next()
@@ -194,7 +178,7 @@ func TestLeaseMarkIsCeilingAndFloor(t *testing.T) {
 		}
 		// A clock an hour behind, waiting up to two hours for it: the first ID comes after the mark.
 		l2, err := snowfall.NewLeased(context.Background(), a, snowfall.LeaseSettings{Layout: bubbleLayout(t), Probe: time.Second,
-			Clock: offsetBubble(-time.Hour), MaxBackwards: 2 * time.Hour})
+			Clock: fakeclock.Following(-time.Hour), MaxBackwards: 2 * time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,13 +191,6 @@ func TestLeaseMarkIsCeilingAndFloor(t *testing.T) {
 			t.Errorf("new holder with a clock an hour behind issued %d, not above %d", id2, id)
 		}
 	})
-}
-
-type offsetBubble time.Duration
-
-func (o offsetBubble) Now() time.Time { return time.Now().Add(time.Duration(o)) }
-func (o offsetBubble) Sleep(ctx context.Context, d time.Duration) error {
-	return bubbleClock{}.Sleep(ctx, d)
 }
 
 func TestLeaseSettingsErrors(t *testing.T) {
@@ -237,29 +214,6 @@ func TestLeaseSettingsErrors(t *testing.T) {
 	}
 }
 
-func TestPoolSizeAndNodeOf(t *testing.T) {
-	tw, _ := snowfall.Preset(snowfall.PresetTwitter)
-	for _, tc := range []struct {
-		name string
-		l    snowfall.Layout
-		size int64
-		n    int64
-		node snowfall.Node
-	}{
-		{"snowfall", snowfall.DefaultLayout(), 2048, 5, snowfall.Node{Generator: 5}},
-		{"twitter", tw, 1024, 33, snowfall.Node{DC: 1, Worker: 1}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := snowfall.PoolSize(tc.l); got != tc.size {
-				t.Errorf("PoolSize: got %d, want %d", got, tc.size)
-			}
-			if got := snowfall.NodeOf(tc.l, tc.n); got != tc.node {
-				t.Errorf("NodeOf(%d): got %+v, want %+v", tc.n, got, tc.node)
-			}
-		})
-	}
-}
-
 func ExampleNewLeased() {
 	a := memassign.New(nil)
 	l, err := snowfall.NewLeased(context.Background(), a, snowfall.LeaseSettings{})
@@ -277,20 +231,4 @@ func ExampleNewLeased() {
 	st := l.Lease()
 	fmt.Println(st.State, st.Generator, p.Generator)
 	// Output: held 0 0
-}
-
-func TestManifestEpochInFuture(t *testing.T) {
-	a := memassign.New(nil)
-	future := time.Now().Add(24 * time.Hour).UnixMilli()
-	if _, err := a.Properties(t.Context(), map[string]string{
-		snowfall.PropEpochMs: fmt.Sprint(future),
-		snowfall.PropLayout:  snowfall.DefaultLayout().Spec(),
-		snowfall.PropProbeMs: "5000",
-	}); err != nil {
-		t.Fatal(err)
-	}
-	_, err := snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{})
-	if !errors.Is(err, snowfall.ErrInvalidLayout) || !strings.Contains(err.Error(), "in the future") {
-		t.Errorf("manifest epoch in the future: got %v, want ErrInvalidLayout saying so", err)
-	}
 }

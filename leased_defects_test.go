@@ -9,36 +9,9 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/testkit/fakeclock"
 	"github.com/snowfall-go/snowfall/memassign"
 )
-
-// armedClock is the bubble's clock shifted by offset; once armed, the next Now() call stops until
-// release is closed, reading the time before it stops (a goroutine held between its clock reading
-// and its compare-and-swap) or, when late is set, after (held between its permit check and its
-// clock reading): a preemption on demand.
-type armedClock struct {
-	bubbleClock
-	offset           atomic.Int64
-	late             bool // read the time after the release, not before the stop
-	armed            atomic.Bool
-	entered, release chan struct{}
-}
-
-func newArmedClock() *armedClock {
-	return &armedClock{entered: make(chan struct{}), release: make(chan struct{})}
-}
-
-func (c *armedClock) Now() time.Time {
-	now := time.Now().Add(time.Duration(c.offset.Load()))
-	if c.armed.CompareAndSwap(true, false) {
-		close(c.entered)
-		<-c.release
-		if c.late {
-			now = time.Now().Add(time.Duration(c.offset.Load()))
-		}
-	}
-	return now
-}
 
 // TestCloseStopsCallsInFlight (issue 10, defect 1): a Next that loaded a valid permit and was
 // preempted before reading the clock must not succeed after Close has released the id with a mark
@@ -56,8 +29,7 @@ func TestCloseStopsCallsInFlight(t *testing.T) {
 // holder claims the id and issues, then lets the held Next go on.
 func testCloseInFlight(t *testing.T, step time.Duration, late bool) {
 	a := memassign.New(nil)
-	c := newArmedClock()
-	c.late = late
+	c := fakeclock.Following(0) // the bubble's clock
 	l1, err := snowfall.NewLeased(context.Background(), a, snowfall.LeaseSettings{Layout: bubble1995, Clock: c})
 	if err != nil {
 		t.Fatal(err)
@@ -71,13 +43,16 @@ func testCloseInFlight(t *testing.T, step time.Duration, late bool) {
 		err error
 	}
 	res := make(chan result, 1)
-	c.armed.Store(true)
+	// The next Now stops until released: with late, the held Next reads the clock at its release
+	// (it was preempted after its permit check); without, before it stopped (preempted between
+	// its clock reading and its compare-and-swap).
+	hold := c.Hold(late)
 	go func() {
 		id, err := l1.Next()
 		res <- result{id, err}
 	}()
-	<-c.entered // that Next holds a valid permit and its clock reading
-	c.offset.Store(int64(step))
+	<-hold.Entered() // that Next holds a valid permit and its clock reading
+	c.SetOffset(step)
 	if err := l1.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -90,7 +65,7 @@ func testCloseInFlight(t *testing.T, step time.Duration, late bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	close(c.release) // the held Next goes on, at the same instant
+	hold.Release() // the held Next goes on, at the same instant
 	r := <-res
 	if r.err == nil {
 		p, _ := bubble1995.Decode(r.id)
@@ -132,13 +107,13 @@ func TestReacquireHasDeadline(t *testing.T) {
 		a.hang.Store(1)
 		time.Sleep(time.Second + time.Millisecond) // the renewal finds the loss; the claim hangs
 		synctest.Wait()
-		if st := l.Lease(); st.State != "lost" {
+		if st := l.Lease(); st.State != snowfall.LeaseLost {
 			t.Fatalf("after the loss: state %q, want lost", st.State)
 		}
 		time.Sleep(15 * time.Second)
 		synctest.Wait()
 		st := l.Lease()
-		if st.State != "held" || st.Generator != 1 {
+		if st.State != snowfall.LeaseHeld || st.Generator != 1 {
 			t.Fatalf("15 s after a claim stopped answering: got %+v, want held generator 1 (the claim must time out and be retried)", st)
 		}
 		if !errors.Is(st.LastError, context.DeadlineExceeded) {

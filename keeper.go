@@ -1,0 +1,198 @@
+package snowfall
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"time"
+
+	"github.com/snowfall-go/snowfall/internal/simbug"
+)
+
+// The keeper: claims, renewals and re-claims after a loss, in the Leased generator's goroutine.
+
+// callTimeout bounds each renewal and release: a store that stopped answering must not hold the
+// keeper (or Close) for longer than the permit it could still renew.
+func (l *Leased) callTimeout() time.Duration { return l.lease - l.margin }
+
+// claimTimeout bounds each claim. A claim decides nothing about safety, only when the holder gets
+// an id, but the first one on a new manifest also adds a row per generator id (up to MaxPoolSize),
+// so it gets at least minClaimTimeout.
+func (l *Leased) claimTimeout() time.Duration { return max(l.callTimeout(), minClaimTimeout) }
+
+// minClaimTimeout is the shortest deadline a claim gets.
+const minClaimTimeout = 10 * time.Second
+
+func newToken() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// acquire claims an id, builds its generator and swaps it in.
+func (l *Leased) acquire(ctx context.Context) error {
+	start := l.clk.stamp()
+	token := newToken()
+	cctx, cancel := context.WithTimeout(ctx, l.claimTimeout())
+	c, err := l.a.Claim(cctx, ClaimRequest{Size: PoolSize(l.man.Layout), Token: token, Lease: l.lease,
+		Now: start.Time(), Ahead: l.lease, Holder: l.holder})
+	cancel()
+	if err != nil {
+		l.fail(err)
+		return err
+	}
+	g, err := New(Settings{Layout: l.man.Layout, Node: NodeOf(l.man.Layout, c.ID), Clock: l.clk.clock,
+		MaxBackwards: l.maxBack, After: c.Prev})
+	if err != nil {
+		l.giveBack(c.ID, token, c.Prev)
+		l.fail(err)
+		return err
+	}
+	// Claims prefer ids whose mark is not ahead of this clock, so a floor further ahead than the
+	// generator waits out (its own check, Ready) means no better id was free: rather than sit on
+	// an id it cannot issue from, the holder gives it back, its mark as it was, and reports it.
+	if err := g.Ready(); errors.Is(err, ErrClockBackwards) && !simbug.FarMarkClaim {
+		err = fmt.Errorf("snowfall: generator %d, the best free id, has a high-water mark %v ahead of this clock: %w",
+			c.ID, c.Prev.Sub(start.Time()).Round(time.Millisecond), err)
+		l.giveBack(c.ID, token, c.Prev)
+		l.fail(err)
+		return err
+	}
+	g.Grant(Permit{Until: c.Mark, Start: start, Valid: l.lease - l.margin})
+	if old := l.cur.Swap(&tenure{g: g, id: c.ID, token: token, prev: c.Prev, mark: c.Mark}); old != nil {
+		l.issued.Add(old.g.issuedNow())
+	}
+	l.begun = start
+	l.mu.Lock()
+	l.st.Generator, l.st.State, l.st.Mark = c.ID, LeaseHeld, c.Mark
+	l.st.Expires = start.Time().Add(l.lease)
+	l.st.LastRenewal = start.Time()
+	l.mu.Unlock()
+	var floor any = c.Prev
+	if c.Prev.IsZero() {
+		floor = "none (first holder)"
+	}
+	l.log.Info("snowfall: lease acquired", "generator", c.ID, "floor", floor, "ceiling", c.Mark)
+	return nil
+}
+
+// giveBack releases an id claimed but never issued from, with mark, the previous tenure's. A
+// failure only leaves the lease to expire.
+func (l *Leased) giveBack(id int64, token string, mark time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), l.callTimeout())
+	defer cancel()
+	if err := l.a.Release(ctx, id, token, mark); err != nil {
+		l.log.Warn("snowfall: release of an unused claim failed; its lease will expire", "generator", id, "err", err)
+	}
+}
+
+func (l *Leased) fail(err error) {
+	l.mu.Lock()
+	l.st.Failures++
+	l.st.LastError = err
+	l.mu.Unlock()
+}
+
+// renew records the next ceiling and, when that succeeds, grants it.
+func (l *Leased) renew(ctx context.Context, t *tenure) error {
+	start := l.clk.stamp()
+	mark := start.Time().Add(l.lease)
+	if mark.Before(t.mark) {
+		mark = t.mark // never lower the mark: IDs up to it may have been issued
+	}
+	rctx, cancel := context.WithTimeout(ctx, l.lease-l.margin)
+	err := l.a.Renew(rctx, t.id, t.token, l.lease, mark)
+	cancel()
+	if err != nil {
+		return err
+	}
+	t.mark = mark // only the keeper's goroutine touches a current tenure's mark
+	l.begun = start
+	t.g.Grant(Permit{Until: mark, Start: start, Valid: l.lease - l.margin})
+	l.mu.Lock()
+	l.st.State, l.st.Mark, l.st.Renewals = LeaseHeld, mark, l.st.Renewals+1
+	l.st.Expires = start.Time().Add(l.lease)
+	l.st.LastRenewal = start.Time()
+	l.mu.Unlock()
+	return nil
+}
+
+// next returns how long to wait for the next renewal: a probe interval after the last one began,
+// so that a slow claim or renewal does not push the next one past the permit's end.
+func (l *Leased) next() time.Duration {
+	return max(l.probe-l.begun.Since(l.clk.stamp()), 0)
+}
+
+// keep renews the lease every probe interval until ctx ends, and re-acquires after a loss.
+func (l *Leased) keep(ctx context.Context) {
+	defer close(l.done)
+	wait := l.next()
+	for {
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		t := l.cur.Load()
+		if t == nil || t.g.permit.Load().closed {
+			// Lost earlier: claim a new id.
+			if err := l.acquire(ctx); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				l.log.Warn("snowfall: claim failed", "err", err)
+				wait = jitter(l.probe / 2)
+				continue
+			}
+			wait = l.next()
+			continue
+		}
+		err := l.renew(ctx, t)
+		switch {
+		case err == nil:
+			wait = l.next()
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, ErrLeaseLost):
+			t.g.Revoke(err)
+			l.mu.Lock()
+			l.st.State, l.st.Losses, l.st.LastError = LeaseLost, l.st.Losses+1, err
+			l.mu.Unlock()
+			l.log.Warn("snowfall: lease lost", "generator", t.id, "err", err)
+			l.report(fmt.Errorf("snowfall: generator %d: %w", t.id, err))
+			wait = 0
+		default:
+			l.fail(err)
+			l.mu.Lock()
+			l.st.State = LeaseFenced
+			l.mu.Unlock()
+			l.log.Warn("snowfall: renewal failed", "generator", t.id, "err", err)
+			// Retry sooner; the permit lapses by itself if this lasts.
+			wait = jitter(l.probe / 4)
+		}
+	}
+}
+
+// jitter returns a duration in [d/2, d].
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + mrand.N(d/2+1)
+}
+
+// report sends a loss to Lost and OnLost; Lost drops it when its buffer is full.
+func (l *Leased) report(err error) {
+	select {
+	case l.lost <- err:
+	default:
+	}
+	if l.onLost != nil {
+		l.onLost(err)
+	}
+}

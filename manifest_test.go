@@ -1,0 +1,84 @@
+package snowfall_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/memassign"
+)
+
+// TestManifestKeepsPresetName: a holder that takes its layout from the manifest (spec and epoch)
+// reports the preset the first holder chose, not "custom".
+func TestManifestKeepsPresetName(t *testing.T) {
+	for _, name := range snowfall.PresetNames() {
+		t.Run(name, func(t *testing.T) {
+			p, err := snowfall.Preset(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := memassign.New(nil)
+			first, err := snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{Layout: p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer first.Close()
+			l, err := snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{}) // the manifest's layout
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			if got := l.Layout().Name(); got != name {
+				t.Errorf("Layout().Name() = %q, want %q", got, name)
+			}
+			if got := l.Stats().Layout; got != name {
+				t.Errorf("Stats().Layout = %q, want %q", got, name)
+			}
+			if l.Layout() != p {
+				t.Errorf("Layout() = %v, want %v", l.Layout(), p)
+			}
+		})
+	}
+}
+
+func TestPoolSizeAndNodeOf(t *testing.T) {
+	tw, _ := snowfall.Preset(snowfall.PresetTwitter)
+	for _, tc := range []struct {
+		name string
+		l    snowfall.Layout
+		size int64
+		n    int64
+		node snowfall.Node
+	}{
+		{"snowfall", snowfall.DefaultLayout(), 2048, 5, snowfall.Node{Generator: 5}},
+		{"twitter", tw, 1024, 33, snowfall.Node{DC: 1, Worker: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := snowfall.PoolSize(tc.l); got != tc.size {
+				t.Errorf("PoolSize: got %d, want %d", got, tc.size)
+			}
+			if got := snowfall.NodeOf(tc.l, tc.n); got != tc.node {
+				t.Errorf("NodeOf(%d): got %+v, want %+v", tc.n, got, tc.node)
+			}
+		})
+	}
+}
+
+func TestManifestEpochInFuture(t *testing.T) {
+	a := memassign.New(nil)
+	future := time.Now().Add(24 * time.Hour).UnixMilli()
+	if _, err := a.Properties(t.Context(), map[string]string{
+		snowfall.PropEpochMs: fmt.Sprint(future),
+		snowfall.PropLayout:  snowfall.DefaultLayout().Spec(),
+		snowfall.PropProbeMs: "5000",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{})
+	if !errors.Is(err, snowfall.ErrInvalidLayout) || !strings.Contains(err.Error(), "in the future") {
+		t.Errorf("manifest epoch in the future: got %v, want ErrInvalidLayout saying so", err)
+	}
+}
