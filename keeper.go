@@ -67,7 +67,7 @@ func (l *Leased) acquire(ctx context.Context) error {
 	}
 	l.begun = start
 	l.mu.Lock()
-	l.st.Generator, l.st.State, l.st.Mark = c.ID, LeaseHeld, c.Mark
+	l.st.GeneratorID, l.st.State, l.st.Mark = c.ID, LeaseHeld, c.Mark
 	l.st.Expires = start.Time().Add(l.lease)
 	l.st.LastRenewal = start.Time()
 	l.mu.Unlock()

@@ -62,7 +62,7 @@ func LeaseStates() []LeaseState { return []LeaseState{LeaseHeld, LeaseFenced, Le
 
 // LeaseStatus is a snapshot of a Leased generator's lease.
 type LeaseStatus struct {
-	Generator   int64      // the generator id held, or -1
+	GeneratorID int64      // the generator id held, or -1
 	State       LeaseState // held, fenced, lost or closed
 	Expires     time.Time  // when the lease ends at the earliest, by the local clock
 	Mark        time.Time  // the high-water mark recorded last
@@ -146,7 +146,7 @@ func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
-	l.st = LeaseStatus{Generator: -1, State: LeaseLost}
+	l.st = LeaseStatus{GeneratorID: -1, State: LeaseLost}
 	if err := l.acquire(ctx); err != nil {
 		return nil, err
 	}

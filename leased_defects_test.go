@@ -58,7 +58,7 @@ func testCloseInFlight(t *testing.T, step time.Duration, late bool) {
 	}
 	l2 := newLeased(t, a, snowfall.LeaseSettings{}) // another host, its clock right
 	defer l2.Close()
-	if got := l2.Lease().Generator; got != 0 {
+	if got := l2.Lease().GeneratorID; got != 0 {
 		t.Fatalf("new holder got generator %d, want the released 0", got)
 	}
 	id2, err := l2.Next() // the first tick above the released mark
@@ -113,7 +113,7 @@ func TestReacquireHasDeadline(t *testing.T) {
 		time.Sleep(15 * time.Second)
 		synctest.Wait()
 		st := l.Lease()
-		if st.State != snowfall.LeaseHeld || st.Generator != 1 {
+		if st.State != snowfall.LeaseHeld || st.GeneratorID != 1 {
 			t.Fatalf("15 s after a claim stopped answering: got %+v, want held generator 1 (the claim must time out and be retried)", st)
 		}
 		if !errors.Is(st.LastError, context.DeadlineExceeded) {

@@ -48,7 +48,7 @@ func TestLeaseHeartbeat(t *testing.T) {
 		if got, want := st.Renewals, uint64(12); got != want {
 			t.Errorf("renewals in a minute at the default 5 s probe: got %d, want %d", got, want)
 		}
-		if st.State != snowfall.LeaseHeld || st.Generator != 0 {
+		if st.State != snowfall.LeaseHeld || st.GeneratorID != 0 {
 			t.Errorf("status: got %+v, want held generator 0", st)
 		}
 		if got, want := st.Expires, time.Now().Add(10*time.Second-time.Millisecond); !got.Equal(want) {
@@ -89,7 +89,7 @@ func TestLeaseSelfFencing(t *testing.T) {
 		if _, err := l.Next(); err != nil {
 			t.Fatalf("Next after the store came back: %v", err)
 		}
-		if got := l.Lease().Generator; got != 0 {
+		if got := l.Lease().GeneratorID; got != 0 {
 			t.Errorf("generator: got %d, want 0 (the lease was not taken meanwhile)", got)
 		}
 	})
@@ -127,7 +127,7 @@ func TestLeaseLoss(t *testing.T) {
 			t.Errorf("OnLost calls: got %d, want 1", len(reported))
 		}
 		st := l.Lease()
-		if st.Generator != 1 || st.State != snowfall.LeaseHeld || st.Losses != 1 {
+		if st.GeneratorID != 1 || st.State != snowfall.LeaseHeld || st.Losses != 1 {
 			t.Errorf("after the loss: got %+v, want held generator 1 with one loss", st)
 		}
 		id, err := l.Next()
@@ -229,6 +229,6 @@ func ExampleNewLeased() {
 	}
 	p, _ := l.Layout().Decode(id)
 	st := l.Lease()
-	fmt.Println(st.State, st.Generator, p.Generator)
+	fmt.Println(st.State, st.GeneratorID, p.Generator)
 	// Output: held 0 0
 }

@@ -46,7 +46,7 @@ func TestStatsLeaseEveryField(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := statusSource{g, snowfall.LeaseStatus{
-		Generator:   5,
+		GeneratorID: 5,
 		State:       "fenced",
 		Expires:     now.Add(1500 * time.Millisecond),
 		Mark:        now.Add(3 * time.Second),
@@ -117,8 +117,8 @@ func TestStatsOfLeasedServer(t *testing.T) {
 	before := lg.Lease()
 	l := stats("renewed", func(l *api.Lease) bool { return l.Renewals > 0 })
 	after := lg.Lease()
-	if l.ID != after.Generator || l.State != "held" || l.LastError != "" {
-		t.Errorf("lease id %d state %q last_error %q, want %d held without an error", l.ID, l.State, l.LastError, after.Generator)
+	if l.ID != after.GeneratorID || l.State != "held" || l.LastError != "" {
+		t.Errorf("lease id %d state %q last_error %q, want %d held without an error", l.ID, l.State, l.LastError, after.GeneratorID)
 	}
 	// A renewal in between moves the times from before's to after's.
 	for _, f := range []struct {

@@ -109,12 +109,12 @@ func openLeased(ctx context.Context, cfg Config, clock snowfall.Clock) (*Source,
 		return nil, fmt.Errorf("lease from %s: %w", redact.DSN(cfg.DB), err)
 	}
 	st := leased.Lease()
-	log.Info("lease acquired", "db", redact.DSN(cfg.DB), "group", cfg.Group, "generator", st.Generator, "expires", st.Expires)
+	log.Info("lease acquired", "db", redact.DSN(cfg.DB), "group", cfg.Group, "generator", st.GeneratorID, "expires", st.Expires)
 	return &Source{src: leased, log: log, close: func() {
 		if err := leased.Close(); err != nil {
-			log.Warn("lease not released; it expires by itself", "generator", st.Generator, "err", err)
+			log.Warn("lease not released; it expires by itself", "generator", st.GeneratorID, "err", err)
 		} else {
-			log.Info("lease released", "generator", leased.Lease().Generator)
+			log.Info("lease released", "generator", leased.Lease().GeneratorID)
 		}
 		a.Close()
 	}}, nil

@@ -22,7 +22,7 @@ type heldGenerator struct{ *snowfall.Generator }
 
 func (g heldGenerator) Lease() snowfall.LeaseStatus {
 	now := time.Now()
-	return snowfall.LeaseStatus{Generator: 1, State: "held", Expires: now.Add(20 * time.Second), Mark: now.Add(5 * time.Second),
+	return snowfall.LeaseStatus{GeneratorID: 1, State: "held", Expires: now.Add(20 * time.Second), Mark: now.Add(5 * time.Second),
 		Renewals: 100, Failures: 1, Losses: 1, LastRenewal: now.Add(-10 * time.Second)}
 }
 

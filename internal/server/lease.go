@@ -21,7 +21,7 @@ func (s *Server) leaseStats() *api.Lease {
 	}
 	st := s.lease.Lease()
 	l := &api.Lease{
-		ID:          st.Generator,
+		ID:          st.GeneratorID,
 		State:       st.State,
 		Expiry:      st.Expires,
 		ExpiresInS:  st.Expires.Sub(s.now()).Round(time.Millisecond).Seconds(),
@@ -70,7 +70,7 @@ func (s *Server) collectLease(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descLeaseState, prometheus.GaugeValue, v, string(state))
 	}
-	ch <- prometheus.MustNewConstMetric(descLeaseGenerator, prometheus.GaugeValue, float64(st.Generator))
+	ch <- prometheus.MustNewConstMetric(descLeaseGenerator, prometheus.GaugeValue, float64(st.GeneratorID))
 	ch <- prometheus.MustNewConstMetric(descLeaseRenewals, prometheus.CounterValue, float64(st.Renewals))
 	ch <- prometheus.MustNewConstMetric(descLeaseFailures, prometheus.CounterValue, float64(st.Failures))
 	ch <- prometheus.MustNewConstMetric(descLeaseLosses, prometheus.CounterValue, float64(st.Losses))

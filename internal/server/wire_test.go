@@ -64,7 +64,7 @@ func TestWireDocuments(t *testing.T) {
 		ClockBackwards:    1,
 	}
 	held := &snowfall.LeaseStatus{
-		Generator:   9,
+		GeneratorID: 9,
 		State:       "held",
 		Expires:     now.Add(8*time.Second + 250*time.Millisecond + 400*time.Microsecond),
 		Mark:        now.Add(5 * time.Second),
@@ -74,7 +74,7 @@ func TestWireDocuments(t *testing.T) {
 		LastRenewal: now.Add(-1500 * time.Millisecond),
 		LastError:   errors.New("sqlassign: postgres://user:secret@db/x: timeout"), // history once held: not shown
 	}
-	lost := &snowfall.LeaseStatus{Generator: -1, State: "lost", Failures: 3, Losses: 1,
+	lost := &snowfall.LeaseStatus{GeneratorID: -1, State: "lost", Failures: 3, Losses: 1,
 		LastError: errors.New("sqlassign: postgres://user:secret@db/x: no free generator")}
 	fenced := *held
 	fenced.State = "fenced"

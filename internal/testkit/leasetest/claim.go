@@ -33,7 +33,7 @@ func testDistinct(t *testing.T, b Backend) {
 			t.Fatalf("acquirer %d: %v", i, errs[i])
 		}
 		defer l.Close()
-		id := l.Lease().Generator
+		id := l.Lease().GeneratorID
 		if j, dup := seen[id]; dup {
 			t.Fatalf("acquirers %d and %d both hold generator %d", j, i, id)
 		}
@@ -95,7 +95,7 @@ func FillPool(t testing.TB, a snowfall.Assigner, workers int) time.Duration {
 		if err != nil {
 			t.Fatalf("acquirer %d: %v", i, err)
 		}
-		id := ls[i].Lease().Generator
+		id := ls[i].Lease().GeneratorID
 		if seen[id] {
 			t.Fatalf("generator %d held twice", id)
 		}
@@ -127,7 +127,7 @@ func testReuse(t *testing.T, b Backend) {
 	if err != nil {
 		t.Fatalf("Next: %v", err)
 	}
-	id1 := l1.Lease().Generator
+	id1 := l1.Lease().GeneratorID
 	if err := l1.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -142,7 +142,7 @@ func testReuse(t *testing.T, b Backend) {
 	}
 	start := time.Now()
 	l2 := lease(t, a, s)
-	if got := l2.Lease().Generator; got != id1 {
+	if got := l2.Lease().GeneratorID; got != id1 {
 		t.Fatalf("after Close: got generator %d, want the released %d", got, id1)
 	}
 	if d := time.Since(start); d > time.Second {

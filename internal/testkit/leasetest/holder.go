@@ -95,8 +95,8 @@ func testKill(t *testing.T, b Backend) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	defer l.Close()
-	t.Logf("took over generator %d %v after SIGKILL", l.Lease().Generator, time.Since(killed).Round(time.Millisecond))
-	if got := l.Lease().Generator; got != child {
+	t.Logf("took over generator %d %v after SIGKILL", l.Lease().GeneratorID, time.Since(killed).Round(time.Millisecond))
+	if got := l.Lease().GeneratorID; got != child {
 		t.Fatalf("took over generator %d, want the killed holder's %d", got, child)
 	}
 	if d := time.Since(killed); d < 200*time.Millisecond {
@@ -128,7 +128,7 @@ func Helper(open func(spec string) (snowfall.Assigner, error)) {
 		var l *snowfall.Leased
 		l, err = snowfall.NewLeased(context.Background(), a, snowfall.LeaseSettings{Layout: SmallLayout(), Probe: 200 * time.Millisecond})
 		if err == nil {
-			fmt.Printf("generator %d\n", l.Lease().Generator)
+			fmt.Printf("generator %d\n", l.Lease().GeneratorID)
 			for {
 				id, err := l.Next()
 				if err == nil {
@@ -190,7 +190,7 @@ func testStop(t *testing.T, b Backend) {
 	}
 	defer l.Close()
 	tookOver := time.Since(stopped)
-	if got := l.Lease().Generator; got != child {
+	if got := l.Lease().GeneratorID; got != child {
 		t.Fatalf("took over generator %d, want the stopped holder's %d", got, child)
 	}
 	var first snowfall.ID

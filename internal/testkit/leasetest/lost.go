@@ -20,7 +20,7 @@ func testLost(t *testing.T, b Backend) {
 	st := l.Lease()
 	// Take the row over, as another instance would after the lease expired.
 	thief := stealer{a}
-	if err := thief.steal(t, st.Generator, s.Layout); err != nil {
+	if err := thief.steal(t, st.GeneratorID, s.Layout); err != nil {
 		t.Skipf("backend cannot simulate a takeover: %v", err)
 	}
 	select {
@@ -34,7 +34,7 @@ func testLost(t *testing.T, b Backend) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		_, err := l.Next()
-		if err == nil && l.Lease().Generator != st.Generator {
+		if err == nil && l.Lease().GeneratorID != st.GeneratorID {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -24,7 +24,7 @@ func testClockBehind(t *testing.T, b Backend) {
 		}
 		max1 = id
 	}
-	id1 := l1.Lease().Generator
+	id1 := l1.Lease().GeneratorID
 	for range snowfall.PoolSize(SmallLayout()) - 1 {
 		lease(t, a, s) // hold every other id: the holder behind must take id1 back
 	}
@@ -43,7 +43,7 @@ func testClockBehind(t *testing.T, b Backend) {
 	// Told to wait up to 20 s, it keeps the id and waits for its clock to pass the mark.
 	s.MaxBackwards = 20 * time.Second
 	l2 := lease(t, a, s)
-	if got := l2.Lease().Generator; got != id1 {
+	if got := l2.Lease().GeneratorID; got != id1 {
 		t.Fatalf("got generator %d, want %d", got, id1)
 	}
 	deadline := time.Now().Add(500 * time.Millisecond)
@@ -140,13 +140,13 @@ func testFarMark(t *testing.T, b Backend) {
 	if _, err := l1.Next(); err != nil {
 		t.Fatal(err)
 	}
-	far := l1.Lease().Generator
+	far := l1.Lease().GeneratorID
 	if err := l1.Close(); err != nil {
 		t.Fatal(err)
 	}
 	for i := range snowfall.PoolSize(SmallLayout()) - 1 {
 		l := lease(t, a, s)
-		if got := l.Lease().Generator; got == far {
+		if got := l.Lease().GeneratorID; got == far {
 			t.Fatalf("holder %d with a right clock took generator %d, whose mark is an hour ahead, while others were free", i, got)
 		}
 		if _, err := l.Next(); err != nil {

@@ -173,6 +173,6 @@ func (h *slot) liveness(inst *instance, err error) {
 		inst.reported = true
 		h.s.violate("stall", "holder h%d/%d (clock right, offset %v) on generator %d has got ClockBackwardsError for %v "+
 			"while ids with marks not ahead of its clock are free: %v", inst.slot, inst.inc, h.clk.getOffset(),
-			inst.l.Lease().Generator, time.Since(inst.stuck), err)
+			inst.l.Lease().GeneratorID, time.Since(inst.stuck), err)
 	}
 }
