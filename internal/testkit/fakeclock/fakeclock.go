@@ -115,10 +115,8 @@ func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
 		c.Add(d)
 		return nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-time.After(d): // collected once it fires or is unreachable (Go 1.23)
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
