@@ -113,15 +113,38 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	if a.attempts <= 0 {
 		a.attempts = 8
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlassign: open %s: %w", t.display, err)
-	}
-	if err := a.createSchema(ctx); err != nil {
+	if err := a.prepare(ctx, t.busy); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlassign: open %s: %w", t.display, err)
 	}
 	return a, nil
+}
+
+// openRetry bounds how long Open retries a lock conflict (see prepare).
+const openRetry = 10 * time.Second
+
+// prepare pings the database and creates the group's tables. When several processes open a new
+// SQLite file at once, switching it to WAL mode can fail at once with SQLITE_BUSY (SQLite does not
+// wait where waiting could deadlock); busy recognises that error, and prepare tries again after a
+// short random pause, for up to openRetry or until ctx is done.
+func (a *Assigner) prepare(ctx context.Context, busy func(error) bool) error {
+	deadline := time.Now().Add(openRetry)
+	for pause := 2 * time.Millisecond; ; pause = min(2*pause, 100*time.Millisecond) {
+		err := a.db.PingContext(ctx)
+		if err == nil {
+			err = a.createSchema(ctx)
+		}
+		if err == nil || busy == nil || !busy(err) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(pause/2 + rand.N(pause))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
 }
 
 // Close closes the database connections, unless the Assigner came from New: the caller's pool is

@@ -8,11 +8,14 @@
 package sqlite
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
+	"modernc.org/sqlite" // registers "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/snowfall-go/snowfall/sqlassign/internal/drivers"
-	_ "modernc.org/sqlite" // registers "sqlite"
 )
 
 func init() { drivers.Register(parseURL, "sqlite", "sqlite3") }
@@ -37,5 +40,13 @@ func parseURL(raw string) (drivers.Target, error) {
 	if query != "" {
 		dsn += "&" + query
 	}
-	return drivers.Target{Dialect: "sqlite", Driver: "sqlite", DSN: dsn, Display: raw}, nil
+	return drivers.Target{Dialect: "sqlite", Driver: "sqlite", DSN: dsn, Display: raw, Busy: busy}, nil
+}
+
+// busy reports whether err is SQLITE_BUSY or one of its extended codes. SQLite returns it without
+// waiting out busy_timeout where waiting could deadlock, as when two connections switch a new file
+// to WAL mode at once.
+func busy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }

@@ -15,6 +15,9 @@ type Target struct {
 	DSN     string
 	Memory  bool   // sqlite::memory:, which lives in one connection
 	Display string // the URL without its password, for messages
+	// Busy reports an error of a lock conflict that opening may retry (SQLite's SQLITE_BUSY from
+	// switching a new file to WAL mode while another process does too); nil when none is.
+	Busy func(error) bool
 }
 
 // Parser maps a database URL to a Target. Its errors start with "sqlassign: ".
