@@ -113,36 +113,30 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	if a.attempts <= 0 {
 		a.attempts = 8
 	}
-	if err := a.prepare(ctx, t.busy); err != nil {
+	if err := a.ping(ctx, t.busy); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlassign: open %s: %w", t.display, err)
+	}
+	if err := a.createSchema(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlassign: open %s: %w", t.display, err)
 	}
 	return a, nil
 }
 
-// openRetry bounds how long Open retries a lock conflict (see prepare).
+// openRetry bounds how long Open retries a lock conflict (see ping).
 const openRetry = 10 * time.Second
 
-// prepare pings the database and creates the group's tables. When several processes open a new
-// SQLite file at once, switching it to WAL mode can fail at once with SQLITE_BUSY (SQLite does not
-// wait where waiting could deadlock); busy recognises that error, and prepare tries again after a
-// short random pause, for up to openRetry or until ctx is done.
-func (a *Assigner) prepare(ctx context.Context, busy func(error) bool) error {
+// ping pings the database. When several processes open a new SQLite file at once, the first
+// connection's switch to WAL mode can fail at once with SQLITE_BUSY (SQLite does not wait where
+// waiting could deadlock); busy recognises that error, and ping tries again after a backoff, for up
+// to openRetry or until ctx is done. (Creating the schema afterwards goes through retry.)
+func (a *Assigner) ping(ctx context.Context, busy func(error) bool) error {
 	deadline := time.Now().Add(openRetry)
-	for pause := 2 * time.Millisecond; ; pause = min(2*pause, 100*time.Millisecond) {
+	for i := 0; ; i++ {
 		err := a.db.PingContext(ctx)
-		if err == nil {
-			err = a.createSchema(ctx)
-		}
-		if err == nil || busy == nil || !busy(err) || time.Now().After(deadline) {
+		if err == nil || busy == nil || !busy(err) || time.Now().After(deadline) || !backoff(ctx, i) {
 			return err
-		}
-		t := time.NewTimer(pause/2 + rand.N(pause))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
 		}
 	}
 }
@@ -176,15 +170,22 @@ func (a *Assigner) retry(ctx context.Context, op string, f func(context.Context)
 		if ctx.Err() != nil {
 			break
 		}
-		d := time.Duration(2+rand.IntN(8<<min(i, 5))) * time.Millisecond
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
-		}
+		backoff(ctx, i)
 	}
 	return fmt.Errorf("sqlassign: %s: %w", op, err)
+}
+
+// backoff waits a jittered pause that grows with attempt i (2 ms up to about a quarter second), or
+// until ctx is done; it reports whether the pause ran out.
+func backoff(ctx context.Context, i int) bool {
+	t := time.NewTimer(time.Duration(2+rand.IntN(8<<min(i, 5))) * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // Properties implements snowfall.Assigner. It writes only when a default is missing.
