@@ -124,12 +124,7 @@ func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, erro
 
 // layoutSet reports whether --layout or --epoch was given, on the command line or in the environment.
 func layoutSet(fs *flag.FlagSet, getenv func(string) string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "layout" || f.Name == "epoch" })
-	for _, name := range []string{"layout", "epoch"} {
-		set = set || (getenv != nil && getenv(cli.EnvName(envPrefix, name)) != "")
-	}
-	return set
+	return cli.Given(fs, envPrefix, getenv, "layout") || cli.Given(fs, envPrefix, getenv, "epoch")
 }
 
 // processLocal reports whether db names an assigner that lives inside one process (memory, or an

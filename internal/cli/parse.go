@@ -59,12 +59,26 @@ func printUsage(w io.Writer, fs *flag.FlagSet, usage string) {
 // FlagName returns how to name flag name in an error: "--name" when it was set on the command line
 // or not at all, and the environment variable prefix+NAME when its value came from there.
 func FlagName(fs *flag.FlagSet, prefix string, getenv func(string) string, name string) string {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	if !set && getenv != nil && getenv(EnvName(prefix, name)) != "" {
+	if !onCommandLine(fs, name) && fromEnv(prefix, getenv, name) {
 		return EnvName(prefix, name)
 	}
 	return "--" + name
+}
+
+// Given reports whether flag name was given, on the command line or in the environment variable
+// prefix+NAME.
+func Given(fs *flag.FlagSet, prefix string, getenv func(string) string, name string) bool {
+	return onCommandLine(fs, name) || fromEnv(prefix, getenv, name)
+}
+
+func onCommandLine(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func fromEnv(prefix string, getenv func(string) string, name string) bool {
+	return getenv != nil && getenv(EnvName(prefix, name)) != ""
 }
 
 // AnyArgs, as Spec.Args, lets any number of arguments follow the flags.
