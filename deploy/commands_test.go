@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -21,6 +20,8 @@ import (
 
 	"github.com/snowfall-go/snowfall/internal/idsource"
 	"github.com/snowfall-go/snowfall/internal/server"
+	"github.com/snowfall-go/snowfall/internal/testkit/cmdtest"
+	"github.com/snowfall-go/snowfall/internal/testkit/testdb"
 	"github.com/snowfall-go/snowfall/sqlassign"
 	_ "github.com/snowfall-go/snowfall/sqlassign/postgres" // the deploy examples lease from PostgreSQL
 )
@@ -36,37 +37,22 @@ const defaultShutdownGrace = server.DefaultShutdownTimeout
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
+	for _, b := range binaries {
+		b.Remove()
 	}
 	os.Exit(code)
 }
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
+// binaries are the commands the recipes run, each built once.
+var binaries = map[string]*cmdtest.Binary{
+	"snowfall":               cmdtest.Command("snowfall"),
+	"snowflake_start_server": cmdtest.Command("snowflake_start_server"),
+}
 
 // binary returns the path of command cmd (snowfall or snowflake_start_server), built once.
 func binary(t testing.TB, cmd string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		if binDir, buildErr = os.MkdirTemp("", "snowfall-deploy-test"); buildErr != nil {
-			return
-		}
-		for _, c := range []string{"snowfall", "snowflake_start_server"} {
-			out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, c), "github.com/snowfall-go/snowfall/cmd/"+c).CombinedOutput()
-			if err != nil {
-				buildErr = fmt.Errorf("go build %s: %w\n%s", c, err, out)
-				return
-			}
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(binDir, cmd)
+	return binaries[cmd].Path(t)
 }
 
 // flagInfo is one flag as the command's -h prints it.
@@ -166,12 +152,7 @@ func names(flags map[string]flagInfo) string {
 }
 
 // postgresURL is the test database (see README).
-func postgresURL() string {
-	if u := os.Getenv("SNOWFALL_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
+func postgresURL() string { return testdb.Postgres() }
 
 // group returns a group name of the test's own, whose tables are dropped when the test ends.
 func group(t testing.TB) string {

@@ -14,15 +14,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/snowfall-go/snowfall/internal/testkit/cmdtest"
+	"github.com/snowfall-go/snowfall/internal/testkit/testdb"
 )
 
 // testPostgres is the database the pages' postgres://postgres@db:5432/ids URL stands for here.
-func testPostgres() string {
-	if u := os.Getenv("SNOWFALL_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
+func testPostgres() string { return testdb.Postgres() }
 
 // freePort returns a loopback port nobody listens on.
 func freePort(t *testing.T) int {
@@ -35,18 +33,23 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// buildCommands builds snowfall and snowflake_start_server into a directory and returns it.
-func buildCommands(t *testing.T) string {
-	t.Helper()
-	bin := t.TempDir()
-	for _, c := range []string{"snowfall", "snowflake_start_server"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, c), "./cmd/"+c)
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", c, err, out)
-		}
-	}
-	return bin
+// The commands the pages run, each built once (see TestMain).
+var (
+	snowfallBin = cmdtest.Command("snowfall")
+	psfBin      = cmdtest.Command("snowflake_start_server")
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	snowfallBin.Remove()
+	psfBin.Remove()
+	os.Exit(code)
+}
+
+// binPath returns a PATH that finds the built commands first.
+func binPath(t *testing.T) string {
+	return strings.Join([]string{filepath.Dir(snowfallBin.Path(t)), filepath.Dir(psfBin.Path(t)), os.Getenv("PATH")},
+		string(os.PathListSeparator))
 }
 
 var portFlag = regexp.MustCompile(`--port[ =][0-9]+`)
@@ -83,21 +86,20 @@ func TestDocCommandsRun(t *testing.T) {
 			run = append(run, c)
 		}
 	}
-	bin := buildCommands(t)
 	tmp := t.TempDir()
 	for _, d := range []string{"lib", "log", "state"} {
 		if err := os.Mkdir(filepath.Join(tmp, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	checkUsages(t, bin)
+	checkUsages(t)
 	port := freePort(t)
 	env := append(os.Environ(),
-		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"PATH="+binPath(t),
 		"XDG_STATE_HOME="+filepath.Join(tmp, "state"),
 		"SNOWFALL_SERVER=http://127.0.0.1:"+strconv.Itoa(port),
 	)
-	stop := startServer(t, env, filepath.Join(bin, "snowfall")+" serve --generator 1 --port "+strconv.Itoa(port), port)
+	stop := startServer(t, env, snowfallBin.Path(t)+" serve --generator 1 --port "+strconv.Itoa(port), port)
 	defer stop()
 
 	for _, c := range run {
@@ -125,7 +127,7 @@ func TestDocCommandsRun(t *testing.T) {
 
 // checkUsages requires every "snowfall …" line of the pages' ```text blocks to be the usage line
 // that command's -h prints.
-func checkUsages(t *testing.T, bin string) {
+func checkUsages(t *testing.T) {
 	t.Helper()
 	for _, p := range pages(t) {
 		in := false
@@ -137,7 +139,7 @@ func checkUsages(t *testing.T, bin string) {
 				in = false
 			case in && strings.HasPrefix(line, "snowfall "):
 				sub := strings.Fields(line)[1]
-				out, _ := exec.Command(filepath.Join(bin, "snowfall"), sub, "-h").CombinedOutput()
+				out, _ := exec.Command(snowfallBin.Path(t), sub, "-h").CombinedOutput()
 				first, _, _ := strings.Cut(string(out), "\n")
 				if first != "usage: "+line {
 					t.Errorf("%s:%d: %s\n\tsnowfall %s -h says: %s", p, i+1, line, sub, first)

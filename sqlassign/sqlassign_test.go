@@ -18,6 +18,7 @@ import (
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/testkit/faultproxy"
 	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
+	"github.com/snowfall-go/snowfall/internal/testkit/testdb"
 	"github.com/snowfall-go/snowfall/sqlassign"
 )
 
@@ -38,11 +39,9 @@ func envOr(name, def string) string {
 	return def
 }
 
-func postgresURL() string {
-	return envOr("SNOWFALL_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-}
+func postgresURL() string { return testdb.Postgres() }
 
-func mysqlURL() string { return envOr("SNOWFALL_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test") }
+func mysqlURL() string { return testdb.MySQL() }
 
 // group returns a group name of the test's own.
 func group() string {

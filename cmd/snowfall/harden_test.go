@@ -19,6 +19,7 @@ import (
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/testkit/cmdtest"
+	"github.com/snowfall-go/snowfall/internal/testkit/testdb"
 	"github.com/snowfall-go/snowfall/statefile"
 )
 
@@ -272,12 +273,7 @@ func TestServeSecretsRedacted(t *testing.T) {
 	})
 }
 
-func postgresURL() string {
-	if u := os.Getenv("SNOWFALL_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
+func postgresURL() string { return testdb.Postgres() }
 
 // silentServer accepts TCP connections and never answers: a database that hangs.
 func silentServer(t *testing.T) string {

@@ -136,11 +136,18 @@ func Get(t testing.TB, url string) (int, string) {
 // Binary is a command built once per test binary: declare one as a package variable, and call
 // Remove from TestMain.
 type Binary struct {
-	Name string // the command's name; it is built from the current directory
+	Name string // the command's name
+	Pkg  string // the package to build; "" for the current directory (see Command)
 
 	once sync.Once
 	dir  string
 	err  error
+}
+
+// Command returns the Binary of this module's command name (cmd/name), for tests outside its
+// directory.
+func Command(name string) *Binary {
+	return &Binary{Name: name, Pkg: "github.com/snowfall-go/snowfall/cmd/" + name}
 }
 
 // Path builds the command on first use and returns the path of the executable.
@@ -150,7 +157,11 @@ func (b *Binary) Path(t testing.TB) string {
 		if b.dir, b.err = os.MkdirTemp("", b.Name+"-test"); b.err != nil {
 			return
 		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(b.dir, b.Name), ".").CombinedOutput()
+		pkg := b.Pkg
+		if pkg == "" {
+			pkg = "."
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(b.dir, b.Name), pkg).CombinedOutput()
 		if err != nil {
 			b.err = fmt.Errorf("go build: %w\n%s", err, out)
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/testkit/testdb"
 )
 
 // The short variants run in go test (about 25 s per backend, 35 s for etcd, 110 s for the package
@@ -232,13 +233,13 @@ const leaseOf = 400 * time.Millisecond
 // TestFleetPostgres runs the fleet leased through PostgreSQL.
 func TestFleetPostgres(t *testing.T) {
 	runFleet(t, fleetCase{name: "postgres", lease: leaseOf, proxy: newProxy,
-		db: envOr("SNOWFALL_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")})
+		db: testdb.Postgres()})
 }
 
 // TestFleetMariaDB runs the fleet leased through MariaDB.
 func TestFleetMariaDB(t *testing.T) {
 	runFleet(t, fleetCase{name: "mariadb", lease: leaseOf, proxy: newProxy,
-		db: envOr("SNOWFALL_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test")})
+		db: testdb.MySQL()})
 }
 
 // TestFleetEtcd runs the fleet leased through a three-member etcd cluster of its own: the usual
