@@ -132,7 +132,7 @@ func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(s.refused.Load()))
 	ch <- prometheus.MustNewConstMetric(descFenced, prometheus.GaugeValue, fenced)
 	ch <- prometheus.MustNewConstMetric(descRemaining, prometheus.GaugeValue, s.layout.End().Sub(s.now()).Seconds())
-	ch <- prometheus.MustNewConstMetric(descInfo, prometheus.GaugeValue, 1, s.name, st.Spec,
+	ch <- prometheus.MustNewConstMetric(descInfo, prometheus.GaugeValue, 1, s.layout.Name(), st.Spec,
 		strconv.FormatInt(st.Node.Generator, 10), strconv.FormatInt(st.Node.DC, 10), strconv.FormatInt(st.Node.Worker, 10))
 	s.collectLease(ch)
 }

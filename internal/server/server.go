@@ -84,7 +84,6 @@ type Server struct {
 	now     func() time.Time
 	started time.Time
 	layout  snowfall.Layout
-	name    string // the layout's preset name, also when a manifest recorded only its spec
 
 	batch    chan struct{} // a slot for each /ids request filling IDs at once
 	maxConns int
@@ -117,7 +116,6 @@ func New(c Config) (*Server, error) {
 		layout:  c.Source.Layout(),
 	}
 	s.lease, _ = c.Source.(leaser)
-	s.name = s.layout.Name()
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -180,7 +178,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ln = limitListener(ln, s.maxConns)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	s.log.Info("serving", "addr", ln.Addr().String(), "layout", s.name, "spec", s.layout.Spec(),
+	s.log.Info("serving", "addr", ln.Addr().String(), "layout", s.layout.Name(), "spec", s.layout.Spec(),
 		"epoch", s.layout.Epoch().Format(time.RFC3339Nano))
 	s.noteReady(s.notReady()) // a mark far ahead of the clock, a layout that ran out: say so at once
 	select {

@@ -19,7 +19,7 @@ func (s *Server) stats() api.Stats {
 		Sequence:         st.Sequence,
 		SequenceOverload: st.SequenceOverloads,
 		Errors:           s.refused.Load(),
-		Layout:           s.name,
+		Layout:           s.layout.Name(),
 		Spec:             st.Spec,
 		EpochMs:          st.EpochMs,
 		IDsGenerated:     st.Issued,
