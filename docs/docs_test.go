@@ -41,11 +41,7 @@ func commands(t *testing.T) []command {
 	t.Helper()
 	var all []command
 	for _, p := range pages(t) {
-		b, err := os.ReadFile(filepath.Join("..", p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cs, err := extract(p, string(b))
+		cs, err := extract(p, readRepo(t, p))
 		if err != nil {
 			t.Fatal(err)
 		}
