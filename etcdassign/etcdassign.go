@@ -15,8 +15,10 @@
 // compares gen/<id>'s create revision (0: absent) and mark/<id>'s mod revision with what the claimer
 // read, and writes the token, the holder and the new mark; renewals and releases are transactions
 // that compare gen/<id>'s value with the token. The mark outlives the lease and only rises while
-// an id is held: a renewal writes it inside a nested transaction that compares the stored value
-// (fixed-width decimal, so byte order is numeric order) with the new one. The safety argument is
+// an id is held: a renewal's transaction is also conditioned on the mark key's mod revision, so
+// that it writes the larger of the mark it last read and the new one, and it succeeds only when
+// the stored mark is then at least the new one; a mark/<id> that holds something other than a
+// number of milliseconds makes renewals fail, naming the key (mark.go). The safety argument is
 // in the snowfall package's documentation, sections "Leases" and "What the store must provide".
 //
 // etcd lease TTLs are whole seconds, and a server raises a TTL below its minimum (about 1.5 ×
@@ -65,11 +67,16 @@ type Assigner struct {
 	flight  *flight           // the read of the manifest in progress, if any
 }
 
-// tenure is what a renewal needs about a claim: its etcd lease and TTL.
+// tenure is what a renewal needs about a claim: its etcd lease and TTL, and the mark this
+// Assigner last saw stored for it.
 type tenure struct {
 	id    int64
 	lease clientv3.LeaseID
 	ttl   int64
+	// markRev is mark/<id>'s mod revision when markMs was stored (0: not known, or the key is
+	// absent); a renewal writes the mark only if the key is still at markRev.
+	markRev int64
+	markMs  int64
 }
 
 // info is the value of info/<id>.
@@ -134,21 +141,6 @@ func (a *Assigner) Prefix() string { return a.prefix }
 
 func (a *Assigner) key(kind string, id int64) string {
 	return a.prefix + kind + "/" + strconv.FormatInt(id, 10)
-}
-
-// markValue encodes a mark as fixed-width decimal milliseconds: byte order is numeric order, so
-// that a transaction can compare marks. Times before 1970 count as 0.
-func markValue(t time.Time) string { return padMs(t.UnixMilli()) }
-
-func padMs(ms int64) string { return fmt.Sprintf("%020d", max(ms, 0)) }
-
-func parseMark(v []byte) (int64, error) { return strconv.ParseInt(string(v), 10, 64) }
-
-func msTime(ms int64) time.Time {
-	if ms <= 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms)
 }
 
 // ttlOf returns the etcd TTL for a lease of d: d rounded up to whole seconds, at least one, so
