@@ -34,12 +34,19 @@ func parseMark(key string, v []byte) (int64, error) {
 			return ms, nil
 		}
 	}
-	shown := string(v)
+	return 0, &markError{key: key, value: string(v)}
+}
+
+// markError is a mark key whose value is not a mark.
+type markError struct{ key, value string }
+
+func (e *markError) Error() string {
+	shown := e.value
 	if len(shown) > 64 {
 		shown = shown[:64] + "…"
 	}
-	return 0, fmt.Errorf("key %s holds %q, which is not a high-water mark (want Unix milliseconds as decimal digits, in [0, %d]); put back a mark no earlier than the last ID issued with this generator id",
-		key, shown, int64(math.MaxInt64))
+	return fmt.Sprintf("key %s holds %q, which is not a high-water mark (want Unix milliseconds as decimal digits, in [0, %d]); put back a mark no earlier than the last ID issued with this generator id",
+		e.key, shown, int64(math.MaxInt64))
 }
 
 // msTime returns the time of ms Unix milliseconds, or the zero time for ms <= 0 (no mark).

@@ -62,8 +62,21 @@ var errHeldByOther = fmt.Errorf("%w: the id is held by another token or by none"
 // fails, naming the key, when mark/<id> holds something other than a mark. A lease longer than
 // the granted TTL moves the tenure's keys to a new etcd lease in that transaction instead of the
 // keep-alive.
+//
+// Each attempt goes through one member; when it has not answered within its share of the time ctx
+// leaves, another attempt starts on another member (members.go, which argues why attempts that
+// all apply, late and in any order, are safe).
 func (a *Assigner) Renew(ctx context.Context, id int64, token string, lease time.Duration, mark time.Time) error {
-	t, err := a.renewOn(ctx, a.c, id, token, lease, mark)
+	attempt := func(ctx context.Context, c *clientv3.Client) (tenure, error) {
+		return a.renewOn(ctx, c, id, token, lease, mark)
+	}
+	var t tenure
+	var err error
+	if ms := a.ready(lease); len(ms) > 0 {
+		t, err = a.hedge(ctx, lease, ms, attempt)
+	} else {
+		t, err = attempt(ctx, a.c)
+	}
 	if err != nil {
 		return fmt.Errorf("etcdassign: renew generator %d: %w", id, err)
 	}
