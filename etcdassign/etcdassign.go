@@ -31,6 +31,15 @@
 // which is what the holder's self-fencing measures from. A renewal's is its keep-alive, which
 // resets the TTL from the leader's now. A leader change extends every lease by
 // its TTL (etcd renews all leases when a new leader takes over): again only later, never earlier.
+//
+// One member of three (or two of five) frozen, unreachable or not answering costs no lease:
+// renewals go to another member when one does not answer in time (members.go). Run etcd 3.4.31,
+// 3.5.13 or later: before them, a leader that was stalled for longer than a lease's TTL (a frozen
+// process, a slow disk) revokes that lease when it wakes, after the cluster elected another leader
+// that kept it alive (etcd-io/etcd#15247). The holder then finds its lease lost at its next renewal
+// and another instance may claim the id while the holder's permit still runs: IDs stay unique (the
+// new floor is the old holder's mark), but for up to a lease IDs of that generator id may come out
+// of time order.
 package etcdassign
 
 import (

@@ -176,6 +176,7 @@ func (a *Assigner) hedge(ctx context.Context, lease time.Duration, ms []*member,
 	step := max(budget/time.Duration(len(order)+1), time.Millisecond)
 	actx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
+	defer context.AfterFunc(a.ctx, cancel)() // Close ends the attempts, then waits for them
 	results := make(chan attemptResult, 2*len(order)+2)
 	var running []attemptResult // started and not finished: m and start
 	started := 0
@@ -201,11 +202,18 @@ func (a *Assigner) hedge(ctx context.Context, lease time.Duration, ms []*member,
 				a.settle(r, running)
 				return r.t, r.err
 			}
+			if ctx.Err() != nil { // the attempt ended with the renewal's deadline
+				a.settle(attemptResult{}, append(running, r))
+				return tenure{}, fmt.Errorf("%w (%d attempts on %d members; the last: %w)", ctx.Err(), started, len(order), r.err)
+			}
 			a.failed(r.m)
 			last = r.err
-			if started < len(order) {
+			switch {
+			case started < len(order):
 				start()
 				timer.Reset(step)
+			case len(running) == 0 && started >= cap(results):
+				return tenure{}, fmt.Errorf("%d attempts on %d members failed, the last: %w", started, len(order), last)
 			}
 		case <-timer.C:
 			if started < cap(results) {
@@ -215,9 +223,9 @@ func (a *Assigner) hedge(ctx context.Context, lease time.Duration, ms []*member,
 		case <-ctx.Done():
 			a.settle(attemptResult{}, running)
 			if last == nil {
-				return tenure{}, ctx.Err()
+				return tenure{}, fmt.Errorf("%w (%d attempts on %d members)", ctx.Err(), started, len(order))
 			}
-			return tenure{}, fmt.Errorf("%w (%d attempts on %d members; last failure: %w)", ctx.Err(), started, len(order), last)
+			return tenure{}, fmt.Errorf("%w (%d attempts on %d members; the last to fail: %w)", ctx.Err(), started, len(order), last)
 		}
 	}
 }
@@ -231,13 +239,14 @@ func (a *Assigner) failed(m *member) {
 	a.mu.Unlock()
 }
 
-// settle records the winner r (if r.m is not nil) and the attempts it overtook.
-func (a *Assigner) settle(r attemptResult, overtaken []attemptResult) {
+// settle records the winner r (if r.m is not nil, else the deadline passed) and the attempts
+// still running that it overtook: those that started before it.
+func (a *Assigner) settle(r attemptResult, running []attemptResult) {
 	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, o := range overtaken {
-		if o.m != r.m && o.m.slow.IsZero() {
+	for _, o := range running {
+		if o.m != r.m && o.m.slow.IsZero() && (r.m == nil || o.start.Before(r.start)) {
 			o.m.slow = now
 		}
 	}

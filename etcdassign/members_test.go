@@ -15,7 +15,8 @@ import (
 // TestRenewAroundOneMember: with one member of three stalled (its client traffic accepted, never
 // answered, then delivered late) or cut off, in turn each member, every renewal succeeds within
 // its deadline, and the stored mark never goes below the highest one a renewal asked for, also
-// once the stalled member gets the requests it held.
+// once the stalled member gets the requests it held. With all three stalled, a renewal fails by
+// its deadline.
 func TestRenewAroundOneMember(t *testing.T) {
 	eps := strings.Split(endpoints(), ",")
 	if len(eps) < 3 {
@@ -88,4 +89,18 @@ func TestRenewAroundOneMember(t *testing.T) {
 		checkMark(fmt.Sprintf("after member %d was %s", m, mode))
 	}
 	t.Logf("slowest renewal %v", slowest.Round(time.Millisecond))
+	// With every member stalled, a renewal fails by its deadline, not later.
+	for _, p := range ps {
+		p.Stall()
+	}
+	rctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	start := time.Now()
+	err = a.Renew(rctx, c.ID, "tok", lease, time.Now().Add(lease))
+	cancel()
+	if took := time.Since(start); err == nil || took > time.Second {
+		t.Errorf("renewal with every member stalled: %v after %v, want an error by its 300ms deadline", err, took.Round(time.Millisecond))
+	}
+	for _, p := range ps {
+		p.Restore()
+	}
 }

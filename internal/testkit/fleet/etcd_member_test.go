@@ -88,7 +88,7 @@ func (m *memberTally) Losses() uint64 {
 // etcd#15247 caused.
 func (m *memberTally) Summary(name string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "fleet %s members:", name)
+	fmt.Fprintf(&b, "fleet %s leases:", name)
 	var excused uint64
 	for _, k := range memberKinds {
 		fmt.Fprintf(&b, " %s[n=%d losses_during=%d losses_after=%d renewal_failures=%d refused=%d]",
@@ -401,7 +401,7 @@ func TestFleetEtcdMembers(t *testing.T) {
 	printSummary(t, r.Summary("etcd_members", faults))
 	ordered, dropped := m.outsideRevokes(res.log)
 	ro := Check(ordered, snowfall.DefaultLayout(), Window{From: res.fleet.StartTime().Add(-skew - time.Second), To: time.Now().Add(skew + time.Second)}, cfg.Servers)
-	printSummary(t, m.Summary("etcd")+fmt.Sprintf(" order_violations_outside_revokes=%d", ro.OrderViolations))
+	printSummary(t, m.Summary("etcd_members")+fmt.Sprintf(" order_violations_outside_revokes=%d", ro.OrderViolations))
 	switch {
 	case r.Duplicates != 0 || r.OutOfWindow != 0 || ro.OrderViolations != 0:
 		t.Errorf("fleet etcd_members broke its guarantees (logs in %s):\n%s", res.dir, r.Problems())
