@@ -173,7 +173,9 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 // Close closes the connections to the cluster, after the renewal attempts in flight have
 // returned. Leases held through the Assigner then expire by themselves unless they were released.
 func (a *Assigner) Close() error {
-	a.cancel()
+	a.mu.Lock()
+	a.cancel() // under a.mu: no goroutine is added to a.wg after it (spawn, build)
+	a.mu.Unlock()
 	a.closeMembers()
 	return a.c.Close()
 }

@@ -108,7 +108,7 @@ func (a *Assigner) build(m *member) {
 		return
 	}
 	m.building = true
-	a.wg.Go(func() {
+	a.wg.Go(func() { // a.mu is held and a.ctx is live (ready checked): Close has not begun its Wait
 		c, err := clientv3.New(cfg)
 		a.mu.Lock()
 		defer a.mu.Unlock()
@@ -180,17 +180,22 @@ func (a *Assigner) hedge(ctx context.Context, lease time.Duration, ms []*member,
 	results := make(chan attemptResult, 2*len(order)+2)
 	var running []attemptResult // started and not finished: m and start
 	started := 0
-	start := func() {
+	start := func() bool {
 		m := order[started%len(order)]
-		started++
 		s := time.Now()
-		running = append(running, attemptResult{m: m, start: s})
-		a.wg.Go(func() {
+		ok := a.spawn(func() {
 			t, err := attempt(actx, m.c)
 			results <- attemptResult{m: m, start: s, t: t, err: err}
 		})
+		if ok {
+			started++
+			running = append(running, attemptResult{m: m, start: s})
+		}
+		return ok
 	}
-	start()
+	if !start() {
+		return tenure{}, errClosed
+	}
 	timer := time.NewTimer(step)
 	defer timer.Stop()
 	var last error
@@ -210,14 +215,16 @@ func (a *Assigner) hedge(ctx context.Context, lease time.Duration, ms []*member,
 			last = r.err
 			switch {
 			case started < len(order):
-				start()
+				if !start() {
+					return tenure{}, errClosed
+				}
 				timer.Reset(step)
 			case len(running) == 0 && started >= cap(results):
 				return tenure{}, fmt.Errorf("%d attempts on %d members failed, the last: %w", started, len(order), last)
 			}
 		case <-timer.C:
-			if started < cap(results) {
-				start()
+			if started < cap(results) && !start() {
+				return tenure{}, errClosed
 			}
 			timer.Reset(step)
 		case <-ctx.Done():
@@ -228,6 +235,19 @@ func (a *Assigner) hedge(ctx context.Context, lease time.Duration, ms []*member,
 			return tenure{}, fmt.Errorf("%w (%d attempts on %d members; the last to fail: %w)", ctx.Err(), started, len(order), last)
 		}
 	}
+}
+
+var errClosed = errors.New("the Assigner is closed")
+
+// spawn runs f in a goroutine that Close waits for, unless the Assigner is closed.
+func (a *Assigner) spawn(f func()) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ctx.Err() != nil {
+		return false
+	}
+	a.wg.Go(f)
+	return true
 }
 
 // failed records that an attempt through m failed.
