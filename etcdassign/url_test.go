@@ -102,20 +102,6 @@ func FuzzParseURL(f *testing.F) {
 	})
 }
 
-// TestMarkValueOrder: the fixed-width mark encoding orders like the numbers, which the renewal's
-// compare relies on.
-func TestMarkValueOrder(t *testing.T) {
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	prev := markValue(time.Time{})
-	for _, d := range []time.Duration{0, time.Millisecond, time.Second, 200 * time.Hour * 24 * 365} {
-		v := markValue(base.Add(d))
-		if v <= prev {
-			t.Errorf("markValue(%v) = %s, not above %s", base.Add(d), v, prev)
-		}
-		prev = v
-	}
-}
-
 // TestUnparsableURLHidesPassword: the error for a URL that does not parse names it without its
 // password (Redact used to return such a URL unchanged).
 func TestUnparsableURLHidesPassword(t *testing.T) {
