@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -237,27 +236,6 @@ func (s *Server) fillChunk(r *http.Request, ids []snowfall.ID) error {
 
 // errBusy is the cause of a 503 when every batch slot stayed taken for the request's wait bound.
 var errBusy = errors.New("server: too many batch requests at once")
-
-// acceptsJSON reports whether an Accept header prefers application/json: it names
-// application/json (or application/*) with a quality above zero. Media types are parsed, not
-// matched as substrings, so "application/json;q=0" means "not JSON".
-func acceptsJSON(accept []string) bool {
-	for _, line := range accept {
-		for _, part := range strings.Split(line, ",") {
-			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err != nil || (mt != "application/json" && mt != "application/*") {
-				continue
-			}
-			if q, ok := params["q"]; ok {
-				if v, err := strconv.ParseFloat(q, 64); err != nil || v <= 0 {
-					continue
-				}
-			}
-			return true
-		}
-	}
-	return false
-}
 
 // headIDs answers HEAD on an ID path with the headers a GET would get, without issuing: IDs are not
 // spent on requests whose bodies nobody reads (load balancers' checks often use HEAD /).

@@ -65,7 +65,7 @@ func TestIDsCutOff(t *testing.T) {
 	}
 }
 
-// TestAcceptAndHeaders: Accept is parsed as media types (q=0 means no), and every answer, 503s and
+// TestAcceptAndHeaders: Accept is negotiated by quality (see TestAcceptsJSON), and every answer, 503s and
 // errors included, carries nosniff and no-store.
 func TestAcceptAndHeaders(t *testing.T) {
 	g := newGenerator(t, snowfall.Settings{})
@@ -73,7 +73,8 @@ func TestAcceptAndHeaders(t *testing.T) {
 	for _, c := range []struct{ accept, ctype string }{
 		{"application/json", "application/json"},
 		{"application/json;q=0", "text/plain; charset=utf-8"},
-		{"text/plain, application/json; q=0.5", "application/json"},
+		{"text/plain, application/json; q=0.5", "text/plain; charset=utf-8"},
+		{"text/plain;q=0.5, application/json", "application/json"},
 		{"application/jsonx", "text/plain; charset=utf-8"},
 		{"*/*", "text/plain; charset=utf-8"},
 	} {
