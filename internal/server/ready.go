@@ -30,6 +30,10 @@ func (s *Server) notReady() error {
 	return s.src.Stats().Fenced
 }
 
+// errDraining is why a server that is shutting down is not ready: it still answers during its
+// drain delay, so that load balancers stop sending to it before it stops accepting.
+var errDraining = errors.New("server: draining: shutting down")
+
 // leaseError says that the lease does not let the source issue.
 type leaseError struct {
 	state snowfall.LeaseState
@@ -53,6 +57,8 @@ func publicReason(err error, now time.Time) string {
 	switch {
 	case err == nil:
 		return ""
+	case errors.Is(err, errDraining):
+		return "shutting down: this server stops accepting connections soon; use another"
 	case errors.As(err, &le):
 		switch le.state {
 		case snowfall.LeaseFenced:
@@ -98,20 +104,54 @@ func retryAfter(err error) []string {
 }
 
 // readyLog logs each change of readiness once, with the full error: the details public answers
-// leave out.
+// leave out. A change is a change of kind (see readinessKind), not of wording: the wait left
+// changes with every request while the state stays the same, and anonymous requests must not grow
+// the log. Refusals are counted instead (snowfall_id_requests_refused_total).
 type readyLog struct {
 	mu   sync.Mutex
 	last string
 }
 
-func (s *Server) noteReady(err error) {
-	msg := ""
-	if err != nil {
-		msg = err.Error()
+// readinessKind names the state err puts the server in, leaving out what changes while it lasts
+// (the wait left, how long ago a renewal failed, a driver's wording).
+func readinessKind(err error) string {
+	var le *leaseError
+	switch {
+	case err == nil:
+		return "ready"
+	case errors.As(err, &le):
+		if le.cause == nil {
+			return "lease " + string(le.state)
+		}
+		return "lease " + string(le.state) + ": " + readinessKind(le.cause)
+	case errors.Is(err, errDraining):
+		return "draining"
+	case errors.Is(err, snowfall.ErrClockBackwards):
+		return "clock behind"
+	case errors.Is(err, snowfall.ErrTimeOverflow):
+		return "layout ran out"
+	case errors.Is(err, snowfall.ErrClosed):
+		return "closed"
+	case errors.Is(err, snowfall.ErrFenced):
+		return "fenced"
+	case errors.Is(err, snowfall.ErrNoFreeGenerator):
+		return "no free generator id"
+	case errors.Is(err, snowfall.ErrMismatch):
+		return "mismatch"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
 	}
+	return "other"
+}
+
+func (s *Server) noteReady(err error) {
+	kind := readinessKind(err)
 	s.readyLog.mu.Lock()
-	changed := msg != s.readyLog.last
-	s.readyLog.last = msg
+	changed := kind != s.readyLog.last
+	if s.readyLog.last == "" && err == nil {
+		changed = false // ready from the start: nothing to say
+	}
+	s.readyLog.last = kind
 	s.readyLog.mu.Unlock()
 	switch {
 	case !changed:
