@@ -19,6 +19,9 @@ type readier interface {
 
 // notReady returns why the source cannot issue an ID now, or nil. It spends no ID.
 func (s *Server) notReady() error {
+	if s.draining.Load() {
+		return errDraining
+	}
 	if s.lease != nil {
 		if st := s.lease.Lease(); st.State != snowfall.LeaseHeld {
 			return &leaseError{state: st.State, cause: st.LastError}
