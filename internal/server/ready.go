@@ -22,10 +22,8 @@ func (s *Server) notReady() error {
 	if s.draining.Load() {
 		return errDraining
 	}
-	if s.lease != nil {
-		if st := s.lease.Lease(); st.State != snowfall.LeaseHeld {
-			return &leaseError{state: st.State, cause: st.LastError}
-		}
+	if err := s.leaseNotHeld(); err != nil {
+		return err
 	}
 	if r, ok := s.src.(readier); ok {
 		return r.Ready()
@@ -36,6 +34,16 @@ func (s *Server) notReady() error {
 // errDraining is why a server that is shutting down is not ready: it still answers during its
 // drain delay, so that load balancers stop sending to it before it stops accepting.
 var errDraining = errors.New("server: draining: shutting down")
+
+// leaseNotHeld returns a leaseError when the source holds a lease and it is not held, else nil.
+func (s *Server) leaseNotHeld() error {
+	if s.lease != nil {
+		if st := s.lease.Lease(); st.State != snowfall.LeaseHeld {
+			return &leaseError{state: st.State, cause: st.LastError}
+		}
+	}
+	return nil
+}
 
 // leaseError says that the lease does not let the source issue.
 type leaseError struct {
@@ -70,6 +78,8 @@ func publicReason(err error, now time.Time) string {
 			return "no lease: this server is claiming a generator id"
 		case snowfall.LeaseClosed:
 			return "shutting down"
+		case snowfall.LeaseAcquiring:
+			return "no lease yet: this server is acquiring a generator id; " + acquiringWhy(le.cause)
 		}
 		return "lease " + string(le.state)
 	case errors.As(err, &back):
@@ -91,6 +101,19 @@ func publicReason(err error, now time.Time) string {
 		return "configuration mismatch with the lease store"
 	}
 	return "cannot issue IDs now (details in the server log)"
+}
+
+// acquiringWhy says why a lease is not acquired yet, from the last claim's error.
+func acquiringWhy(err error) string {
+	switch {
+	case err == nil:
+		return "the first attempt is under way"
+	case errors.Is(err, snowfall.ErrClockBackwards):
+		return "the free ids' high-water marks are ahead of this server's clock, so it retries until its clock passes them"
+	case errors.Is(err, snowfall.ErrNoFreeGenerator):
+		return "every generator id is held, so it retries until one is free"
+	}
+	return "the lease store cannot be reached or refused the claim, so it retries (details in the server log)"
 }
 
 // retryAfter returns the Retry-After value for err: the seconds until the clock passes the last
