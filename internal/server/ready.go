@@ -181,6 +181,7 @@ func (s *Server) noteReady(err error) {
 	s.readyLog.mu.Unlock()
 	switch {
 	case !changed:
+	case kind == "draining": // Serve said so when it began, and ID requests are still served
 	case err == nil:
 		s.log.Info("ready: IDs are issued again")
 	default:

@@ -29,7 +29,11 @@ func (s *Server) stats() api.Stats {
 		Lease:            s.leaseStats(),
 	}
 	if st.Fenced != nil {
-		b.Fenced = publicReason(st.Fenced, s.now())
+		err := st.Fenced
+		if le := s.leaseNotHeld(); le != nil {
+			err = le // the lease's state says more than the generator's fence
+		}
+		b.Fenced = publicReason(err, s.now())
 	}
 	switch {
 	case l.IsZero(): // not known yet
