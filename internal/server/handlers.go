@@ -346,8 +346,8 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 		return http.StatusServiceUnavailable // the client went away; nobody reads the answer
 	}
 	s.log.Debug("id request refused", "path", r.URL.Path, "err", err)
-	if le := s.leaseNotHeld(); le != nil && errors.Is(err, snowfall.ErrFenced) {
-		err = le // the lease's state says more than the generator's fence
+	if le := s.leaseAcquiring(); le != nil {
+		err = le // "fenced" would say that a lease was held
 	}
 	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, errBusy) {
 		s.noteReady(err)

@@ -45,6 +45,15 @@ func (s *Server) leaseNotHeld() error {
 	return nil
 }
 
+// leaseAcquiring returns a leaseError when the source has not held a lease yet, else nil.
+func (s *Server) leaseAcquiring() error {
+	var le *leaseError
+	if err := s.leaseNotHeld(); errors.As(err, &le) && le.state == snowfall.LeaseAcquiring {
+		return le
+	}
+	return nil
+}
+
 // leaseError says that the lease does not let the source issue.
 type leaseError struct {
 	state snowfall.LeaseState
@@ -189,6 +198,11 @@ func (s *Server) noteReady(err error) {
 		if errors.As(err, &back) {
 			s.log.Warn("not ready: the clock is behind the last issued time or the recorded high-water mark; ID requests get 503 until it passes",
 				"wait", back.Behind.Round(time.Millisecond).String(), "until", s.now().Add(back.Behind).UTC().Format(time.RFC3339), "err", err)
+			return
+		}
+		var le *leaseError
+		if errors.As(err, &le) && le.state == snowfall.LeaseAcquiring {
+			s.log.Info("not ready yet: acquiring a lease; ID requests get 503 until it is held", "err", err)
 			return
 		}
 		s.log.Warn("not ready: ID requests get 503", "err", err)

@@ -30,8 +30,8 @@ func (s *Server) stats() api.Stats {
 	}
 	if st.Fenced != nil {
 		err := st.Fenced
-		if le := s.leaseNotHeld(); le != nil {
-			err = le // the lease's state says more than the generator's fence
+		if le := s.leaseAcquiring(); le != nil {
+			err = le // "fenced" would say that a lease was held
 		}
 		b.Fenced = publicReason(err, s.now())
 	}
