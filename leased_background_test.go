@@ -149,13 +149,13 @@ func TestLeaseBackground(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			a := memassign.New(nil)
 			a.Fail(errors.New("store down"))
-			l, err := snowfall.NewLeased(context.Background(), a, snowfall.LeaseSettings{Layout: twoIDs, Probe: time.Second,
+			_, err := snowfall.NewLeased(context.Background(), a, snowfall.LeaseSettings{Layout: twoIDs, Probe: time.Second,
 				Clock: fakeclock.Following(0), Background: true})
 			if err == nil {
 				t.Fatal("NewLeased read no manifest from a failing store, and returned no error")
 			}
 			a.Fail(nil)
-			l, err = snowfall.NewLeased(context.Background(), a, snowfall.LeaseSettings{Layout: twoIDs, Probe: time.Second,
+			l, err := snowfall.NewLeased(context.Background(), a, snowfall.LeaseSettings{Layout: twoIDs, Probe: time.Second,
 				Clock: fakeclock.Following(0), Background: true})
 			if err != nil {
 				t.Fatal(err)
