@@ -29,10 +29,11 @@ type limiter struct {
 	max int
 
 	reclaimed atomic.Uint64 // connections closed to admit another
+	waiting   atomic.Int32  // Accepts waiting for room: only then does a connection going idle signal
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{} // the open connections
-	changed chan struct{}      // closed (and replaced) when a connection closes or goes idle
+	changed chan struct{}      // closed (and replaced) when a connection closes, or goes idle while an Accept waits
 	closed  bool
 	done    chan struct{} // closed by Close
 }
@@ -47,9 +48,9 @@ type conn struct {
 	net.Conn
 	l *limiter
 
-	// guarded by l.mu
-	state http.ConnState
-	since time.Time // when it entered state
+	// Set by connState on every request, without the limiter's lock: the hot path.
+	state atomic.Int32 // an http.ConnState
+	since atomic.Int64 // when it entered state, Unix nanoseconds
 
 	once sync.Once
 }
@@ -71,20 +72,26 @@ func (l *limiter) Accept() (net.Conn, error) {
 			return nil, net.ErrClosed
 		}
 		if len(l.conns) < l.max {
-			c.state, c.since = http.StateNew, now
+			c.state.Store(int32(http.StateNew))
+			c.since.Store(now.UnixNano())
 			l.conns[c] = struct{}{}
 			l.mu.Unlock()
 			return c, nil
 		}
+		// Counted as waiting before the scan: a connection that goes idle after it signals.
+		l.waiting.Add(1)
 		victim, wait := l.quietest(now)
 		changed := l.changed
 		l.mu.Unlock()
 		if victim != nil {
+			l.waiting.Add(-1)
 			l.reclaimed.Add(1)
 			victim.Close()
 			continue
 		}
-		if !l.await(changed, wait) {
+		ok := l.await(changed, wait)
+		l.waiting.Add(-1)
+		if !ok {
 			nc.Close()
 			return nil, net.ErrClosed
 		}
@@ -95,27 +102,30 @@ func (l *limiter) Accept() (net.Conn, error) {
 // reclaimable (zero: none will by itself). l.mu is held.
 func (l *limiter) quietest(now time.Time) (*conn, time.Duration) {
 	var idle, fresh *conn
+	var idleSince, freshSince int64
 	for c := range l.conns {
-		switch c.state {
+		since := c.since.Load()
+		switch http.ConnState(c.state.Load()) {
 		case http.StateIdle:
-			if idle == nil || c.since.Before(idle.since) {
-				idle = c
+			if idle == nil || since < idleSince {
+				idle, idleSince = c, since
 			}
 		case http.StateNew:
-			if fresh == nil || c.since.Before(fresh.since) {
-				fresh = c
+			if fresh == nil || since < freshSince {
+				fresh, freshSince = c, since
 			}
 		}
 	}
-	switch {
+	switch age := time.Duration(now.UnixNano() - freshSince); {
 	case idle != nil:
 		return idle, 0
 	case fresh == nil:
 		return nil, 0
-	case now.Sub(fresh.since) >= newConnGrace:
+	case age >= newConnGrace:
 		return fresh, 0
+	default:
+		return nil, newConnGrace - age
 	}
-	return nil, newConnGrace - now.Sub(fresh.since)
 }
 
 // await waits for changed, for wait (if not zero) or for Close, and reports false for Close.
@@ -146,14 +156,13 @@ func (l *limiter) connState(nc net.Conn, st http.ConnState) {
 		c.release()
 		return
 	}
-	l.mu.Lock()
-	if _, open := l.conns[c]; open {
-		c.state, c.since = st, time.Now()
-		if st == http.StateIdle {
-			l.signal()
-		}
+	c.since.Store(time.Now().UnixNano())
+	c.state.Store(int32(st))
+	if st == http.StateIdle && l.waiting.Load() > 0 {
+		l.mu.Lock()
+		l.signal()
+		l.mu.Unlock()
 	}
-	l.mu.Unlock()
 }
 
 // signal wakes an Accept waiting for room; l.mu is held.

@@ -31,20 +31,47 @@ func secureAnswer(b []byte) ([]byte, bool) {
 	if len(b) < 16 || string(b[:7]) != "HTTP/1." || b[8] != ' ' {
 		return nil, false
 	}
-	end := bytes.Index(b, []byte("\r\n\r\n"))
-	if end < 0 {
+	// Walk the head a line at a time (cheaper than searching for its end first: every answer
+	// pays this), noting the two lines, until the empty line that ends it.
+	lineEnd := bytes.IndexByte(b, '\n')
+	if lineEnd < 1 || b[lineEnd-1] != '\r' {
 		return nil, false
 	}
-	head, body := b[:end+2], b[end+4:] // head: through the last header line's CRLF
-	hasNosniff, hasNoStore := hasLine(head, nosniffLine), hasLine(head, noStoreLine)
+	lineEnd-- // the status line's CR
+	var hasNosniff, hasNoStore bool
+	var last *bool // the flag the previous line set, undone if the line is continued
+	pos := lineEnd + 2
+	for {
+		n := bytes.IndexByte(b[pos:], '\n')
+		if n < 1 || b[pos+n-1] != '\r' {
+			return nil, false // the head does not end in b, or not with CRLF lines as net/http writes
+		}
+		line := b[pos : pos+n-1]
+		if len(line) == 0 {
+			break
+		}
+		switch {
+		case line[0] == ' ' || line[0] == '\t':
+			if last != nil {
+				*last = false
+			}
+		case string(line) == nosniffLine[:len(nosniffLine)-2]:
+			hasNosniff, last = true, &hasNosniff
+		case string(line) == noStoreLine[:len(noStoreLine)-2]:
+			hasNoStore, last = true, &hasNoStore
+		default:
+			last = nil
+		}
+		pos += n + 1
+	}
 	if hasNosniff && hasNoStore {
 		return nil, false
 	}
+	head, body := b[:pos], b[pos+2:] // head: through the last header line's CRLF
 	code, err := strconv.Atoi(string(b[9:12]))
 	if err != nil || code < 200 {
 		return nil, false // interim answers (100 Continue) are not answers
 	}
-	lineEnd := bytes.Index(head, []byte("\r\n"))
 	fields := headerFields(head[lineEnd+2:])
 	_, chunked := fields["transfer-encoding"]
 	length, sized := fields["content-length"]
@@ -73,16 +100,6 @@ func secureAnswer(b []byte) ([]byte, bool) {
 		out = append(out, noStoreLine...)
 	}
 	return append(out, b[lineEnd+2:]...), true
-}
-
-// hasLine reports whether head holds line as a header line of its own (not continued on the next).
-func hasLine(head []byte, line string) bool {
-	i := bytes.Index(head, []byte("\r\n"+line))
-	if i < 0 {
-		return false
-	}
-	next := i + 2 + len(line)
-	return next >= len(head) || head[next] != ' ' && head[next] != '\t'
 }
 
 // headerFields returns the header fields of lines ("Name: value\r\n"…) by lower-case name; a name

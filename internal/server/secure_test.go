@@ -101,3 +101,16 @@ func FuzzSecureAnswer(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSecureAnswer measures the check on a handler's answer, which passes unchanged: the cost
+// every answer pays.
+func BenchmarkSecureAnswer(b *testing.B) {
+	ans := []byte("HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n" +
+		"Date: Sun, 06 Dec 2026 19:42:09 GMT\r\nContent-Length: 19\r\n\r\n1825500116031635456")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := secureAnswer(ans); ok {
+			b.Fatal("changed")
+		}
+	}
+}
