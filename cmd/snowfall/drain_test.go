@@ -59,6 +59,12 @@ func batchInFlight(base string, n int) (wait func() (int, time.Time, error)) {
 	}
 }
 
+// closedErr reports whether err says that the server no longer accepts connections: refused, or
+// reset when the connection was still in the listen queue as the listener closed.
+func closedErr(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "connection reset"))
+}
+
 // quickGet GETs url on a new connection; it returns the status code, or 0 and the error.
 func quickGet(url string) (int, error) {
 	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -97,7 +103,7 @@ func TestServeDrain(t *testing.T) {
 		code, err := quickGet(base + "/readyz")
 		now := time.Since(sigterm)
 		switch {
-		case err != nil && strings.Contains(err.Error(), "connection refused"):
+		case closedErr(err):
 			refused = now
 			continue
 		case err != nil:
@@ -113,7 +119,7 @@ func TestServeDrain(t *testing.T) {
 		switch code, err := quickGet(base + "/"); {
 		case code == 200:
 			served++
-		case err != nil && strings.Contains(err.Error(), "connection refused"):
+		case closedErr(err):
 		default:
 			failed++
 			t.Errorf("GET / at %v while draining: %d %v", time.Since(sigterm), code, err)
