@@ -253,7 +253,7 @@ func (s *Server) ServeAdmin(ctx context.Context, ln, admin net.Listener) error {
 	case <-ctx.Done():
 	}
 	if serveErr == nil {
-		s.drain(servers[0].hs, failed)
+		serveErr = s.drain(servers[0].hs, failed)
 	}
 	s.log.Info("shutting down: no new connections; waiting for requests in flight", "grace", s.grace)
 	sctx, cancel := context.WithTimeout(context.Background(), s.grace)
@@ -281,12 +281,12 @@ func (s *Server) ServeAdmin(ctx context.Context, ln, admin net.Listener) error {
 }
 
 // drain makes the server unready, closes connections after their answers, and keeps serving for
-// the drain delay, or until SkipDrain or a listener fails.
-func (s *Server) drain(api *http.Server, failed <-chan error) {
+// the drain delay, or until SkipDrain or a listener fails (it returns that error).
+func (s *Server) drain(api *http.Server, failed <-chan error) error {
 	s.draining.Store(true)
 	api.SetKeepAlivesEnabled(false) // also closes the idle connections: clients reconnect, elsewhere once routed
 	if s.drainDelay <= 0 {
-		return
+		return nil
 	}
 	s.log.Info("draining: /readyz answers 503; serving on until the delay ends (a second signal ends it now)", "delay", s.drainDelay)
 	t := time.NewTimer(s.drainDelay)
@@ -296,8 +296,9 @@ func (s *Server) drain(api *http.Server, failed <-chan error) {
 	case <-s.hurry:
 		s.log.Info("drain delay cut short")
 	case err := <-failed:
-		s.log.Warn("a listener failed while draining", "err", err)
+		return err
 	}
+	return nil
 }
 
 // SkipDrain ends the drain delay now, or makes it zero if it has not begun (a second signal). It
