@@ -29,6 +29,7 @@ var secureTests = []struct {
 	{"body bytes", "4242\n", false, false},
 	{"head not ended", "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n", false, false},
 	{"HTTP/1.0", "HTTP/1.0 400 Bad Request\r\nConnection: close\r\n\r\nx", true, true},
+	{"folded header line", "HTTP/1.0 200 \r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n 0\r\n\r\n", true, false},
 }
 
 func TestSecureAnswer(t *testing.T) {
