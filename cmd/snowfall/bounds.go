@@ -15,6 +15,10 @@ const (
 	maxConns       = 1 << 20
 	minDBTimeout   = 100 * time.Millisecond
 	maxDBTimeout   = 10 * time.Minute
+
+	maxDrainDelay      = 10 * time.Minute
+	minShutdownTimeout = 100 * time.Millisecond
+	maxShutdownTimeout = 10 * time.Minute
 )
 
 // durationBound is a duration flag's allowed range.

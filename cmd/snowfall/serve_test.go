@@ -25,6 +25,14 @@ func startServe(t *testing.T, env map[string]string, args ...string) *cmdtest.Se
 	return cmdtest.MustStart(t, run, env, append([]string{"serve", "--host", "127.0.0.1", "--port", "0"}, args...)...)
 }
 
+// startLeased is startServe for a leased server, once it holds its lease: it listens before.
+func startLeased(t *testing.T, env map[string]string, args ...string) *cmdtest.Server {
+	t.Helper()
+	s := startServe(t, env, args...)
+	cmdtest.WaitReady(t, s.URL)
+	return s
+}
+
 func getStats(t *testing.T, url string) api.Stats {
 	t.Helper()
 	code, body := cmdtest.Get(t, url+"/stats")
@@ -71,7 +79,7 @@ func TestServeNode(t *testing.T) {
 
 // TestServeSQLiteLease serves from a lease in a SQLite file.
 func TestServeSQLiteLease(t *testing.T) {
-	s := startServe(t, nil, "--db", "sqlite://"+filepath.Join(t.TempDir(), "leases.db"), "--probe", "100ms")
+	s := startLeased(t, nil, "--db", "sqlite://"+filepath.Join(t.TempDir(), "leases.db"), "--probe", "100ms")
 	if code, body := cmdtest.Get(t, s.URL+"/"); code != 200 {
 		t.Fatalf("GET /: %d %q", code, body)
 	}
@@ -207,6 +215,7 @@ func TestServeLifetimeWarning(t *testing.T) {
 func TestServeReleasesSQLLease(t *testing.T) {
 	db := "sqlite://" + filepath.Join(t.TempDir(), "leases.db")
 	cmd, url, stderr := startBinary(t, nil, "--db", db, "--group", "releasetest")
+	cmdtest.WaitReady(t, url)
 	first := getStats(t, url)
 	if first.Lease == nil || first.Lease.State != "held" {
 		t.Fatalf("first server: stats %+v, want a held lease", first)
@@ -215,7 +224,7 @@ func TestServeReleasesSQLLease(t *testing.T) {
 		t.Fatalf("exit %d, want 0; stderr %s", code, stderr.String())
 	}
 	start := time.Now()
-	s := startServe(t, nil, "--db", db, "--group", "releasetest")
+	s := startLeased(t, nil, "--db", db, "--group", "releasetest")
 	second := getStats(t, s.URL)
 	if second.Lease == nil || second.Lease.ID != first.Lease.ID {
 		t.Fatalf("second server leases %+v, want generator %d released by the first", second.Lease, first.Lease.ID)
@@ -224,7 +233,7 @@ func TestServeReleasesSQLLease(t *testing.T) {
 		t.Errorf("second server took %v to start", d)
 	}
 	// While the second holds it, a third gets another id.
-	third := getStats(t, startServe(t, nil, "--db", db, "--group", "releasetest").URL)
+	third := getStats(t, startLeased(t, nil, "--db", db, "--group", "releasetest").URL)
 	if third.Lease == nil || third.Lease.ID == second.Lease.ID {
 		t.Errorf("third server leases %+v while the second holds %d", third.Lease, second.Lease.ID)
 	}
@@ -234,7 +243,7 @@ func TestServeReleasesSQLLease(t *testing.T) {
 // state directory.
 func TestServeDefaultDB(t *testing.T) {
 	state := t.TempDir()
-	s := startServe(t, map[string]string{"XDG_STATE_HOME": state})
+	s := startLeased(t, map[string]string{"XDG_STATE_HOME": state})
 	st := getStats(t, s.URL)
 	if st.Lease == nil || st.Lease.State != "held" {
 		t.Fatalf("stats %+v, want a held lease", st)

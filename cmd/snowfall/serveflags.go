@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,7 +20,11 @@ import (
 // serveFlags are the flags of snowfall serve.
 type serveFlags struct {
 	listen      cli.ListenFlags
+	adminAddr   string
 	maxConns    cli.IntFlag
+	drainDelay  time.Duration
+	shutdown    time.Duration
+	exitOnStart bool
 	layout      cli.LayoutFlags
 	logFormat   string
 	clockOffset time.Duration
@@ -29,7 +36,11 @@ type serveFlags struct {
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.listen.Register(fs)
 	f.maxConns.V = server.DefaultMaxConns
-	fs.Var(&f.maxConns, "max-conns", "most connections served at once; more clients wait in the listen queue")
+	fs.Var(&f.maxConns, "max-conns", "most connections served at once; a client arriving when that many are open takes the place of the one idle longest")
+	fs.StringVar(&f.adminAddr, "admin-addr", "", "also serve /livez, /readyz, /healthz, /metrics and /stats on this host:port, with a connection cap of its own (\"\": not at all)")
+	fs.DurationVar(&f.drainDelay, "drain-delay", 0, "on SIGTERM or SIGINT, answer /readyz with 503 and keep serving this long before closing the listener, so that load balancers stop routing here first (a second signal ends the delay)")
+	fs.DurationVar(&f.shutdown, "shutdown-timeout", server.DefaultShutdownTimeout, "once the listener is closed, how long requests in flight may take to finish")
+	fs.BoolVar(&f.exitOnStart, "exit-on-start-failure", false, "with a lease (--db or the default database): exit 1 when the store cannot be reached or no generator id can be claimed at start, instead of serving /livez and retrying")
 	f.layout.Register(fs, true)
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&f.clockOffset, "clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
@@ -55,8 +66,27 @@ func (f *serveFlags) checkRanges(fs *flag.FlagSet, getenv func(string) string) e
 		durationBound{name: "probe", v: &f.probe, lo: minProbe, hi: maxProbe, zero: true},
 		durationBound{name: "clock-offset", v: &f.clockOffset, lo: -maxClockOffset, hi: maxClockOffset},
 		durationBound{name: "db-timeout", v: &f.db.Timeout, lo: minDBTimeout, hi: maxDBTimeout},
+		durationBound{name: "drain-delay", v: &f.drainDelay, lo: 0, hi: maxDrainDelay},
+		durationBound{name: "shutdown-timeout", v: &f.shutdown, lo: minShutdownTimeout, hi: maxShutdownTimeout},
 	); err != nil {
 		return fmt.Errorf("serve: %w", err)
+	}
+	if f.adminAddr != "" {
+		if err := checkHostPort(f.adminAddr); err != nil {
+			return cli.Usagef("serve: %s %q: %v", cli.FlagName(fs, envPrefix, getenv, "admin-addr"), f.adminAddr, err)
+		}
+	}
+	return nil
+}
+
+// checkHostPort returns an error unless addr is host:port with a port in [0, 65535].
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port, for example 127.0.0.1:9090")
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 || strings.Trim(port, "0123456789") != "" {
+		return errors.New("port out of range [0, 65535]")
 	}
 	return nil
 }
@@ -103,7 +133,7 @@ func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, erro
 	if err := f.checkCombination(); err != nil {
 		return cfg, err
 	}
-	cfg = idsource.Config{Layout: l, StateFile: f.stateFile, ClockOffset: f.clockOffset, Logger: log,
+	cfg = idsource.Config{Layout: l, StateFile: f.stateFile, ClockOffset: f.clockOffset, Logger: log, ExitOnStartFailure: f.exitOnStart,
 		DB: f.db.DB.URL(), Group: f.db.Group, Probe: f.probe, DBTimeout: f.db.Timeout, LayoutSet: layoutSet(fs, sio.Getenv)}
 	if cfg.DB == "" && !f.nodeSet() {
 		var old bool

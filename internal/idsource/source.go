@@ -35,6 +35,10 @@ type Config struct {
 	Group     string
 	Probe     time.Duration
 	DBTimeout time.Duration
+	// ExitOnStartFailure, with DB, makes Open wait for the store and the first claim and return
+	// their error, as servers did before they could start without a lease. Without it, Open
+	// returns at once and the source acquires its lease in the background (see Failed).
+	ExitOnStartFailure bool
 	// ClockOffset shifts the generator's clock, for fault-injection tests only; Open warns.
 	ClockOffset time.Duration
 	// Logger receives what Open and Close do; it must not be nil.
@@ -43,10 +47,27 @@ type Config struct {
 
 // Source is an open ID source. Listen serves it; Close releases what it holds.
 type Source struct {
-	src       snowfall.Source // a *snowfall.Generator, *statefile.Source or *snowfall.Leased
+	src       snowfall.Source // a *snowfall.Generator, *statefile.Source, *snowfall.Leased or *starting
 	log       *slog.Logger
 	closeOnce sync.Once
 	close     func()
+	failed    chan struct{} // closed when a background start failed for good; nil: never
+	err       error         // why, once failed is closed
+}
+
+// Failed returns a channel that is closed when a source started in the background met an error
+// that cannot pass (see Err): another layout or epoch than the store's, an invalid manifest. It
+// is nil (never ready) for other sources.
+func (s *Source) Failed() <-chan struct{} { return s.failed }
+
+// Err returns why Failed was closed, or nil.
+func (s *Source) Err() error {
+	select {
+	case <-s.failed:
+		return s.err
+	default:
+		return nil
+	}
 }
 
 // Close stops the source: it releases the lease (and logs whether it did) and closes the database,
@@ -59,7 +80,9 @@ func (s *Source) Close() error {
 
 // Open opens the source cfg asks for. Its errors name what failed: opening the state file, the
 // generator's settings, the database (see OpenDB), or the first claim ("lease from URL: …", with
-// the password hidden; the message may still hold it in a driver's words, see redact.Error).
+// the password hidden; the message may still hold it in a driver's words, see redact.Error). With
+// DB and without ExitOnStartFailure, it returns at once and the lease is acquired in the
+// background: the source refuses to issue, saying why, until it is held.
 func Open(ctx context.Context, cfg Config) (*Source, error) {
 	var clock snowfall.Clock
 	if cfg.ClockOffset != 0 {
@@ -68,6 +91,8 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	}
 	s := &Source{log: cfg.Logger, close: func() {}}
 	switch {
+	case cfg.DB != "" && !cfg.ExitOnStartFailure:
+		return startLeased(cfg, clock), nil
 	case cfg.DB != "":
 		return openLeased(ctx, cfg, clock)
 	case cfg.StateFile != "":
@@ -111,11 +136,7 @@ func openLeased(ctx context.Context, cfg Config, clock snowfall.Clock) (*Source,
 	st := leased.Lease()
 	log.Info("lease acquired", "db", redact.DSN(cfg.DB), "group", cfg.Group, "generator", st.GeneratorID, "expires", st.Expires)
 	return &Source{src: leased, log: log, close: func() {
-		if err := leased.Close(); err != nil {
-			log.Warn("lease not released; it expires by itself", "generator", st.GeneratorID, "err", err)
-		} else {
-			log.Info("lease released", "generator", leased.Lease().GeneratorID)
-		}
+		closeLeased(log, leased)
 		a.Close()
 	}}, nil
 }

@@ -15,6 +15,26 @@ import (
 	"github.com/snowfall-go/snowfall"
 )
 
+// waitReady polls url's /readyz until it answers 200.
+func waitReady(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(url + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/readyz still %d after 20s", url, resp.StatusCode)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestOpenListenServe: each kind of source opens, serves IDs of its node over HTTP on the address
 // the listen line names, stops when ctx is done and closes (twice is fine).
 func TestOpenListenServe(t *testing.T) {
@@ -49,6 +69,7 @@ func TestOpenListenServe(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() { done <- ln.Serve(ctx) }()
+			waitReady(t, "http://"+addr) // a leased source acquires in the background
 			resp, err := http.Get("http://" + addr + "/")
 			if err != nil {
 				t.Fatal(err)
@@ -82,7 +103,8 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := Open(context.Background(), Config{Layout: snowfall.DefaultLayout(), Node: snowfall.Node{Generator: 1 << 20}, Logger: log}); err == nil {
 		t.Error("a generator id out of range opened")
 	}
-	_, err := Open(context.Background(), Config{DB: "postgres://u:pw@127.0.0.1:1/db?sslmode=disable", DBTimeout: 5 * time.Second, Logger: log})
+	_, err := Open(context.Background(), Config{DB: "postgres://u:pw@127.0.0.1:1/db?sslmode=disable", DBTimeout: 5 * time.Second, Logger: log,
+		ExitOnStartFailure: true})
 	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Errorf("closed port: %v", err)
 	}
