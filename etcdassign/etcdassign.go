@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/redact"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 )
@@ -92,7 +93,10 @@ func CheckURL(url, group string) error {
 // certificate), insecure-skip-tls-verify=true and dial-timeout=DURATION (default 5s). It reads the
 // manifest's properties once to check that the cluster answers. Errors: a malformed URL, an unknown
 // parameter, a bad group name, unreadable TLS files, and an unreachable cluster or failed
-// authentication; messages never hold the password. The result is safe for concurrent use.
+// authentication. No error quotes url: a malformed one is hidden, and one that parsed is shown
+// without its password (see Redacted); the etcd client's error is reachable through errors.Unwrap
+// and errors.As but not part of the message, which names its class. The result is safe for
+// concurrent use.
 func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	t, err := parseURL(url, opts.Group)
 	if err != nil {
@@ -110,7 +114,7 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 		Logger:               zap.NewNop(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("etcdassign: open %s: %w", t.display, err)
+		return nil, redact.Wrap("etcdassign: open", t.display, err, classify)
 	}
 	a := &Assigner{c: c, prefix: t.prefix, url: t.display, attempts: opts.Attempts, tenures: map[string]tenure{}}
 	if a.attempts <= 0 {
@@ -120,7 +124,7 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	defer cancel()
 	if _, err := c.Get(pctx, a.prefix+"props/", clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("etcdassign: open %s: %w", t.display, err)
+		return nil, redact.Wrap("etcdassign: open", t.display, err, classify)
 	}
 	return a, nil
 }

@@ -20,11 +20,12 @@ func TestProbe(t *testing.T) {
 	}{
 		{"healthz", []string{"--server", s.URL, "/healthz"}, 0, "200 OK"},
 		{"default path", []string{"--server", s.URL}, 0, "/healthz: 200 OK"},
-		{"missing path", []string{"--server", s.URL, "/nope"}, 1, "404"},
+		{"livez", []string{"--server", s.URL + "/", "/livez"}, 0, "/livez: 200 OK"},
+		{"not a probe path", []string{"--server", s.URL, "/nope"}, 2, "the path is not /livez, /readyz or /healthz"},
 		{"no server", []string{"--server", "http://127.0.0.1:1", "/healthz"}, 1, "127.0.0.1:1"},
-		{"path without slash", []string{"--server", s.URL, "healthz"}, 2, `"healthz"`},
-		{"bad server", []string{"--server", "ftp://x", "/healthz"}, 2, "ftp://x"},
-		{"two paths", []string{"--server", s.URL, "/a", "/b"}, 2, `"/b"`},
+		{"path without slash", []string{"--server", s.URL, "healthz"}, 2, "the path is not"},
+		{"bad server", []string{"--server", "ftp://x", "/healthz"}, 2, "--server: not a valid server URL (value hidden): its scheme is not http or https"},
+		{"two paths", []string{"--server", s.URL, "/livez", "/readyz"}, 2, "unexpected argument after the flags"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errb bytes.Buffer

@@ -22,7 +22,7 @@ var schemaSpec = cli.Spec{
 	EnvPrefix: envPrefix,
 }
 
-func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error) {
+func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 		args = []string{"create", "-h"} // the only subcommand's flags
 	}
@@ -42,11 +42,10 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) (err erro
 	if err := schemaSpec.Parse(fs, args[1:], sio); err != nil {
 		return err
 	}
-	db := f.DB.URL()
-	if db == "" {
+	if !f.DB.Given() {
 		return cli.Usagef("schema create: --db is required")
 	}
-	defer func() { err = f.DB.Redact(err) }()
+	db := f.DB.URL()
 	if err := checkDurations(fs, sio.Getenv,
 		durationBound{name: "probe", v: probe, lo: minProbe, hi: maxProbe},
 		durationBound{name: "db-timeout", v: &f.Timeout, lo: minDBTimeout, hi: maxDBTimeout},
@@ -57,7 +56,7 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) (err erro
 	if err != nil {
 		return err
 	}
-	a, say, err := openStore(ctx, "schema create", &f, sio)
+	a, say, err := openStore(ctx, "schema create", fs, &f, sio)
 	if err != nil {
 		return err
 	}

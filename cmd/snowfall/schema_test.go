@@ -28,7 +28,7 @@ func TestSchemaCreateAndLeases(t *testing.T) {
 		{"future epoch", nil, []string{"schema", "create", "--db", db, "--epoch", "2999-01-01T00:00:00Z"}, 2, "", "in the future"},
 		{"no subcommand", nil, []string{"schema"}, 2, "", "missing subcommand"},
 		{"no db", nil, []string{"schema", "create"}, 2, "", "--db is required"},
-		{"unknown scheme", nil, []string{"leases", "--db", "oracle://x/y"}, 2, "", `unknown scheme "oracle"`},
+		{"unknown scheme", nil, []string{"leases", "--db", "oracle://x/y"}, 2, "", "--db: not a valid database URL (value hidden): its scheme is not sqlite:"},
 		{"bad group", nil, []string{"schema", "create", "--db", db, "--group", "no-dashes"}, 2, "", `group "no-dashes"`},
 		{"help", nil, []string{"schema", "-h"}, 0, "", "-probe"},
 		{"leases empty", nil, []string{"leases", "--db", db, "--group", "g"}, 0, "GENERATOR", "0 generator ids held"},

@@ -23,14 +23,13 @@ var serveSpec = cli.Spec{
 
 // Run parses and checks the flags, opens the ID source they ask for, listens and serves until ctx
 // is done; then the source is closed (a lease released).
-func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error) {
+func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
 	var f serveFlags
 	f.register(fs)
 	if err := serveSpec.Parse(fs, args, sio); err != nil {
 		return err
 	}
-	defer func() { err = f.db.DB.Redact(err) }()
 	cfg, err := f.config(fs, sio)
 	if err != nil {
 		return err
