@@ -57,6 +57,7 @@ func TestSecretsGenerated(t *testing.T) {
 		first, last = i, i+1
 	}
 	e := newSecretsEnv(t)
+	before := dirEntries(t)
 	var leaks, done, confirmedByControl, inconclusive atomic.Int64
 	var mu sync.Mutex
 	var reports []string
@@ -89,6 +90,11 @@ func TestSecretsGenerated(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	for _, name := range dirEntries(t) {
+		if !slices.Contains(before, name) {
+			t.Errorf("a case created %q in the working directory (a SQLite file named after a piece of a URL?)", name)
+		}
+	}
 	for i, r := range reports {
 		if i < 40 {
 			t.Error(r)
@@ -106,6 +112,18 @@ func TestSecretsGenerated(t *testing.T) {
 		fmt.Fprintln(f, summary)
 		f.Close()
 	}
+}
+
+func dirEntries(t *testing.T) []string {
+	es, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 func envNum(t *testing.T, name string, def int) int {
@@ -557,10 +575,17 @@ func libraryOpen(u string) string {
 			err = fmt.Errorf("%w; check: %w", err, cerr)
 		}
 	}
-	if err == nil {
-		return "opened"
+	// What messages would show of a URL that parsed, whatever became of the open.
+	var shown string
+	if strings.HasPrefix(strings.ToLower(u), "etcd:") {
+		shown, _ = etcdassign.Redacted(u)
+	} else {
+		shown, _ = sqlassign.Redacted(u)
 	}
-	return fmt.Sprintf("%v\n%+v\n%#v\n%s", err, err, err, err.Error())
+	if err == nil {
+		return "opened " + shown
+	}
+	return fmt.Sprintf("%s\n%v\n%+v\n%#v\n%s", shown, err, err, err, err.Error())
 }
 
 // captured is a stdout that also hands the address of the "listening on" line to a channel.
