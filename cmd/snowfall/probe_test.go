@@ -43,3 +43,33 @@ func TestProbe(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeSpendsNoID: whatever --server and the path hold (a query, a fragment, an ID path, dot
+// segments, escapes, a redirect), probe asks only for a probe path, and the server issues no ID.
+// A --server with a '?' or '#' used to request / (spending an ID) while printing the asked path,
+// and any path was asked for, /ids?n=100000 included.
+func TestProbeSpendsNoID(t *testing.T) {
+	s := startServe(t, nil, "--generator", "3")
+	host := strings.TrimPrefix(s.URL, "http://")
+	servers := []string{s.URL, s.URL + "/", host, s.URL + "/?", s.URL + "?n=5", s.URL + "#x", s.URL + "/ids?n=100000#", s.URL + "/#/ids",
+		s.URL + "/ids?n=7", s.URL + "/decode", "http://u:p@" + host}
+	paths := []string{"/healthz", "/livez", "/readyz", "/", "/ids?n=100000", "/ids", "/?", "/healthz?x=1", "/healthz#x", "//ids",
+		"/healthz/../ids", "/%69ds", "/HEALTHZ", "/healthz/", "/decode/1", "ids", "", "/livez?n=3"}
+	for _, server := range servers {
+		for _, path := range paths {
+			var out, errb bytes.Buffer
+			args := []string{"probe", "--server", server}
+			if path != "" {
+				args = append(args, path)
+			}
+			err := run(t.Context(), args, cli.IO{Out: &out, Err: &errb, Getenv: func(string) string { return "" }})
+			code := cli.ExitCode(err)
+			if code == 0 && !strings.HasSuffix(strings.Fields(out.String())[0], "z:") {
+				t.Errorf("probe %q %q: exit 0 on %q", server, path, out.String())
+			}
+		}
+	}
+	if st := getStats(t, s.URL); st.IDsGenerated != 0 {
+		t.Errorf("the probes spent %d IDs", st.IDsGenerated)
+	}
+}

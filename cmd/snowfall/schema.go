@@ -52,6 +52,7 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	); err != nil {
 		return fmt.Errorf("schema create: %w", err)
 	}
+	lf.NameFrom(fs, envPrefix, sio.Getenv)
 	l, err := lf.Resolve()
 	if err != nil {
 		return err
@@ -61,14 +62,27 @@ func (c schemaCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 		return err
 	}
 	defer a.Close()
+	// ReadManifest records the probe asked for only when the group has none, and returns the
+	// one asked for, not the recorded one: a second read, asking for none, returns what the
+	// manifest records, which is what this command reports. A --probe the manifest does not
+	// record is refused, never claimed.
+	probeGiven := cli.Given(fs, envPrefix, sio.Getenv, "probe")
 	var m snowfall.Manifest
 	err = idsource.DBCall(ctx, "record the properties", db, f.Timeout, say, func(ctx context.Context) error {
 		var err error
-		m, err = snowfall.ReadManifest(ctx, a, snowfall.Manifest{Layout: l, Probe: *probe})
+		if m, err = snowfall.ReadManifest(ctx, a, snowfall.Manifest{Layout: l, Probe: *probe}); err != nil {
+			return err
+		}
+		recorded, err := snowfall.ReadManifest(ctx, a, snowfall.Manifest{Layout: l})
+		m.Probe = recorded.Probe
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("schema create: %w", err)
+	}
+	if probeGiven && m.Probe != *probe {
+		return fmt.Errorf("schema create: the group's manifest records probe %v; %s %v was not recorded (schema create sets the probe of a new group only)",
+			m.Probe, cli.FlagName(fs, envPrefix, sio.Getenv, "probe"), *probe)
 	}
 	size := snowfall.PoolSize(m.Layout)
 	err = idsource.DBCall(ctx, "fill the manifest", db, f.Timeout, say, func(ctx context.Context) error { return a.Prepare(ctx, size) })

@@ -97,7 +97,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{"port", nil, []string{"--port", "70000"}, "--port 70000 out of range [0, 65535]"},
 		{"port env", map[string]string{"SNOWFALL_PORT": "http"}, nil, "SNOWFALL_PORT"},
 		{"generator range", nil, []string{"--generator", "2048"}, "generator 2048 out of range [0, 2047]"},
-		{"generator env range", map[string]string{"SNOWFALL_GENERATOR": "-1"}, nil, "generator -1 out of range [0, 2047]"},
+		{"generator env range", map[string]string{"SNOWFALL_GENERATOR": "-1"}, nil, "SNOWFALL_GENERATOR -1 out of range [0, 2047]"},
 		{"worker range", nil, []string{"--layout", "pysnowflake", "--worker", "256"}, "worker 256 out of range [0, 255]"},
 		{"db with generator", nil, []string{"--db", "memory", "--generator", "1"}, "excludes --generator"},
 		{"group without db", nil, []string{"--generator", "1", "--group", "a"}, "need --db"},

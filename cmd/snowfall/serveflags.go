@@ -94,6 +94,7 @@ func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, erro
 	if err != nil {
 		return cfg, cli.Usagef("serve: --log-format: %v", err)
 	}
+	f.layout.NameFrom(fs, envPrefix, sio.Getenv)
 	l, err := f.layout.Resolve()
 	if err != nil {
 		return cfg, err
