@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ import (
 // It prints "secrets: cases=N leaks=L" and appends it to $SNOWFALL_FLEET_SUMMARY (.ci/run checks it).
 func TestSecretsGenerated(t *testing.T) {
 	seed := uint64(envNum(t, "SNOWFALL_SECRETS_SEED", 1))
-	n := envNum(t, "SNOWFALL_SECRETS_CASES", 600)
+	n := envNum(t, "SNOWFALL_SECRETS_CASES", 400)
 	first, last := 0, n
 	if s := os.Getenv("SNOWFALL_SECRETS_CASE"); s != "" {
 		i, err := strconv.Atoi(s)
@@ -64,7 +65,7 @@ func TestSecretsGenerated(t *testing.T) {
 	next := atomic.Int64{}
 	next.Store(int64(first))
 	var wg sync.WaitGroup
-	for range 4 {
+	for range 8 { // the cases mostly wait on sockets and processes
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
@@ -147,10 +148,11 @@ type secretsEnv struct {
 	authEtcd   string // an etcd member with authentication on (root, another password)
 	idServer   string // host:port of a running snowfall serve
 	etcdShared string // the test cluster's endpoints
+	exe        string // the built snowfall, for the cases run as a process
 }
 
 func newSecretsEnv(t *testing.T) *secretsEnv {
-	e := &secretsEnv{t: t, dir: t.TempDir(), silent: silentServer(t)}
+	e := &secretsEnv{t: t, dir: t.TempDir(), silent: silentServer(t), exe: bin.Path(t)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +231,7 @@ type secretCase struct {
 	target  string
 	command string
 	via     string // flag, env, stray or badflag
-	url     string // built from pw by build
+	process bool   // run as a process of its own: its stderr holds what libraries write to os.Stderr
 	build   func(pw string) string
 	args    func(u string) ([]string, map[string]string)
 }
@@ -239,7 +241,11 @@ func (c secretCase) String() string {
 	if c.escaped {
 		esc = "escaped"
 	}
-	return fmt.Sprintf("%s via %s, form %s (%s), target %s", c.command, c.via, c.form, esc, c.target)
+	how := "in-process"
+	if c.process {
+		how = "as a process"
+	}
+	return fmt.Sprintf("%s via %s (%s), form %s (%s), target %s", c.command, c.via, how, c.form, esc, c.target)
 }
 
 // A target is a store or server the URL names.
@@ -403,7 +409,7 @@ func badForms(e *secretsEnv, esc bool) map[string]func(pw string) string {
 // generate returns case i of seed.
 func (e *secretsEnv) generate(seed uint64, i int) secretCase {
 	r := rand.New(rand.NewPCG(seed, uint64(i)))
-	c := secretCase{pw: leakcheck.Generate(r), escaped: r.IntN(2) == 0}
+	c := secretCase{pw: leakcheck.Generate(r), escaped: r.IntN(2) == 0, process: r.IntN(4) == 0}
 	ts := e.targets()
 	var fs map[string]func(string) string
 	var tg target
@@ -550,7 +556,68 @@ func (e *secretsEnv) run(c secretCase, pw string) string {
 		return libraryOpen(u)
 	}
 	args, env := c.args(u)
+	if c.process {
+		return runProcess(e.exe, args, env)
+	}
 	return runCaptured(args, env)
+}
+
+// runProcess runs the built command with env added to this process's environment (without its
+// SNOWFALL_ variables); a server it starts is asked every endpoint, then stopped with SIGTERM.
+func runProcess(exe string, args []string, env map[string]string) string {
+	cmd := exec.Command(exe, args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SNOWFALL_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var errb syncBuffer
+	cmd.Stderr = &errb
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err.Error()
+	}
+	if err := cmd.Start(); err != nil {
+		return err.Error()
+	}
+	var out strings.Builder
+	addr := make(chan string, 1)
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		b := make([]byte, 4096)
+		for {
+			n, err := stdout.Read(b)
+			if a, ok := idsource.ParseListen(string(b[:n])); ok {
+				select {
+				case addr <- a:
+				default:
+				}
+			}
+			out.Write(b[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	done := make(chan struct{})
+	go func() { <-copied; cmd.Wait(); close(done) }()
+	var served string
+	select {
+	case <-done:
+	case a := <-addr:
+		served = askEverything("http://" + a)
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-done
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		served = "(no answer in 60 s)"
+	}
+	return fmt.Sprintf("exit %d\n--- stdout\n%s\n--- stderr\n%s\n--- served\n%s", cmd.ProcessState.ExitCode(), out.String(), errb.String(), served)
 }
 
 // libraryOpen opens u with the library that takes it and returns the error in every rendering.
