@@ -94,6 +94,8 @@ func TestURLErrorsHidePasswords(t *testing.T) {
 		"postgres://u:12#s3cr@h/db",
 		"mysql://u:ab?s3cr@h/db",
 		"sqlite://u:s3cr@/tmp/x.db",
+		"sqlite://:s3cr?x@/tmp/x.db",
+		"sqlite:u:s3cr@/tmp/x.db",
 		"u:s3cr@tcp(h:3306)/db",
 	} {
 		err := CheckURL(u, "")
@@ -117,6 +119,7 @@ func TestRedacted(t *testing.T) {
 		{"mysql://u:secret@db:3307/ids?tls=skip-verify&sql_mode=x", "mysql://u:xxxxx@db:3307/ids?tls=skip-verify"},
 		{"sqlite:///tmp/x.db?_pragma=key('secret')", "sqlite:///tmp/x.db"},
 		{"sqlite::memory:", "sqlite::memory:"},
+		{"sqlite:///home/ann@example.com/x.db?_pragma=key('secret')", "sqlite:///home/ann@example.com/x.db"},
 	} {
 		got, err := Redacted(c.url)
 		if err != nil || got != c.want {

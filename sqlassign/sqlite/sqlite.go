@@ -43,10 +43,12 @@ func parseURL(raw string) (drivers.Target, error) {
 	if path == "" {
 		return drivers.Target{}, errors.New("it has no file path (want sqlite:///path/to/file.db)")
 	}
-	if strings.ContainsRune(raw, '@') {
+	if !strings.HasPrefix(rest, "///") && strings.ContainsRune(raw, '@') {
 		// sqlite://user:password@/x.db: SQLite has no user or password, and the path (which
 		// messages show) would hold them, or a piece of them when the password holds a '?'.
-		return drivers.Target{}, errors.New("it holds an '@': a sqlite: URL has no user or password (want sqlite:///path/to/file.db; write an '@' in a parameter's value as %40)")
+		// Only the absolute form, sqlite:///path, cannot carry user-information: there an '@'
+		// is part of the path (a home directory such as /home/ann@example.com) or of a value.
+		return drivers.Target{}, errors.New("it holds an '@' but does not start with sqlite:///: a sqlite: URL has no user or password (want sqlite:///path/to/file.db)")
 	}
 	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
 	if query != "" {
