@@ -83,8 +83,8 @@ func (f *serveFlags) checkCombination(fs *flag.FlagSet, getenv func(string) stri
 }
 
 // config checks the flags and returns the configuration of the ID source they ask for. The database
-// URL goes on as a redact.URL: messages and logs show it without its password. Without node flags and --db, the source leases from the
-// default database (see defaultDB).
+// URL goes on as a redact.URL: messages and logs show it without its password. Without node flags
+// and --db, the source leases from the default database (see defaultDB).
 func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, error) {
 	var cfg idsource.Config
 	if err := f.checkRanges(fs, sio.Getenv); err != nil {

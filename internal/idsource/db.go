@@ -18,8 +18,8 @@ const waitNotice = time.Second
 
 // DBCall runs f, one operation on the database at db, with a deadline of timeout. Once f has taken
 // waitNotice, say is called with what the command is waiting for. When the deadline passes, DBCall
-// returns an error naming the operation, the database (its display form) and the timeout; it does not wait
-// for a driver that ignores the deadline (the command exits).
+// returns an error naming the operation, the database (its display form) and the timeout; it does
+// not wait for a driver that ignores the deadline (the command exits).
 func DBCall(ctx context.Context, op string, db redact.URL, timeout time.Duration, say func(string), f func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
