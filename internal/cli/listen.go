@@ -37,6 +37,9 @@ func (f *ListenFlags) Check(fs *flag.FlagSet, prefix string, getenv func(string)
 		return Usagef("%s %d out of range [0, 65535]", FlagName(fs, prefix, getenv, "port"), f.Port.V)
 	}
 	name := FlagName(fs, prefix, getenv, "host")
+	if onCommandLine(fs, "address") && !onCommandLine(fs, "host") {
+		name = "--address" // snowflake_start_server's other name for --host
+	}
 	h := f.Host
 	switch {
 	case h == "":
