@@ -50,6 +50,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/redact"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -123,7 +124,10 @@ const defaultLease = 2 * snowfall.DefaultProbe
 // certificate), insecure-skip-tls-verify=true and dial-timeout=DURATION (default 5s). It reads the
 // manifest's properties once to check that the cluster answers. Errors: a malformed URL, an unknown
 // parameter, a bad group name, unreadable TLS files, and an unreachable cluster or failed
-// authentication; messages never hold the password. The result is safe for concurrent use.
+// authentication. No error quotes url: a malformed one is hidden, and one that parsed is shown
+// without its password (see Redacted); the etcd client's error is reachable through errors.Unwrap
+// and errors.As but not part of the message, which names its class. The result is safe for
+// concurrent use.
 //
 // Renewals go through a client per endpoint, built at the first renewal with timeouts derived from
 // its lease, and each renewal tries another member when one does not answer in time, so that one
@@ -154,7 +158,7 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	})
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("etcdassign: open %s: %w", t.display, err)
+		return nil, redact.Wrap("etcdassign: open", t.display, err, classify)
 	}
 	a := &Assigner{c: c, t: t, prefix: t.prefix, url: t.display, attempts: opts.Attempts, tenures: map[string]tenure{},
 		ctx: actx, cancel: cancel}
@@ -165,7 +169,7 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	defer cancel()
 	if _, err := c.Get(pctx, a.prefix+"props/", clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil {
 		a.Close()
-		return nil, fmt.Errorf("etcdassign: open %s: %w", t.display, err)
+		return nil, redact.Wrap("etcdassign: open", t.display, err, classify)
 	}
 	return a, nil
 }

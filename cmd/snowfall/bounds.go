@@ -11,7 +11,7 @@ import (
 const (
 	minProbe       = 50 * time.Millisecond
 	maxProbe       = 10 * time.Minute
-	maxClockOffset = 24 * time.Hour
+	maxClockOffset = cli.MaxClockOffset
 	maxConns       = 1 << 20
 	minDBTimeout   = 100 * time.Millisecond
 	maxDBTimeout   = 10 * time.Minute

@@ -27,8 +27,8 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// slowLayout issues at most 16 IDs a millisecond (4 sequence bits), so that a batch of 32,000 takes
-// 2 s or more to fill whatever the buffers: a request that is surely in flight for that long.
+// slowLayout issues at most 16 IDs a millisecond (4 sequence bits), so that a batch of 48,000 takes
+// 3 s or more to fill whatever the buffers: a request that is surely in flight for that long.
 const slowLayout = "time=45,seq=4,gen=14"
 
 // batchInFlight asks base for n IDs in the background; wait returns how many IDs came and when the
@@ -89,7 +89,7 @@ func TestServeDrain(t *testing.T) {
 	admin := "http://" + adminAddr
 	cmdtest.WaitReady(t, base)
 	cmdtest.WaitReady(t, admin)
-	const n = 32000
+	const n = 48000 // 3 s at 16 IDs per ms: it ends a second after the listener closes
 	readBatch := batchInFlight(base, n)
 	time.Sleep(100 * time.Millisecond) // sent
 

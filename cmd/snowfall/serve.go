@@ -32,7 +32,6 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 	if err := serveSpec.Parse(fs, args, sio); err != nil {
 		return err
 	}
-	defer func() { err = f.db.DB.Redact(err) }()
 	cfg, err := f.config(fs, sio)
 	if err != nil {
 		return err

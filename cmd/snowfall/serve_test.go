@@ -105,17 +105,18 @@ func TestServeUsageErrors(t *testing.T) {
 		{"port", nil, []string{"--port", "70000"}, "--port 70000 out of range [0, 65535]"},
 		{"port env", map[string]string{"SNOWFALL_PORT": "http"}, nil, "SNOWFALL_PORT"},
 		{"generator range", nil, []string{"--generator", "2048"}, "generator 2048 out of range [0, 2047]"},
-		{"generator env range", map[string]string{"SNOWFALL_GENERATOR": "-1"}, nil, "generator -1 out of range [0, 2047]"},
+		{"generator env range", map[string]string{"SNOWFALL_GENERATOR": "-1"}, nil, "SNOWFALL_GENERATOR -1 out of range [0, 2047]"},
 		{"worker range", nil, []string{"--layout", "pysnowflake", "--worker", "256"}, "worker 256 out of range [0, 255]"},
 		{"db with generator", nil, []string{"--db", "memory", "--generator", "1"}, "excludes --generator"},
 		{"group without db", nil, []string{"--generator", "1", "--group", "a"}, "need --db"},
 		{"log format", nil, []string{"--log-format", "xml"}, "xml"},
 		{"bad probe", map[string]string{"SNOWFALL_PROBE": "often"}, []string{"--db", "memory"}, "SNOWFALL_PROBE"},
-		{"stray argument", nil, []string{"now"}, `unexpected argument "now"`},
-		{"db scheme", nil, []string{"--db", "oracle://db.example"}, `unknown scheme "oracle"`},
+		{"stray argument", nil, []string{"now"}, "unexpected argument after the flags (it is not shown"},
+		{"db scheme", nil, []string{"--db", "oracle://db.example"}, "--db: not a valid database URL (value hidden): its scheme is not"},
 		{"db without host", map[string]string{"SNOWFALL_DB": "postgres:///test"}, nil, "has no host"},
 		{"db group", nil, []string{"--db", "sqlite:///tmp/x.db", "--group", "Bad-Name"}, `group "Bad-Name"`},
-		{"db password hidden", nil, []string{"--db", "mysql://u:secret@/test"}, "u:xxxxx@"},
+		{"db password hidden", nil, []string{"--db", "mysql://u:secret@/test"}, "--db: not a valid database URL (value hidden): it has no host"},
+		{"db from the environment", map[string]string{"SNOWFALL_DB": "postgres://u:se/cret@h/db"}, nil, "SNOWFALL_DB: not a valid database URL (value hidden): it holds an '@' after the host"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			// A case that wrongly starts a server stops after a second and fails.

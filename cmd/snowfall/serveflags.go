@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"github.com/snowfall-go/snowfall/internal/assignurl"
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/idsource"
-	"github.com/snowfall-go/snowfall/internal/redact"
 	"github.com/snowfall-go/snowfall/internal/server"
 )
 
@@ -93,29 +91,30 @@ func checkHostPort(addr string) error {
 
 // checkCombination returns a UsageError for flags that do not go together, or a database that
 // cannot keep two servers apart.
-func (f *serveFlags) checkCombination() error {
-	db := f.db.DB.URL()
+func (f *serveFlags) checkCombination(fs *flag.FlagSet, getenv func(string) string) error {
+	given := f.db.DB.Given()
+	db := f.db.DB.URL().Raw()
 	switch {
-	case db != "" && f.nodeSet():
+	case given && f.nodeSet():
 		return cli.Usagef("serve: --db leases the generator id: it excludes --generator, --dc and --worker")
-	case db == "" && (f.db.Group != "" || f.probe != 0):
+	case !given && (f.db.Group != "" || f.probe != 0):
 		return cli.Usagef("serve: --group and --probe need --db")
 	case f.stateFile != "" && !f.nodeSet():
 		return cli.Usagef("serve: --state-file is for static node values: it needs --generator or --dc and --worker")
+	case f.db.DB.URL().IsZero():
 	case processLocal(db):
 		return cli.Usagef("serve: --db %s keeps leases inside this process, so a second server would lease the same generator id and repeat IDs; "+
 			"use --generator N (with --state-file) for a fixed id, or a shared database: the default sqlite:///… file (no --db), postgres:// or mysql://", &f.db.DB)
-	case db != "":
-		if err := assignurl.Check(db, f.db.Group); err != nil {
-			return cli.Usagef("serve: --db %s or --group: %v", &f.db.DB, err)
-		}
+	}
+	if err := f.db.Check(fs, envPrefix, getenv); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
 }
 
-// config checks the flags and returns the configuration of the ID source they ask for, with a
-// logger that hides the database password. Without node flags and --db, the source leases from the
-// default database (see defaultDB).
+// config checks the flags and returns the configuration of the ID source they ask for. The database
+// URL goes on as a redact.URL: messages and logs show it without its password. Without node flags
+// and --db, the source leases from the default database (see defaultDB).
 func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, error) {
 	var cfg idsource.Config
 	if err := f.checkRanges(fs, sio.Getenv); err != nil {
@@ -125,20 +124,23 @@ func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, erro
 	if err != nil {
 		return cfg, cli.Usagef("serve: --log-format: %v", err)
 	}
-	log = slog.New(redact.Handler(log.Handler(), redact.Secrets(f.db.DB.URL())))
+	f.layout.NameFrom(fs, envPrefix, sio.Getenv)
 	l, err := f.layout.Resolve()
 	if err != nil {
 		return cfg, err
 	}
-	if err := f.checkCombination(); err != nil {
+	if err := f.checkCombination(fs, sio.Getenv); err != nil {
 		return cfg, err
 	}
 	cfg = idsource.Config{Layout: l, StateFile: f.stateFile, ClockOffset: f.clockOffset, Logger: log, ExitOnStartFailure: f.exitOnStart,
 		DB: f.db.DB.URL(), Group: f.db.Group, Probe: f.probe, DBTimeout: f.db.Timeout, LayoutSet: layoutSet(fs, sio.Getenv)}
-	if cfg.DB == "" && !f.nodeSet() {
-		var old bool
-		if cfg.DB, old, err = defaultDB(sio.Getenv); err != nil {
+	if cfg.DB.IsZero() && !f.nodeSet() {
+		db, old, err := defaultDB(sio.Getenv)
+		if err != nil {
 			return cfg, err
+		}
+		if cfg.DB, err = assignurl.Parse(db); err != nil {
+			return cfg, fmt.Errorf("serve: default lease database: %w", err)
 		}
 		if old {
 			log.Warn("using the lease database at its old default place, under the cache directory, which tools and people wipe: "+
@@ -146,7 +148,7 @@ func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, erro
 		}
 		log.Info("no --generator, --dc/--worker or --db: leasing a generator id from the default database", "db", cfg.DB)
 	}
-	if cfg.DB == "" {
+	if cfg.DB.IsZero() {
 		cfg.Node, err = f.layout.Node(l)
 	}
 	return cfg, err

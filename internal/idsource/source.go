@@ -31,7 +31,7 @@ type Config struct {
 	// DB is the URL of the lease database, Group the group of generator ids in it, Probe the
 	// lease heartbeat interval (zero: the manifest's) and DBTimeout the deadline of each start-up
 	// step on the database.
-	DB        string
+	DB        redact.URL
 	Group     string
 	Probe     time.Duration
 	DBTimeout time.Duration
@@ -80,9 +80,9 @@ func (s *Source) Close() error {
 
 // Open opens the source cfg asks for. Its errors name what failed: opening the state file, the
 // generator's settings, the database (see OpenDB), or the first claim ("lease from URL: …", with
-// the password hidden; the message may still hold it in a driver's words, see redact.Error). With
-// DB and without ExitOnStartFailure, it returns at once and the lease is acquired in the
-// background: the source refuses to issue, saying why, until it is held.
+// its display form, without the password; a driver's words are never in the message, see
+// redact.Error). With DB and without ExitOnStartFailure, it returns at once and the lease is
+// acquired in the background: the source refuses to issue, saying why, until it is held.
 func Open(ctx context.Context, cfg Config) (*Source, error) {
 	var clock snowfall.Clock
 	if cfg.ClockOffset != 0 {
@@ -91,9 +91,9 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	}
 	s := &Source{log: cfg.Logger, close: func() {}}
 	switch {
-	case cfg.DB != "" && !cfg.ExitOnStartFailure:
+	case !cfg.DB.IsZero() && !cfg.ExitOnStartFailure:
 		return startLeased(cfg, clock), nil
-	case cfg.DB != "":
+	case !cfg.DB.IsZero():
 		return openLeased(ctx, cfg, clock)
 	case cfg.StateFile != "":
 		sf, err := statefile.Open(statefile.Settings{Path: cfg.StateFile, Layout: cfg.Layout, Node: cfg.Node, Clock: clock, Logger: cfg.Logger})
@@ -131,10 +131,10 @@ func openLeased(ctx context.Context, cfg Config, clock snowfall.Clock) (*Source,
 	})
 	if err != nil {
 		a.Close()
-		return nil, fmt.Errorf("lease from %s: %w", redact.DSN(cfg.DB), err)
+		return nil, fmt.Errorf("lease from %s: %w", cfg.DB, err)
 	}
 	st := leased.Lease()
-	log.Info("lease acquired", "db", redact.DSN(cfg.DB), "group", cfg.Group, "generator", st.GeneratorID, "expires", st.Expires)
+	log.Info("lease acquired", "db", cfg.DB, "group", cfg.Group, "generator", st.GeneratorID, "expires", st.Expires)
 	return &Source{src: leased, log: log, close: func() {
 		closeLeased(log, leased)
 		a.Close()

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/assignurl"
+	"github.com/snowfall-go/snowfall/internal/redact"
 )
 
 // waitReady polls url's /readyz until it answers 200.
@@ -47,7 +49,7 @@ func TestOpenListenServe(t *testing.T) {
 	}{
 		{"static", Config{Layout: l, Node: snowfall.Node{Generator: 7}}, 7},
 		{"state file", Config{Layout: l, Node: snowfall.Node{Generator: 9}, StateFile: filepath.Join(dir, "state")}, 9},
-		{"leased", Config{DB: "sqlite://" + filepath.Join(dir, "leases.db"), DBTimeout: 10 * time.Second}, -1},
+		{"leased", Config{DB: mustParse(t, "sqlite://"+filepath.Join(dir, "leases.db")), DBTimeout: 10 * time.Second}, -1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var logs bytes.Buffer
@@ -91,7 +93,7 @@ func TestOpenListenServe(t *testing.T) {
 				t.Errorf("Close: %v", err)
 			}
 			src.Close()
-			if c.cfg.DB != "" && !strings.Contains(logs.String(), "lease released") {
+			if !c.cfg.DB.IsZero() && !strings.Contains(logs.String(), "lease released") {
 				t.Errorf("log does not say the lease was released: %s", logs.String())
 			}
 		})
@@ -103,9 +105,18 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := Open(context.Background(), Config{Layout: snowfall.DefaultLayout(), Node: snowfall.Node{Generator: 1 << 20}, Logger: log}); err == nil {
 		t.Error("a generator id out of range opened")
 	}
-	_, err := Open(context.Background(), Config{DB: "postgres://u:pw@127.0.0.1:1/db?sslmode=disable", DBTimeout: 5 * time.Second, Logger: log,
+	_, err := Open(context.Background(), Config{DB: mustParse(t, "postgres://u:pw@127.0.0.1:1/db?sslmode=disable"), DBTimeout: 5 * time.Second, Logger: log,
 		ExitOnStartFailure: true})
 	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Errorf("closed port: %v", err)
 	}
+}
+
+func mustParse(t *testing.T, raw string) redact.URL {
+	t.Helper()
+	u, err := assignurl.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/assignurl"
-	"github.com/snowfall-go/snowfall/internal/redact"
 )
 
 // Back-off between attempts to reach the lease store at start: doubling from startBackoff up to
@@ -163,7 +162,7 @@ func startLeased(cfg Config, clock snowfall.Clock) *Source {
 				})
 				if err == nil {
 					st.leased.Store(l)
-					log.Info("lease store reached; claiming a generator id", "db", redact.DSN(cfg.DB), "group", cfg.Group, "layout", l.Layout().Name())
+					log.Info("lease store reached; claiming a generator id", "db", cfg.DB, "group", cfg.Group, "layout", l.Layout().Name())
 					warnLifetime(log, l.Layout(), time.Now())
 					return
 				}
@@ -171,7 +170,7 @@ func startLeased(cfg Config, clock snowfall.Clock) *Source {
 			if ctx.Err() != nil {
 				return
 			}
-			err = fmt.Errorf("lease from %s: %w", redact.DSN(cfg.DB), err)
+			err = fmt.Errorf("lease from %s: %w", cfg.DB, err)
 			if permanent(err) {
 				s.err = err
 				close(s.failed)

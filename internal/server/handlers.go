@@ -328,12 +328,18 @@ func parseN(rawQuery string, limit int) (n int, msg string) {
 		}
 		v = d
 	}
-	if digits := strings.TrimPrefix(v, "-"); digits == "" || len(digits) > 12 || strings.Trim(digits, "0123456789") != "" {
+	digits := strings.TrimPrefix(v, "-")
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
 		return 0, "n=" + strconv.Quote(clip(v)) + " is not a number: " + want
+	}
+	// Leading zeros do not count: 0005 is 5 however many zeros lead it, and a value too wide for
+	// an int is out of range, not "not a number".
+	if len(strings.TrimLeft(digits, "0")) > 12 {
+		return 0, "n=" + clip(v) + " out of range: " + want
 	}
 	n, _ = strconv.Atoi(v)
 	if n < 1 || n > limit {
-		return 0, "n=" + v + " out of range: " + want
+		return 0, "n=" + clip(v) + " out of range: " + want
 	}
 	return n, ""
 }
