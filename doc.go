@@ -129,7 +129,10 @@
 // the ceiling. Generator.Revoke is a barrier, not a flag: it sets a bit in the word that every ID's
 // compare-and-swap replaces, so a call in flight (permit checked, clock read, preempted for any
 // time) either issued before the seal, and its tick is in the mark Close records, or fails its
-// compare-and-swap and then sees the revocation. Neither clocks nor scheduling enter into it.
+// compare-and-swap and then sees the revocation. Neither clocks nor scheduling enter into it. A
+// later Grant (Leased never grants a revoked generator; statefile grants after a start-up
+// Revoke) does not re-open the barrier: it moves the word past the sealed one instead of clearing
+// the bit, so a call that loaded the word before Revoke never wins its compare-and-swap.
 // Every call to the store has a deadline (renewals and releases Lease - Margin, claims at least
 // 10 s, the first read of the manifest 10 s), so a connection that drops packets silently costs
 // one deadline, not minutes of TCP retries.

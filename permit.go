@@ -33,8 +33,15 @@ type permit struct {
 // (a layout's fields sum to 63 with the node's), so the top bit is always free.
 const sealed = 1 << 63
 
-// Grant sets the permit that bounds what g issues from now on, replacing any earlier one (and lifting
-// a Revoke).
+// Grant sets the permit that bounds what g issues from now on, replacing any earlier one, and lifts
+// a Revoke.
+//
+// Lifting a Revoke never re-opens it for calls that were in flight: Grant does not clear the seal
+// back to the word Revoke sealed (a call that loaded that word before Revoke would then win its
+// compare-and-swap, under the permit it checked before Revoke, however long after the Grant). It
+// moves the word one step past it instead, as if one more sequence number had been used, so that
+// no word a call loaded before the Grant can ever match again: the state only grows. This costs
+// at most one sequence number per Grant that lifts a seal (Issued does not count it).
 func (g *Generator) Grant(p Permit) {
 	np := &permit{until: math.MaxInt64, start: p.Start, valid: int64(p.Valid), cause: p.Cause}
 	if !p.Until.IsZero() {
@@ -46,23 +53,38 @@ func (g *Generator) Grant(p Permit) {
 	g.permit.Store(np)
 	for { // lift a Revoke's seal, after the new permit is in place
 		old := g.state.Load()
-		if old&sealed == 0 || g.state.CompareAndSwap(old, old&^sealed) {
+		if old&sealed == 0 {
 			return
 		}
+		// The skipped number is not an issued ID: take it off the count first (a reader may see
+		// one fewer for a moment, never one more). When it starts the next tick, the sealed
+		// word's tick is closed here, as reserve closes a tick, all of its sequence counted.
+		w := old &^ sealed
+		adj := ^uint64(0) // -1
+		if (w+1)>>g.seqBits != w>>g.seqBits {
+			adj = g.seqMask // +(seqMask+1) for the closed tick, -1 for the skipped number
+		}
+		g.done.Add(adj)
+		if g.state.CompareAndSwap(old, w+1) {
+			return
+		}
+		g.done.Add(-adj) // another Grant lifted it first
 	}
 }
 
 // Revoke makes g refuse to issue, with a FenceError carrying cause, until the next Grant. It is a
 // barrier for calls in flight: once it returns, no Next or Fill that began before it can still
-// issue, so the last tick issued is final (until a Grant; Stats reports it as LastTimestamp). It
-// returns that tick's time.
+// issue, neither now nor after a later Grant, so the last tick issued is final until a Grant (Stats
+// reports it as LastTimestamp). It returns that tick's time.
 //
 // Why nothing in flight gets through: every ID is issued by a compare-and-swap of state from the
 // value the call loaded. Revoke stores the revoked permit and then sets the sealed bit of state
 // with a compare-and-swap of its own. A call whose compare-and-swap comes after the seal fails it,
 // since state changed; it loads state again, sees the seal and returns the FenceError. A call
 // whose compare-and-swap came first is in the state Revoke sealed, so its tick is at most the
-// time Revoke returns. Nothing depends on clocks or on how long a goroutine was preempted.
+// time Revoke returns. A Grant moves the state past the sealed word (see Grant), so a call that
+// loaded the word before Revoke fails its compare-and-swap after the Grant too, loads the new
+// permit and is judged by it. Nothing depends on clocks or on how long a goroutine was preempted.
 func (g *Generator) Revoke(cause error) time.Time {
 	if cause == nil {
 		cause = ErrLeaseLost
