@@ -116,8 +116,10 @@
 // expired in the store: a Permit starts at a Stamp read before the renewal was sent (the store
 // computes the new expiry after that) and lasts Lease - Margin, measured as the larger of the
 // wall-clock and the monotonic elapsed time (the monotonic clock stops while a machine is
-// suspended). A holder cut off from its store, paused or suspended therefore refuses (ErrFenced
-// wrapping ErrLeaseLost) before another instance can claim its id. Fencing alone is not enough (a
+// suspended), both read afresh on every call of a generator under such a permit (the cheap reading
+// of SystemClock would hide a suspension for up to 10 ms after the machine wakes). A holder cut off
+// from its store, paused or suspended therefore refuses (ErrFenced wrapping ErrLeaseLost) before
+// another instance can claim its id. Fencing alone is not enough (a
 // goroutine preempted between its checks and its compare-and-swap issues later than it checked; a
 // store whose clock steps forward expires leases early), which is why the mark carries uniqueness.
 // A renewal's ceiling, Start + Lease on the holder's clock, lies beyond every tick its permit can

@@ -118,6 +118,17 @@ func (g *Generator) Node() Node { return g.node }
 // read returns the clock's wall time in Unix nanoseconds and a monotonic reading.
 func (g *Generator) read() (wall, mono int64) { return g.clk.read() }
 
+// readFor reads the clock for a call under permit p. A permit whose length is checked needs a
+// reading that shows a suspended machine at once: the system clock's cheap reading derives the
+// wall time from the monotonic clock, which stops while the machine is suspended, and so hides a
+// suspension until its next anchor (see SystemClock). Such calls read both clocks afresh.
+func (g *Generator) readFor(p *permit) (wall, mono int64) {
+	if p != nil && p.valid > 0 {
+		return g.clk.fresh()
+	}
+	return g.clk.read()
+}
+
 // Stamp reads the generator's clock, for Permit.Start.
 func (g *Generator) Stamp() Stamp { return g.clk.stamp() }
 
@@ -204,10 +215,10 @@ func (g *Generator) reserve(ctx context.Context, want uint64, try bool) (tick, s
 			// Load the state before reading the clock: every tick in the state was then read from
 			// the clock before our reading, so now < last means the clock really went back.
 			old = g.state.Load()
-			wall, mono = g.read()
+			wall, mono = g.readFor(p)
 			now = g.tick(wall)
 		case reread:
-			wall, mono = g.read()
+			wall, mono = g.readFor(p)
 			now = g.tick(wall)
 			old = g.state.Load()
 		default:

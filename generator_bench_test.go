@@ -3,6 +3,7 @@ package snowfall
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/snowfall-go/snowfall/internal/testkit/mutexgen"
 )
@@ -88,4 +89,12 @@ func BenchmarkMutexUncappedParallel(b *testing.B) {
 			g.Next()
 		}
 	})
+}
+
+// BenchmarkNextUncappedPermit is NextUncapped with a permit whose length is checked on every call,
+// as a Leased generator's is.
+func BenchmarkNextUncappedPermit(b *testing.B) {
+	g := uncapped(b)
+	g.Grant(Permit{Start: g.Stamp(), Valid: time.Hour})
+	benchNext(b, g)
 }

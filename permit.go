@@ -15,7 +15,9 @@ type Permit struct {
 	Until time.Time
 	// Start is a Stamp taken before the renewal that granted this permit began.
 	Start Stamp
-	// Valid is how long after Start the permit lasts, measured with Stamp.Since; zero means no limit.
+	// Valid is how long after Start the permit lasts, measured with Stamp.Since on a fresh reading
+	// of both clocks at every call (so a suspension of the machine shows at once, see
+	// SystemClock); zero means no limit.
 	Valid time.Duration
 	// Cause is the error a refused caller sees inside its FenceError; nil means ErrLeaseLost.
 	Cause error
@@ -107,7 +109,7 @@ func (g *Generator) Fenced() error {
 	if p == nil {
 		return nil
 	}
-	w, m := g.read()
+	w, m := g.readFor(p)
 	return p.check(g.tick(w), Stamp{w, m}, g)
 }
 
