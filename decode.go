@@ -78,11 +78,12 @@ func (d *Decoded) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Decode splits id into its fields. A negative id is an error wrapping ErrInvalidID.
+// Decode splits id into its fields. An id that l cannot issue, negative or above MaxID, is an error
+// wrapping ErrInvalidID.
 func (l Layout) Decode(id ID) (Decoded, error) {
 	l = l.orDefault()
-	if id < 0 {
-		return Decoded{}, fmt.Errorf("%w: %d is negative", ErrInvalidID, int64(id))
+	if err := l.checkID(id); err != nil {
+		return Decoded{}, err
 	}
 	field := func(k FieldKind) int64 {
 		s := l.shift(k)
@@ -100,6 +101,19 @@ func (l Layout) Decode(id ID) (Decoded, error) {
 		Worker:    field(FieldWorker),
 		dcWorker:  !l.Has(FieldGenerator),
 	}, nil
+}
+
+// checkID returns an error wrapping ErrInvalidID, naming the value and the range, for an id that l
+// cannot issue: negative, or above MaxID.
+func (l Layout) checkID(id ID) error {
+	switch {
+	case id < 0:
+		return fmt.Errorf("%w: %d is negative", ErrInvalidID, int64(id))
+	case id > l.MaxID():
+		return fmt.Errorf("%w: %d is above %d, the largest ID of layout %s (%d bits), range [0, %d]",
+			ErrInvalidID, int64(id), int64(l.MaxID()), l.name, l.width, int64(l.MaxID()))
+	}
+	return nil
 }
 
 // DecodeString parses an ID in decimal (or, failing that, in the fixed-width base32 or base58 forms)

@@ -3,10 +3,12 @@
 //
 // # Layouts
 //
-// An ID is a non-negative int64: a zero sign bit, then fields from the highest bits to the lowest.
-// The time field always comes first, so IDs sort by the time they were made (k-sorted: IDs of one
-// tick from different generators interleave). A Layout is data: four presets, or custom fields
-// (ParseLayout("time=41,dc=5,worker=5,seq=12"), with an optional unit=10ms), each with its epoch.
+// An ID is a non-negative int64: a zero sign bit, then fields from the highest bits to the lowest,
+// filling 63 bits, or 53 (the top bits zero) for IDs that JavaScript numbers hold exactly. The time
+// field always comes first, so IDs sort by the time they were made (k-sorted: IDs of one tick from
+// different generators interleave). A Layout is data: five presets, or custom fields
+// (ParseLayout("time=41,dc=5,worker=5,seq=12"), with an optional unit=10ms), each with its epoch,
+// and optionally a spread ("twitter,spread=64", see Layout.WithSpread).
 //
 // The presets, each with 1 ms ticks (the package's Presets example prints these limits from the
 // code):
@@ -46,6 +48,24 @@
 //	+--+---------------------------------------+--------+------------+----------+
 //	4,096 IDs per ms per worker; dc 0..31, worker 0..31;
 //	2^41 ms ≈ 69.7 years: the time field runs out on 2080-07-10.
+//
+// js, epoch 2020-01-01T00:00:00Z, 53 bits: every ID it can ever issue is below 2^53, so a
+// JavaScript number (and any JSON parser that reads numbers as doubles) holds it exactly:
+//
+//	 63      53 52                                  12 11       5 4       0
+//	+----------+---------------------------------------+----------+---------+
+//	|    0     |             time (41 bits)            | seq (7)  | gen (5) |
+//	+----------+---------------------------------------+----------+---------+
+//	128 IDs per ms per generator (128,000 per second); generators 0..31;
+//	2^41 ms ≈ 69.7 years: the time field runs out on 2089-09-06; the largest ID is 2^53 - 1.
+//
+// # Shards
+//
+// Layouts whose lowest field is the node (snowfall, js) put every ID of a generator in one shard
+// of id % N; layouts whose lowest field is the sequence (twitter, pysnowflake) put most IDs in
+// shard 0 at request rates, since a tick's first ID has sequence 0. Partition by Layout.Shard
+// (snowfall shard, and the SQL function snowfall sql generates) for any layout, or give a
+// sequence-lowest layout a spread, so that id % N itself is even for N dividing the spread.
 //
 // Node values outside their field's range are errors that name the value and the range; they are
 // never masked, since masking would make two nodes issue the same IDs.

@@ -49,6 +49,7 @@ type Generator struct {
 	nodeBits int64
 	seqBits  uint
 	seqMask  uint64
+	spread   uint64 // the layout's spread minus one: the mask of where a new tick's sequence starts
 	tShift   uint
 	sShift   uint
 	maxTick  int64
@@ -81,6 +82,9 @@ func New(s Settings) (*Generator, error) {
 		maxBack:  s.MaxBackwards,
 	}
 	g.seqMask = 1<<g.seqBits - 1
+	if l.spread > 0 {
+		g.spread = uint64(l.spread) - 1
+	}
 	if g.maxBack == 0 {
 		g.maxBack = DefaultMaxBackwards
 	}
@@ -242,7 +246,9 @@ func (g *Generator) reserve(ctx context.Context, want uint64, try bool) (tick, s
 		var first uint64
 		switch {
 		case now > last:
-			next, first = now, 0
+			// A new tick's sequence starts at 0, or with a spread where the last tick's left off,
+			// modulo the spread (at 0 after a full tick): see Layout.WithSpread.
+			next, first = now, (used+1)&g.spread
 		case used < g.seqMask:
 			// Same tick, or a clock behind the last tick while that tick has sequence left: go on
 			// in the last tick, which keeps IDs increasing.
@@ -269,8 +275,9 @@ func (g *Generator) reserve(ctx context.Context, want uint64, try bool) (tick, s
 		if g.state.CompareAndSwap(old, uint64(next)<<g.seqBits|(first+n-1)) {
 			if next != last {
 				// Count the IDs of the tick this call closed; the IDs of the open tick are
-				// counted from the state itself (see issuedNow).
-				g.done.Add(used + 1)
+				// counted from the state itself (see issuedNow), less the sequence numbers
+				// below its first, which a spread skips.
+				g.done.Add(used + 1 - first)
 			}
 			return next, int64(first), n, nil
 		}
