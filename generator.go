@@ -24,7 +24,10 @@ type Settings struct {
 	// ClockBackwardsError. Zero means DefaultMaxBackwards; negative means never wait.
 	MaxBackwards time.Duration
 	// After is a high-water mark: the generator never issues an ID whose time field is at or below
-	// the tick holding After. The zero time sets no mark. Restarts and lease takeovers use it.
+	// the tick holding After. The zero time sets no mark. Restarts, lease takeovers and migrations
+	// (ParseFloor reads an earlier generator's largest ID or last time) use it. A mark ahead of the
+	// clock is accepted: Next waits for the clock within MaxBackwards, and Ready and CheckFloor
+	// report a mark further ahead.
 	After time.Time
 }
 
