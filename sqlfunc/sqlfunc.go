@@ -172,7 +172,9 @@ const (
 func (g gen) shardExpr() string {
 	// Each term is a 32-bit value times a multiplier below 2^31, so below 2^63; each is reduced
 	// modulo 2^32 before the sum, which stays below 2^34; the hash times n (at most 2^20) below 2^52.
-	term := func(v string, mul int64) string { return fmt.Sprintf("((%s %% %d) * %d %% %d)", v, int64(mod32), mul, int64(mod32)) }
+	term := func(v string, mul int64) string {
+		return fmt.Sprintf("((%s %% %d) * %d %% %d)", v, int64(mod32), mul, int64(mod32))
+	}
 	h := fmt.Sprintf("((%s + %s + %s) %% %d)", term(g.field(snowfall.FieldTime), shardTick),
 		term(g.field(snowfall.FieldSequence), shardSeq), term(g.node(), shardNode), int64(mod32))
 	return fmt.Sprintf("((%s * n) >> 32)", h)
