@@ -83,7 +83,8 @@
 //     up, and past that returns a ClockBackwardsError saying how far behind the clock is. It never
 //     issues an ID at or below one it issued.
 //   - A high-water mark (Settings.After) keeps a new generator strictly above what an earlier one
-//     with the same node values may have issued: restarts and lease takeovers rest on it.
+//     with the same node values may have issued: restarts and lease takeovers rest on it, and so
+//     do migrations from another generator (ParseFloor, LeaseSettings.After).
 //   - A Permit (Grant) caps the time field at a durably recorded mark and lapses after a duration
 //     measured on both the wall and the monotonic clock; both are checked on every call, so a
 //     process that wakes from a long pause cannot issue with a lease it has lost.

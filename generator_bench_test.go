@@ -98,3 +98,19 @@ func BenchmarkNextUncappedPermit(b *testing.B) {
 	g.Grant(Permit{Start: g.Stamp(), Valid: time.Hour})
 	benchNext(b, g)
 }
+
+// BenchmarkNextSpread is BenchmarkNext under twitter with spread=64, against twitter without: the
+// cost of a spread at full load.
+func BenchmarkNextSpread(b *testing.B) {
+	for _, spec := range []string{"twitter", "twitter,spread=64"} {
+		b.Run(spec, func(b *testing.B) {
+			l, err := ParseLayout(spec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			g, _ := New(Settings{Layout: l})
+			benchNext(b, g)
+			reportLimit(b, l, b.N)
+		})
+	}
+}

@@ -56,8 +56,9 @@ func balanceIDs(t *testing.T, l Layout, rate string) []ID {
 	return ids
 }
 
-// spread returns max/min of the shard counts (+Inf when a shard is empty).
-func spreadRatio(ids []ID, n int, shard func(ID) int) float64 {
+// spreadRatio returns max/min of the shard counts (+Inf when a shard is empty) and how many shards
+// hold an ID.
+func spreadRatio(ids []ID, n int, shard func(ID) int) (ratio float64, used int) {
 	counts := make([]int, n)
 	for _, id := range ids {
 		counts[shard(id)]++
@@ -65,11 +66,14 @@ func spreadRatio(ids []ID, n int, shard func(ID) int) float64 {
 	lo, hi := counts[0], counts[0]
 	for _, c := range counts {
 		lo, hi = min(lo, c), max(hi, c)
+		if c > 0 {
+			used++
+		}
 	}
 	if lo == 0 {
-		return math.Inf(1)
+		return math.Inf(1), used
 	}
-	return float64(hi) / float64(lo)
+	return float64(hi) / float64(lo), used
 }
 
 // TestShardBalance measures how evenly 100,000 IDs fall into 8, 16 and 64 shards, for every preset,
@@ -80,8 +84,8 @@ func spreadRatio(ids []ID, n int, shard func(ID) int) float64 {
 // random, so no function of the ID beats a fair random assignment, whose max/min over 64 shards of
 // 100,000 IDs is about 1.1 (it shrinks as one over the square root of the IDs per shard): there
 // Shard is only checked against 1.25, while the spread's id % n, a round robin, stays within 1.1.
-// It prints one line per case ("shards: layout=… rate=… method=… n=… max/min=…") and appends
-// them to $SNOWFALL_FLEET_SUMMARY when set.
+// It prints one line per case ("shards: layout=… rate=… method=… n=… max/min=… used=…", used
+// counting the shards that got an ID) and appends them to $SNOWFALL_FLEET_SUMMARY when set.
 func TestShardBalance(t *testing.T) {
 	var lines []string
 	for _, name := range PresetNames() {
@@ -109,8 +113,8 @@ func TestShardBalance(t *testing.T) {
 			}
 			for _, m := range methods {
 				for _, n := range []int{8, 16, 64} {
-					r := spreadRatio(m.ids, n, func(id ID) int { return m.shard(id, n) })
-					line := fmt.Sprintf("shards: layout=%s rate=%s method=%s n=%d max/min=%.3f", name, rate, m.name, n, r)
+					r, used := spreadRatio(m.ids, n, func(id ID) int { return m.shard(id, n) })
+					line := fmt.Sprintf("shards: layout=%s rate=%s method=%s n=%d max/min=%.3f used=%d", name, rate, m.name, n, r, used)
 					lines = append(lines, line)
 					t.Log(line)
 					if m.goal > 0 && r > m.goal {
