@@ -41,9 +41,11 @@ const sealed = 1 << 63
 // Lifting a Revoke never re-opens it for calls that were in flight: Grant does not clear the seal
 // back to the word Revoke sealed (a call that loaded that word before Revoke would then win its
 // compare-and-swap, under the permit it checked before Revoke, however long after the Grant). It
-// moves the word one step past it instead, as if one more sequence number had been used, so that
-// no word a call loaded before the Grant can ever match again: the state only grows. This costs
-// at most one sequence number per Grant that lifts a seal (Issued does not count it).
+// moves the word past it instead, so that no word a call loaded before the Grant can ever match
+// again: the state only grows. The new word marks one more sequence number of the sealed tick
+// used, or, when that tick was full, the next tick used up (so that no tick ahead of the clock is
+// opened). This costs at most one sequence number, or one tick, per Grant that lifts a seal
+// (Issued does not count it).
 func (g *Generator) Grant(p Permit) {
 	np := &permit{until: math.MaxInt64, start: p.Start, valid: int64(p.Valid), cause: p.Cause}
 	if !p.Until.IsZero() {
@@ -59,15 +61,18 @@ func (g *Generator) Grant(p Permit) {
 			return
 		}
 		// The skipped number is not an issued ID: take it off the count first (a reader may see
-		// one fewer for a moment, never one more). When it starts the next tick, the sealed
-		// word's tick is closed here, as reserve closes a tick, all of its sequence counted.
+		// one fewer for a moment, never one more).
 		w := old &^ sealed
-		adj := ^uint64(0) // -1
-		if (w+1)>>g.seqBits != w>>g.seqBits {
-			adj = g.seqMask // +(seqMask+1) for the closed tick, -1 for the skipped number
+		next, adj := w+1, ^uint64(0) // one more number of the same tick; -1
+		if w&g.seqMask == g.seqMask {
+			// The sealed tick is used up, and the next word would open the next tick, maybe
+			// ahead of the clock: mark that tick used up instead, so the generator goes on only
+			// once its clock is past it. The sealed tick is closed here, all of its sequence
+			// counted, and the tick marked used up is not counted.
+			next, adj = w+1+g.seqMask, 0
 		}
 		g.done.Add(adj)
-		if g.state.CompareAndSwap(old, w+1) {
+		if g.state.CompareAndSwap(old, next) {
 			return
 		}
 		g.done.Add(-adj) // another Grant lifted it first

@@ -146,8 +146,9 @@ func TestRevokeThenGrantStopsCallsInFlight(t *testing.T) {
 
 // TestRevokeGrantSequences runs seeded random sequences of Next, Revoke, Grant and clock moves on
 // a generator with two IDs per tick (so Grants land on full and on open ticks) and checks after
-// every step: IDs increase, Issued counts exactly the IDs returned, a revoked generator issues
-// nothing, and Revoke returns a tick at or above every ID issued before it.
+// every step: IDs increase, none has a tick ahead of the clock, Issued counts exactly the IDs
+// returned, a revoked generator issues nothing, and Revoke returns a tick at or above every ID
+// issued before it.
 func TestRevokeGrantSequences(t *testing.T) {
 	for seed := range uint64(200) {
 		rng := rand.New(rand.NewPCG(seed, 0))
@@ -167,6 +168,10 @@ func TestRevokeGrantSequences(t *testing.T) {
 				case err == nil:
 					if id <= last {
 						t.Fatalf("seed %d step %d: ID %d after %d", seed, step, id, last)
+					}
+					// The clock only moves forward here, so no ID may have a later tick.
+					if p, _ := g.Layout().Decode(id); p.Time.After(clk.Now()) {
+						t.Fatalf("seed %d step %d: ID %d has tick %v, ahead of the clock %v", seed, step, id, p.Time, clk.Now())
 					}
 					last = id
 					issued++
