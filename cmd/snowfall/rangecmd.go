@@ -4,9 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/cli"
@@ -42,13 +39,13 @@ func (c rangeCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if err != nil {
 		return err
 	}
-	from, err := parseTimeArg(fs.Arg(0))
+	from, err := snowfall.ParseTime(fs.Arg(0))
 	if err != nil {
 		return cli.Usagef("range: FROM %v", err)
 	}
 	to := from
 	if fs.NArg() == 2 {
-		if to, err = parseTimeArg(fs.Arg(1)); err != nil {
+		if to, err = snowfall.ParseTime(fs.Arg(1)); err != nil {
 			return cli.Usagef("range: TO %v", err)
 		}
 	}
@@ -65,32 +62,4 @@ func (c rangeCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	}
 	_, err = fmt.Fprintf(sio.Out, "%d %d\n", lo, hi)
 	return err
-}
-
-// maxTimeMs is 9999-12-31T23:59:59.999Z, the last instant RFC 3339 can write.
-const maxTimeMs = 253402300799999
-
-// parseTimeArg reads a time given as RFC 3339 or as Unix milliseconds in [0, maxTimeMs]. Errors
-// name the value and the forms and range accepted.
-func parseTimeArg(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if ms < 0 || ms > maxTimeMs {
-			return time.Time{}, fmt.Errorf("%q: Unix milliseconds out of range [0, %d]", s, int64(maxTimeMs))
-		}
-		return time.UnixMilli(ms).UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-01-02T15:04:05Z) nor Unix milliseconds in [0, %d]", clipArg(s), int64(maxTimeMs))
-	}
-	return t.UTC(), nil
-}
-
-// clipArg shortens long input for messages.
-func clipArg(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }
