@@ -114,3 +114,12 @@ func BenchmarkNextSpread(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNextPermit is BenchmarkNext with a permit whose length is checked on every call (a
+// fresh reading of both clocks per ID), as a Leased generator's is: it still runs at the limit.
+func BenchmarkNextPermit(b *testing.B) {
+	g, _ := New(Settings{})
+	g.Grant(Permit{Start: g.Stamp(), Valid: time.Hour})
+	benchNext(b, g)
+	reportLimit(b, g.Layout(), b.N)
+}
