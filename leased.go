@@ -121,7 +121,8 @@ type tenure struct {
 // background goroutine until Close. Errors: ErrMismatch when s.Layout differs from the manifest's,
 // ErrNoFreeGenerator when every id is held, ErrInvalidLayout for a layout with more than MaxPoolSize
 // ids, an error for a lease not longer than the probe interval plus the margin, ErrClockBackwards
-// for an After further ahead of the clock than MaxBackwards, and the assigner's errors. ctx bounds the first claim only. The result is safe for concurrent use.
+// for an After further ahead of the clock than MaxBackwards, and the assigner's errors. ctx bounds
+// the first claim only. The result is safe for concurrent use.
 func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error) {
 	mctx, cancel := context.WithTimeout(ctx, manifestTimeout)
 	m, err := ReadManifest(mctx, a, Manifest{Layout: s.Layout, Probe: s.Probe})

@@ -31,8 +31,9 @@ type permit struct {
 	closed bool // revoked: refuse everything
 }
 
-// sealed is the bit of Generator.state that Revoke sets. Tick and sequence use at most 63 bits
-// (a layout's fields sum to 63 with the node's), so the top bit is always free.
+// sealed is the bit of Generator.state that Revoke sets. Tick and sequence use at most 62 bits (the
+// node fields take at least one of a layout's 63), and Grant's step past the last tick (at most to
+// the tick after the layout's last) at most one more, so the top bit is always free.
 const sealed = 1 << 63
 
 // Grant sets the permit that bounds what g issues from now on, replacing any earlier one, and lifts
