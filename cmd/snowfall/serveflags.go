@@ -117,7 +117,10 @@ func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, erro
 		log.Info("no --generator, --dc/--worker or --db: leasing a generator id from the default database", "db", cfg.DB)
 	}
 	if cfg.DB == "" {
-		cfg.Node, err = f.layout.Node(l)
+		if cfg.Node, err = f.layout.Node(l); err == nil && f.stateFile == "" {
+			log.Warn("static node values without --state-file: a restart with the clock behind the last ID issued can repeat IDs; "+
+				"give --state-file PATH to record a high-water mark across restarts", "node", cfg.Node)
+		}
 	}
 	return cfg, err
 }
