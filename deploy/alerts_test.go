@@ -197,14 +197,18 @@ var alertCases = []alertCase{
 			find(t, ss, "snowfall_lease_expiry_seconds", nil).values[from] = "2"
 		}},
 	{alert: "SnowfallLeaseRenewalsFailing", job: "snowfall", at: "11m", summary: instance + ": lease renewals or claims failed in the last 5 minutes",
-		fault: func(t *testing.T, ss map[string]*series, _ float64) { counterStep(t, ss, "snowfall_lease_failures_total", 1) }},
+		fault: func(t *testing.T, ss map[string]*series, _ float64) {
+			counterStep(t, ss, "snowfall_lease_failures_total", 1)
+		}},
 	{alert: "SnowfallLeaseLost", job: "snowfall", at: "11m", summary: instance + " lost its lease (to expiry or another holder) in the last 15 minutes",
 		fault: func(t *testing.T, ss map[string]*series, _ float64) {
 			c := find(t, ss, "snowfall_lease_losses_total", nil)
 			c.set(from, func(int) float64 { return c.value(0) + 1 })
 		}},
 	{alert: "SnowfallRefusalsRising", job: "snowfall", at: "17m", summary: instance + " answers ID requests with 503 (1/s over 5 minutes)",
-		fault: func(t *testing.T, ss map[string]*series, _ float64) { counterStep(t, ss, "snowfall_id_requests_refused_total", alertStep) }},
+		fault: func(t *testing.T, ss map[string]*series, _ float64) {
+			counterStep(t, ss, "snowfall_id_requests_refused_total", alertStep)
+		}},
 	{alert: "SnowfallClockBackwards", job: "snowfall", at: "11m", summary: instance + ": the clock moved backwards in the last 10 minutes",
 		fault: func(t *testing.T, ss map[string]*series, _ float64) {
 			c := find(t, ss, "snowfall_clock_backwards_total", nil)
