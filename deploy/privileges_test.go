@@ -400,4 +400,3 @@ func TestBackupRestore(t *testing.T) {
 		t.Errorf("the claim after restore and raise has floor %v, not above the last ID issued before the restore (%v)", c.Prev, lastTime)
 	}
 }
-
