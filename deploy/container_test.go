@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -107,5 +108,23 @@ func TestDockerfile(t *testing.T) {
 	}
 	if u, err := url.Parse(given["server"]); err != nil || u.Port() != port {
 		t.Errorf("HEALTHCHECK --server %q, want the server's port %s", given["server"], port)
+	}
+}
+
+// TestImageBoundDocumented checks that docs/operations.md states the image size bound that
+// .ci/container.sh enforces.
+func TestImageBoundDocumented(t *testing.T) {
+	sh, err := os.ReadFile("../.ci/container.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile("../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enforced := regexp.MustCompile(`(?m)^max_mib=(\d+)$`).FindSubmatch(sh)
+	stated := regexp.MustCompile(`CI fails it above (\d+) MiB`).FindSubmatch(doc)
+	if enforced == nil || stated == nil || string(enforced[1]) != string(stated[1]) {
+		t.Errorf(".ci/container.sh enforces %q MiB, docs/operations.md states %q MiB: want one number in both", enforced, stated)
 	}
 }
