@@ -3,7 +3,7 @@
 # registry, checks its size and contents, and runs it: start it with a volume, get IDs over HTTP,
 # probe it from inside, stop it with SIGTERM (its STOPSIGNAL), and check that it exited 0 and
 # released its lease (snowfall leases on the SQLite file in the volume, run from the same image, and
-# the log line).
+# the log line); then runs compose.yaml on it with podman-compose (.ci/compose.sh).
 #
 # The build stage starts FROM the Go image, which no registry here can provide: .ci/go-image.sh
 # makes a local stand-in from the host's Go toolchain, tagged as the Dockerfile expects. Its RUN
@@ -103,6 +103,9 @@ code=$(pm inspect --format '{{.State.ExitCode}}' "$name")
 pm logs "$name" 2>&1 | grep -q 'msg="lease released"' || fail "no 'lease released' log line"
 held=$(pm run --no-healthcheck --rm -v "$vol:/var/lib/snowfall" "$tag" leases --db sqlite:///var/lib/snowfall/leases.db 2>&1 >/dev/null)
 [ "$held" = "0 generator ids held" ] || fail "after SIGTERM: leases says '$held', want 0 held"
-t3=$(date +%s)
 echo "container.sh: stopped by SIGTERM in ${stop_ms} ms, exit 0, lease released"
-echo "container.sh: image $tag $((size / 1024)) KiB; Go image $((t1 - t0)) s, Dockerfile build $((t2 - t1)) s, checks and run $((t3 - t2)) s"
+
+# 4. compose.yaml with podman-compose, on this image.
+bash .ci/compose.sh "$tag"
+t3=$(date +%s)
+echo "container.sh: image $tag $((size / 1024)) KiB; Go image $((t1 - t0)) s, Dockerfile build $((t2 - t1)) s, checks, run and compose $((t3 - t2)) s"
