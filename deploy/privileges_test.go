@@ -149,7 +149,7 @@ func runSnowfall(t *testing.T, args ...string) (int, string) {
 	return code, string(out)
 }
 
-// leaseFleet runs what a lease user does, on db and group: two servers with a 200 ms probe renew
+// leaseFleet runs what a lease user does, on db and group: two servers with a 1 s probe renew
 // their leases and issue IDs, snowfall leases lists both, SIGTERM releases one and then the other,
 // and snowfall leases raise-marks raises every mark.
 func leaseFleet(t *testing.T, db, group string) {
@@ -160,11 +160,11 @@ func leaseFleet(t *testing.T, db, group string) {
 	}
 	var fleet []srv
 	for range 2 {
-		u, stop := startCommand(t, "snowfall", baseEnv(), "serve", "--host", "127.0.0.1", "--port", "0", "--db", db, "--group", group, "--probe", "200ms")
+		u, stop := startCommand(t, "snowfall", baseEnv(), "serve", "--host", "127.0.0.1", "--port", "0", "--db", db, "--group", group, "--probe", "1s")
 		fleet = append(fleet, srv{u, stop})
 	}
 	for i, s := range fleet {
-		deadline := time.Now().Add(20 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for {
 			code, body := cmdtest.Get(t, s.url+"/stats")
 			var st struct {
@@ -178,7 +178,8 @@ func leaseFleet(t *testing.T, db, group string) {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("server %d: no held, renewed lease after 20 s: %d %s", i, code, body)
+				log := s.stop()
+				t.Fatalf("server %d: no held, renewed lease after 30 s: %d %s\nits log (last 3000 bytes):\n%s", i, code, body, log[max(0, len(log)-3000):])
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -267,7 +268,7 @@ func TestLeastPrivilegeEtcd(t *testing.T) {
 		}
 	}
 	lease := "etcd://snowfall:lease-secret@" + addr + "/snowfall"
-	if code, out := runSnowfall(t, "schema", "create", "--db", lease, "--group", "orders", "--probe", "200ms"); code != 0 {
+	if code, out := runSnowfall(t, "schema", "create", "--db", lease, "--group", "orders", "--probe", "1s"); code != 0 {
 		t.Fatalf("schema create as the etcd user: exit %d\n%s", code, out)
 	}
 	if code, out := runSnowfall(t, "schema", "create", "--db", lease, "--group", "other"); code != 1 || !strings.Contains(out, "permission denied") {
@@ -350,12 +351,12 @@ func TestBackupRestore(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", c, err, out)
 		}
 	}
-	if code, out := runSnowfall(t, "schema", "create", "--db", pg, "--group", g, "--probe", "200ms"); code != 0 {
+	if code, out := runSnowfall(t, "schema", "create", "--db", pg, "--group", g, "--probe", "1s"); code != 0 {
 		t.Fatalf("schema create: exit %d\n%s", code, out)
 	}
 	run(cmds[0]) // the backup: every mark zero
 
-	u, stop := startCommand(t, "snowfall", baseEnv(), "serve", "--host", "127.0.0.1", "--port", "0", "--db", pg, "--group", g, "--probe", "200ms")
+	u, stop := startCommand(t, "snowfall", baseEnv(), "serve", "--host", "127.0.0.1", "--port", "0", "--db", pg, "--group", g, "--probe", "1s")
 	var last snowfall.ID
 	for range 20 {
 		code, body := cmdtest.Get(t, u+"/")
@@ -389,7 +390,7 @@ func TestBackupRestore(t *testing.T) {
 			t.Fatalf("after the restore, generator %d has mark %v: the dump was taken before any claim", c.ID, c.Old)
 		}
 	}
-	if code, out := runSnowfall(t, "leases", "raise-marks", "--db", pg, "--group", g, "--by", "1s"); code != 0 {
+	if code, out := runSnowfall(t, "leases", "raise-marks", "--db", pg, "--group", g, "--by", "3s"); code != 0 {
 		t.Fatalf("raise-marks after the restore: exit %d\n%s", code, out)
 	}
 	c, err := a.Claim(ctx, snowfall.ClaimRequest{Size: 2048, Token: "after-restore", Lease: time.Minute, Now: time.Now(), Ahead: time.Second})

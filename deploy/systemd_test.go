@@ -26,7 +26,7 @@ func installPath(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`install -m 755 snowfall (/\S+)`).FindSubmatch(b)
+	m := regexp.MustCompile(`install -m 755 (?:\S+/)?snowfall (/\S+)`).FindSubmatch(b)
 	if m == nil {
 		t.Fatal("docs/operations.md has no install -m 755 snowfall /… command")
 	}
