@@ -21,9 +21,15 @@ fail() {
   done
   exit 1
 }
+# podman-compose 1.0.3's down leaves the containers' anonymous volumes (the images' VOLUMEs) and the
+# project's network: remove them by the project's label and name.
 cleanup() {
-  pc down -t 20 >/dev/null 2>&1 || true
+  for c in $(pm ps -a -q --filter "label=io.podman.compose.project=$project"); do
+    pm stop -t 20 "$c" >/dev/null 2>&1 || true
+    pm rm -f -v "$c" >/dev/null 2>&1 || true
+  done
   pm volume rm -f "${project}_postgres" >/dev/null 2>&1 || true
+  pm network rm -f "${project}_default" >/dev/null 2>&1 || true
   pm rmi -f localhost/snowfall:compose >/dev/null 2>&1 || true
 }
 trap cleanup EXIT

@@ -175,13 +175,20 @@ func TestComposeV1AndPodman(t *testing.T) {
 		t.Errorf("docker-compose config -q: %v\n%s", err, out)
 	}
 	pc := lookTool(t, "podman-compose")
-	cmd := exec.Command(pc, "--dry-run", "-p", "snowfall", "-f", "compose.yaml", "up", "-d")
+	// Even with --dry-run, podman-compose 1.0.3 creates the project's network and named volume:
+	// a project name of the test's own, removed at the end.
+	project := "snowfall-dryrun-" + newNames().group
+	t.Cleanup(func() {
+		exec.Command("podman", "network", "rm", "-f", project+"_default").Run()
+		exec.Command("podman", "volume", "rm", "-f", project+"_postgres").Run()
+	})
+	cmd := exec.Command(pc, "--dry-run", "-p", project, "-f", "compose.yaml", "up", "-d")
 	cmd.Dir = ".."
 	out, err = cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("podman-compose --dry-run up: %v\n%s", err, out)
 	}
-	runs := regexp.MustCompile(`(?m)^podman run --name=snowfall_(\S+)_1 .*$`).FindAllStringSubmatch(string(out), -1)
+	runs := regexp.MustCompile(`(?m)^podman run --name=`+regexp.QuoteMeta(project)+`_(\S+)_1 .*$`).FindAllStringSubmatch(string(out), -1)
 	seen := map[string]bool{}
 	for _, r := range runs {
 		name, line := r[1], r[0]
