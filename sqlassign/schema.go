@@ -49,6 +49,9 @@ func (a *Assigner) schema() []string {
 // EXISTS can fail on PostgreSQL (a unique violation in its catalog), so there it runs under a
 // transaction-scoped advisory lock; every dialect also retries a few times.
 func (a *Assigner) createSchema(ctx context.Context) error {
+	if a.tablesExist(ctx) { // see privileges.go
+		return nil
+	}
 	return a.retry(ctx, "create schema", func(ctx context.Context) error {
 		tx, err := a.db.BeginTx(ctx, nil)
 		if err != nil {
