@@ -69,6 +69,8 @@ func startState(t *testing.T, path string) (*cmdtest.Server, error) {
 
 // TestStateFileIdentity: a second server reaching a state file in use through a symlink or a hard
 // link is refused; the symlink stays a symlink after the mark moves; a FIFO is refused at once.
+// (TestStateFileAliases and TestStateFileHardLinkRace try the spellings that got past the
+// shipped guard.)
 func TestStateFileIdentity(t *testing.T) {
 	dir := t.TempDir()
 	real := filepath.Join(dir, "gen3.state")
@@ -93,18 +95,18 @@ func TestStateFileIdentity(t *testing.T) {
 	if _, err := startState(t, filepath.Join(symdir, "gen3.state")); !errors.Is(err, statefile.ErrInUse) {
 		t.Errorf("second server through a symlinked directory: %v, want ErrInUse", err)
 	}
+	// A hard link is one more name of the same file: it meets the same lock, and the first
+	// server goes on issuing.
 	hard := filepath.Join(dir, "hardlink.state")
 	if err := os.Link(real, hard); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := startState(t, hard); err == nil || !strings.Contains(err.Error(), "hard link") {
-		t.Errorf("second server through a hard link: %v, want a refusal naming the hard link", err)
+	if _, err := startState(t, hard); !errors.Is(err, statefile.ErrInUse) {
+		t.Errorf("second server through a hard link: %v, want ErrInUse", err)
 	}
-	// The first server sees the second name before it moves its mark, and stops issuing rather
-	// than leave the other name behind with an old mark.
 	time.Sleep(600 * time.Millisecond)
-	if code, _, body := get(t, s.URL+"/"); code != 503 {
-		t.Errorf("GET / from the server whose file got a hard link: %d %q, want 503", code, body)
+	if code, _, body := get(t, s.URL+"/"); code != 200 {
+		t.Errorf("GET / from the server whose file got a hard link: %d %q, want 200", code, body)
 	}
 	os.Remove(hard)
 	if err := s.Stop(); err != nil {

@@ -212,8 +212,8 @@ func (b *Binary) StartBinary(t testing.TB, env []string, args ...string) (*exec.
 
 // CheckStateFile tests a server command's --state-file with the node flags nodeArgs, which must
 // give the node values want: the first run records a mark at or above the ID it served; a restart
-// with the clock 5 s behind refuses to issue below the mark (503); a torn file stops the command
-// from starting with statefile.ErrCorrupt.
+// with the clock 5 s behind refuses to issue below the mark (503); a file cut short of its first
+// slot stops the command from starting with statefile.ErrCorrupt.
 func CheckStateFile(t *testing.T, run RunFunc, nodeArgs []string, want snowfall.Node) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "state")
@@ -258,10 +258,10 @@ func CheckStateFile(t *testing.T, run RunFunc, nodeArgs []string, want snowfall.
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, b[:len(b)/2], 0o644); err != nil {
+	if err := os.WriteFile(path, b[:20], 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := serveOnce(); !errors.Is(err, statefile.ErrCorrupt) {
-		t.Errorf("start with a torn state file: %v, want ErrCorrupt", err)
+		t.Errorf("start with a state file cut to 20 bytes (no valid slot): %v, want ErrCorrupt", err)
 	}
 }

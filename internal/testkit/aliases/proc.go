@@ -1,0 +1,172 @@
+package aliases
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/snowfall-go/snowfall/internal/idsource"
+)
+
+// startTimeout bounds the wait for a server's listen address (a SQL store may take a while to open
+// when several processes create it at once).
+const startTimeout = 30 * time.Second
+
+// Server is a running snowfall serve process.
+type Server struct {
+	URL  string // http://127.0.0.1:port
+	Args []string
+
+	cmd    *exec.Cmd
+	stderr *buffer
+	exited chan struct{}
+}
+
+// Refusal is a serve process that exited before it listened.
+type Refusal struct {
+	Code   int
+	Stderr string
+}
+
+func (r *Refusal) Error() string {
+	return fmt.Sprintf("exit %d: %s", r.Code, strings.TrimSpace(r.Stderr))
+}
+
+// buffer is a stderr that may be read while the process writes it.
+type buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// Start runs exe serve on a random loopback port with args, in the working directory dir ("" for
+// this process's), with env added to this process's environment. It returns the server once it
+// listens, or a *Refusal when the process exits first. Stop or Kill the server when done.
+func Start(exe, dir string, env []string, args ...string) (*Server, error) {
+	all := append([]string{"serve", "--host", "127.0.0.1", "--port", "0"}, args...)
+	cmd := exec.Command(exe, all...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	s := &Server{Args: args, cmd: cmd, stderr: &buffer{}, exited: make(chan struct{})}
+	cmd.Stderr = s.stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	addr := make(chan string, 1)
+	go func() {
+		r := bufio.NewReader(out)
+		line, _ := r.ReadString('\n')
+		if a, ok := idsource.ParseListen(line); ok {
+			addr <- a
+		}
+		io.Copy(io.Discard, r)
+	}()
+	go func() { cmd.Wait(); close(s.exited) }()
+	select {
+	case a := <-addr:
+		s.URL = "http://" + a
+		return s, nil
+	case <-s.exited:
+		return nil, &Refusal{Code: cmd.ProcessState.ExitCode(), Stderr: s.stderr.String()}
+	case <-time.After(startTimeout):
+		s.Kill()
+		return nil, fmt.Errorf("serve %s: no listen address after %v; stderr %s", strings.Join(args, " "), startTimeout, s.stderr.String())
+	}
+}
+
+// Stderr returns what the process wrote to stderr so far.
+func (s *Server) Stderr() string { return s.stderr.String() }
+
+// PID returns the process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
+// Stop sends SIGTERM and waits up to 15 s for the process to exit (then kills it).
+func (s *Server) Stop() error {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+		return nil
+	case <-time.After(15 * time.Second):
+		s.Kill()
+		return fmt.Errorf("serve %s: still running 15s after SIGTERM", strings.Join(s.Args, " "))
+	}
+}
+
+// Kill kills the process and waits for it.
+func (s *Server) Kill() {
+	s.cmd.Process.Kill()
+	<-s.exited
+}
+
+// Pull asks the server for n IDs (GET /ids?n=N, one decimal ID a line). A server that cannot issue
+// now answers an error status: Pull returns it as an error.
+func (s *Server) Pull(ctx context.Context, n int) ([]int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/ids?n="+strconv.Itoa(n), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &StatusError{Code: resp.StatusCode, Body: strings.TrimSpace(string(body))}
+	}
+	var ids []int64
+	for _, f := range strings.Fields(string(body)) {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("GET /ids: %q is not an ID", f)
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) != n {
+		return nil, fmt.Errorf("GET /ids?n=%d: %d IDs", n, len(ids))
+	}
+	return ids, nil
+}
+
+// StatusError is an answer with an error status.
+type StatusError struct {
+	Code int
+	Body string
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("status %d: %s", e.Code, e.Body) }
+
+// Unavailable reports whether err is a 503 answer: the server runs but cannot issue now.
+func Unavailable(err error) bool {
+	var s *StatusError
+	return errors.As(err, &s) && s.Code == http.StatusServiceUnavailable
+}
