@@ -45,6 +45,10 @@ type Options struct {
 	// Attempts bounds the tries of a claim or of schema creation that fail on a race or a
 	// transient error; zero means 8.
 	Attempts int
+	// Unshared lets Open return a store that other processes do not share (sqlite::memory:, a
+	// temporary database), for tests and prototypes within one process. Without it Open checks
+	// that the store is shared and returns an error matching ErrNotShared if not.
+	Unshared bool
 }
 
 // Assigner is a manifest in a SQL database. It is safe for concurrent use.
@@ -55,6 +59,8 @@ type Assigner struct {
 	props    string
 	manifest string
 	attempts int
+
+	store string // what the leases are shared through, for messages: see Store
 
 	mu       sync.Mutex // guards prepared
 	prepared int64
@@ -75,9 +81,18 @@ func CheckURL(url, group string) error {
 // Open connects to the database at url (sqlite:///path/to/file.db, sqlite::memory:,
 // postgres://user:pass@host:port/db?sslmode=disable, mysql://user:pass@host:port/db) and creates
 // the group's tables if they do not exist. The URL's driver package must be imported (see the
-// package documentation). Errors: a malformed URL, an unknown scheme or one whose driver package
-// is not imported, a bad group name, an unreachable database, and schema creation failures. The
-// result is safe for concurrent use.
+// package documentation).
+//
+// Unless opts.Unshared is set, Open first checks that the database is one other processes share,
+// whatever the URL's spelling: it writes a nonce and reads it back through a new connection made as
+// another process would make it; for SQLite the database must be a file with one name (not an
+// in-memory, temporary or memory-VFS database, not a hard-linked file), opened again by the path
+// SQLite resolved with the default VFS, and a write transaction through the store must keep that
+// connection out. The nonce lives in the table snowfall_checks, created when missing.
+//
+// Errors: a malformed URL, an unknown scheme or one whose driver package is not imported, a bad
+// group name, an unreachable database, a store that is not shared (matching ErrNotShared, saying
+// why), and schema creation failures. The result is safe for concurrent use.
 func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	t, err := parseURL(url)
 	if err != nil {
@@ -109,13 +124,22 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	}
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
-	a := &Assigner{db: db, d: t.d, url: t.display, props: props, manifest: manifest, attempts: opts.Attempts}
+	a := &Assigner{db: db, d: t.d, url: t.display, store: t.display, props: props, manifest: manifest, attempts: opts.Attempts}
 	if a.attempts <= 0 {
 		a.attempts = 8
 	}
 	if err := a.ping(ctx, t.busy); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlassign: open %s: %w", t.display, err)
+	}
+	if !opts.Unshared {
+		if err := a.checkShared(ctx, t); err != nil {
+			db.Close()
+			if errors.Is(err, ErrNotShared) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("sqlassign: open %s: check that the store is shared: %w", t.display, err)
+		}
 	}
 	if err := a.createSchema(ctx); err != nil {
 		db.Close()
@@ -149,6 +173,12 @@ func (a *Assigner) Close() error {
 	}
 	return a.db.Close()
 }
+
+// Store names what the leases are shared through, for messages: the database file SQLite resolved
+// (an absolute path), or the URL without its password; "postgres pool" and the like for New.
+// Servers that lease from the same store keep their generator ids apart; servers with stores of
+// their own do not.
+func (a *Assigner) Store() string { return a.store }
 
 // Dialect returns "sqlite", "postgres" or "mysql".
 func (a *Assigner) Dialect() string { return a.d.name }

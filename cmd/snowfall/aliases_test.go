@@ -5,12 +5,15 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/snowfall-go/snowfall/internal/redact"
 	"github.com/snowfall-go/snowfall/internal/testkit/aliases"
 )
 
@@ -128,6 +131,123 @@ func TestStateFileAliases(t *testing.T) {
 			defer r.Kill()
 			if ids, err := r.Pull(context.Background(), 1); !aliases.Unavailable(err) {
 				t.Errorf("restart through %s with the clock 5s behind: %v %v; want 503 (the recorded floor is ahead)", alias, ids, err)
+			}
+		})
+	}
+}
+
+// TestUnsharedStores (issue 18, defect 3): a lease store that other processes do not share, in
+// any spelling, must be refused: the shipped guard refused "sqlite::memory:", ":memory:" and
+// "mode=memory" by their text, and two servers given any other spelling of a process-local
+// database (or two names of one SQLite file, each with a WAL of its own, or a PostgreSQL session's
+// temporary tables) both leased generator 0 and issued the same IDs.
+func TestUnsharedStores(t *testing.T) {
+	exe := bin.Path(t)
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := postgresURL()
+	for _, c := range []struct {
+		name string
+		a, b string // b "" for a
+		link bool   // b is a hard link to a's file, made once a runs
+	}{
+		{name: "percent-escaped colon", a: "sqlite::memory%3A"},
+		{name: "percent-escaped name", a: "sqlite:%3Amemory%3A"},
+		{name: "NUL path: a temporary database", a: "sqlite:%00"},
+		{name: "empty path before a fragment", a: "sqlite:#"},
+		{name: "escaped mode=memory", a: "sqlite://" + dir + "/m.db?mode=memor%79"},
+		{name: "memdb VFS", a: "sqlite://" + dir + "/v.db?vfs=memdb"},
+		{name: "no locking", a: "sqlite://" + dir + "/n.db?nolock=1"},
+		{name: "hard link to the database file", a: "sqlite://" + dir + "/h.db", b: "sqlite://" + dir + "/h2.db", link: true},
+		{name: "postgres search_path=pg_temp", a: pg + "&search_path=pg_temp"},
+		{name: "postgres options search_path=pg_temp", a: pg + "&options=-c%20search_path%3Dpg_temp"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			group := []string{"--group", fmt.Sprintf("unshared%d", time.Now().UnixNano()%1e9)}
+			a, err := aliases.Start(exe, dir, nil, append([]string{"--db", c.a}, group...)...)
+			var refused *aliases.Refusal
+			if errors.As(err, &refused) {
+				if refused.Code != 2 || !strings.Contains(refused.Stderr, "not shared") {
+					t.Errorf("%s: exit %d, stderr %q; want 2, not shared", c.a, refused.Code, refused.Stderr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Kill()
+			b := c.b
+			if b == "" {
+				b = c.a
+			}
+			if c.link {
+				if err := os.Link(dir+"/h.db", dir+"/h2.db"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			second, err := aliases.Start(exe, dir, nil, append([]string{"--db", b}, group...)...)
+			if errors.As(err, &refused) {
+				if !strings.Contains(refused.Stderr, "not shared") {
+					t.Errorf("second server: exit %d, stderr %q; want a refusal saying the store is not shared", refused.Code, refused.Stderr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer second.Kill()
+			shared, total := common(t, a, second, 5, 20000)
+			if shared > 0 {
+				t.Errorf("two servers on %s and %s both started and issued %d IDs in common, of %d", c.a, b, shared, total)
+			}
+		})
+	}
+}
+
+// TestServeSaysWhereUnique: a leased server says, in its log and in /stats, which servers its id
+// is unique among: those sharing its store, named by the file SQLite resolved, or by the database
+// URL without its password. A static server says nothing.
+func TestServeSaysWhereUnique(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "real"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "s3cr3tpw"
+	pg := strings.Replace(postgresURL(), "postgres@", "postgres:"+secret+"@", 1)
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"sqlite through a symlink", []string{"--db", "sqlite://" + dir + "/link/leases.db"},
+			"servers sharing " + dir + "/real/leases.db"},
+		{"postgres with a password", []string{"--db", pg, "--group", "uniqueamong"},
+			"servers sharing " + redact.DSN(pg) + " (group uniqueamong)"},
+		{"default database", nil, "servers sharing " + dir + "/state/snowfall/leases.db"},
+		{"static", []string{"--generator", "3"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := startServe(t, map[string]string{"XDG_STATE_HOME": dir + "/state"}, c.args...)
+			if got := getStats(t, s.URL).UniqueAmong; got != c.want {
+				t.Errorf("/stats unique_among = %q, want %q", got, c.want)
+			}
+			if err := s.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			log := s.Stderr.String()
+			if c.want != "" && !strings.Contains(log, c.want) {
+				t.Errorf("the log does not say %q: %s", c.want, log)
+			}
+			if strings.Contains(log, secret) {
+				t.Errorf("the log shows the password: %s", log)
 			}
 		})
 	}

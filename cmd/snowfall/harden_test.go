@@ -42,8 +42,9 @@ func runExe(t *testing.T, limit time.Duration, env []string, args ...string) (in
 	return cmd.ProcessState.ExitCode(), stderr.String(), time.Since(start)
 }
 
-// TestServeRefusesProcessLocalLease: two processes each with an in-process assigner would both
-// lease generator 0, so serve refuses one and names the alternatives.
+// TestServeRefusesProcessLocalLease: two processes each with an in-process store would both
+// lease generator 0, so serve refuses one (exit 2), says why and names the alternatives.
+// (TestUnsharedStores tries the spellings that got past the shipped guard.)
 func TestServeRefusesProcessLocalLease(t *testing.T) {
 	for _, db := range []string{"memory", "sqlite::memory:", "SQLITE::memory:?cache=shared"} {
 		t.Run(db, func(t *testing.T) {
@@ -51,9 +52,13 @@ func TestServeRefusesProcessLocalLease(t *testing.T) {
 			if code != 2 {
 				t.Fatalf("exit %d, want 2; stderr %s", code, stderr)
 			}
-			for _, want := range []string{"--generator", "sqlite:///"} {
-				if !strings.Contains(stderr, want) {
-					t.Errorf("stderr %q does not point to %s", stderr, want)
+			want := []string{"--generator", "sqlite:///", "not shared"}
+			if db == "memory" {
+				want = []string{"not a database URL"}
+			}
+			for _, w := range want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q does not say %s", stderr, w)
 				}
 			}
 		})

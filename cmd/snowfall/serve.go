@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/idsource"
+	"github.com/snowfall-go/snowfall/sqlassign"
 )
 
 type serveCmd struct{}
@@ -36,6 +38,10 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 		return err
 	}
 	src, err := idsource.Open(ctx, cfg)
+	if errors.Is(err, sqlassign.ErrNotShared) {
+		return cli.Usagef("serve: --db: %w; use --generator N (with --state-file) for a fixed id, "+
+			"or a store other servers share: the default sqlite:///… file (no --db), postgres://, mysql:// or etcd://", err)
+	}
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

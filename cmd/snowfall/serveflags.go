@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/snowfall-go/snowfall/internal/assignurl"
@@ -61,8 +60,9 @@ func (f *serveFlags) checkRanges(fs *flag.FlagSet, getenv func(string) string) e
 	return nil
 }
 
-// checkCombination returns a UsageError for flags that do not go together, or a database that
-// cannot keep two servers apart.
+// checkCombination returns a UsageError for flags that do not go together, or a malformed --db.
+// Whether the database can keep two servers apart is a property of the database, which opening it
+// checks (sqlassign.ErrNotShared).
 func (f *serveFlags) checkCombination() error {
 	db := f.db.DB.URL()
 	switch {
@@ -72,9 +72,6 @@ func (f *serveFlags) checkCombination() error {
 		return cli.Usagef("serve: --group and --probe need --db")
 	case f.stateFile != "" && !f.nodeSet():
 		return cli.Usagef("serve: --state-file is for static node values: it needs --generator or --dc and --worker")
-	case processLocal(db):
-		return cli.Usagef("serve: --db %s keeps leases inside this process, so a second server would lease the same generator id and repeat IDs; "+
-			"use --generator N (with --state-file) for a fixed id, or a shared database: the default sqlite:///… file (no --db), postgres:// or mysql://", &f.db.DB)
 	case db != "":
 		if err := assignurl.Check(db, f.db.Group); err != nil {
 			return cli.Usagef("serve: --db %s or --group: %v", &f.db.DB, err)
@@ -125,11 +122,4 @@ func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, erro
 // layoutSet reports whether --layout or --epoch was given, on the command line or in the environment.
 func layoutSet(fs *flag.FlagSet, getenv func(string) string) bool {
 	return cli.Given(fs, envPrefix, getenv, "layout") || cli.Given(fs, envPrefix, getenv, "epoch")
-}
-
-// processLocal reports whether db names an assigner that lives inside one process (memory, or an
-// in-memory SQLite database): leases from it do not keep two servers apart.
-func processLocal(db string) bool {
-	d := strings.ToLower(strings.TrimSpace(db))
-	return d == "memory" || strings.Contains(d, ":memory:") || strings.Contains(d, "mode=memory")
 }

@@ -31,7 +31,7 @@ type Listener struct {
 // runs out within a year, listens on TCP cfg.Host:cfg.Port and prints listenMessage to
 // cfg.Out. Errors: the server's settings, or "server: listen: …".
 func Listen(ctx context.Context, src *Source, cfg ListenConfig) (*Listener, error) {
-	srv, err := server.New(server.Config{Source: src.src, Logger: src.log, MaxConns: cfg.MaxConns})
+	srv, err := server.New(server.Config{Source: src.src, Logger: src.log, MaxConns: cfg.MaxConns, UniqueAmong: src.uniqueAmong})
 	if err != nil {
 		return nil, err
 	}

@@ -43,10 +43,11 @@ type Config struct {
 
 // Source is an open ID source. Listen serves it; Close releases what it holds.
 type Source struct {
-	src       snowfall.Source // a *snowfall.Generator, *statefile.Source or *snowfall.Leased
-	log       *slog.Logger
-	closeOnce sync.Once
-	close     func()
+	src         snowfall.Source // a *snowfall.Generator, *statefile.Source or *snowfall.Leased
+	log         *slog.Logger
+	uniqueAmong string // for a leased id: see UniqueAmong
+	closeOnce   sync.Once
+	close       func()
 }
 
 // Close stops the source: it releases the lease (and logs whether it did) and closes the database,
@@ -109,8 +110,10 @@ func openLeased(ctx context.Context, cfg Config, clock snowfall.Clock) (*Source,
 		return nil, fmt.Errorf("lease from %s: %w", redact.DSN(cfg.DB), err)
 	}
 	st := leased.Lease()
-	log.Info("lease acquired", "db", redact.DSN(cfg.DB), "group", cfg.Group, "generator", st.GeneratorID, "expires", st.Expires)
-	return &Source{src: leased, log: log, close: func() {
+	unique := UniqueAmong(a, cfg.DB, cfg.Group)
+	log.Info("lease acquired", "db", redact.DSN(cfg.DB), "group", cfg.Group, "generator", st.GeneratorID, "expires", st.Expires,
+		"unique_among", unique)
+	return &Source{src: leased, log: log, uniqueAmong: unique, close: func() {
 		if err := leased.Close(); err != nil {
 			log.Warn("lease not released; it expires by itself", "generator", st.GeneratorID, "err", err)
 		} else {

@@ -71,6 +71,9 @@ type Config struct {
 	MaxConns int
 	// Now reads the time for uptime and lifetime figures; nil means time.Now.
 	Now func() time.Time
+	// UniqueAmong says which servers the source's IDs are unique among, for /stats
+	// (unique_among): "servers sharing <store>" for a leased generator id; "" shows nothing.
+	UniqueAmong string
 }
 
 // Server answers the HTTP API for one Source. It is safe for concurrent use.
@@ -84,6 +87,7 @@ type Server struct {
 	now     func() time.Time
 	started time.Time
 	layout  snowfall.Layout
+	unique  string // Config.UniqueAmong
 
 	batch    chan struct{} // a slot for each /ids request filling IDs at once
 	maxConns int
@@ -108,6 +112,7 @@ func New(c Config) (*Server, error) {
 	}
 	s := &Server{
 		src:     c.Source,
+		unique:  c.UniqueAmong,
 		log:     c.Logger,
 		timeout: c.Timeout,
 		maxIDs:  c.MaxIDs,

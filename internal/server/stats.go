@@ -25,6 +25,7 @@ func (s *Server) stats() api.Stats {
 		IDsGenerated:     st.Issued,
 		UptimeS:          s.now().Sub(s.started).Round(time.Millisecond).Seconds(),
 		ClockBackwards:   st.ClockBackwards,
+		UniqueAmong:      s.unique,
 		Lease:            s.leaseStats(),
 	}
 	if st.Fenced != nil {
