@@ -39,6 +39,10 @@ const checksTable = "snowfall_checks"
 // keep a WAL of its own). For PostgreSQL and MySQL it is a new connection with the same URL: a
 // session-local table (a search_path with pg_temp first, an uncommitted autocommit=0 session)
 // shows there as a missing row. It also sets a.store.
+//
+// The SQLite file's other names are the ones a nonce cannot reach (each would open its own WAL):
+// a hard link shows in the file's link count, and a bind mount of the file itself (Linux) in the
+// mount table; a bind mount of its directory is safe (the WAL is in the same directory).
 func (a *Assigner) checkShared(ctx context.Context, t target) error {
 	a.store = t.display
 	var other *sql.DB
@@ -138,6 +142,13 @@ func (a *Assigner) sqliteFile(ctx context.Context, driver string) (*sql.DB, erro
 	if n := links(fi); n > 1 {
 		return nil, &notSharedError{a.store, fmt.Sprintf("the file has %d hard links, and SQLite names its write-ahead log after the path, "+
 			"so servers opening it by different names would each keep a log of their own; give the file one name (a symbolic link is fine)", n)}
+	}
+	if root, err := mountRoot(path); err != nil {
+		return nil, err
+	} else if root {
+		return nil, &notSharedError{a.store, "the file is bind-mounted on its own (a mount of the file, not of its directory), and SQLite names " +
+			"its write-ahead log after the path, so servers opening it through the mount and through its own directory would each keep " +
+			"a log of their own; mount the directory that holds it instead"}
 	}
 	// A URI: escape what would end the path or start an escape.
 	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")

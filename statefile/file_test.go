@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/testkit/fakeclock"
 )
 
 // aliasTree makes, under a new directory, the real file a/state (not yet created) and the names
@@ -154,6 +155,51 @@ func TestUpgradeVersion1(t *testing.T) {
 	data, _ = os.ReadFile(path)
 	if bytes.Contains(data, []byte("snowfall-state 1")) || bytes.Count(data, []byte("snowfall-state 2")) != 2 {
 		t.Errorf("after a few writes the file still holds the version 1 text:\n%q", data)
+	}
+}
+
+// TestUpgradeShippedFile: a state file the previous release wrote (testdata/version1.state, by
+// snowfall serve --generator 5 at commit 86bca99) is read, and a source restarted on it with its
+// clock behind issues nothing until the clock passes its mark, then upgrades it in place.
+func TestUpgradeShippedFile(t *testing.T) {
+	v1, err := os.ReadFile("testdata/version1.state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Parse(v1)
+	if err != nil || want.Node.Generator != 5 || want.Mark.UnixMilli() != 1796588396819 {
+		t.Fatalf("Parse(version 1 file) = %+v, %v", want, err)
+	}
+	path := filepath.Join(t.TempDir(), "gen5.state")
+	if err := os.WriteFile(path, v1, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The clock at the file's mark, less a second: refused until it passes the mark.
+	c := fakeclock.Following(time.Until(want.Mark.Add(-time.Second)))
+	s, err := Open(Settings{Path: path, Node: snowfall.Node{Generator: 5}, Clock: c, MaxBackwards: -1, Ahead: testAhead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if id, err := s.NextContext(context.Background()); err == nil {
+		t.Fatalf("issued %d with the clock a second behind the version 1 mark", id)
+	}
+	c.SetOffset(time.Until(want.Mark.Add(time.Second)))
+	time.Sleep(testAhead)
+	id, err := s.NextContext(context.Background())
+	if err != nil {
+		t.Fatalf("once the clock passed the mark: %v", err)
+	}
+	if p, _ := s.Layout().Decode(id); !p.Time.After(want.Mark) {
+		t.Errorf("ID at %v, not above the version 1 mark %v", p.Time, want.Mark)
+	}
+	s.Close()
+	data, _ := os.ReadFile(path)
+	if len(data) != fileSize {
+		t.Errorf("the file was not upgraded: %d bytes", len(data))
+	}
+	if st, err := Parse(data); err != nil || !st.Mark.After(want.Mark) {
+		t.Errorf("after the upgrade: %+v %v", st, err)
 	}
 }
 

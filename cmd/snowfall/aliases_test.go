@@ -19,13 +19,13 @@ import (
 
 // common pulls rounds batches of n IDs from a and b at the same time and returns how many IDs
 // both issued, of how many pulled.
-func common(t *testing.T, a, b *aliases.Server, rounds, n int) (shared, total int) {
+func common(t *testing.T, a, b *aliases.Proc, rounds, n int) (shared, total int) {
 	t.Helper()
 	var got [2][]int64
 	var errs [2]error
 	for range rounds {
 		var wg sync.WaitGroup
-		for i, s := range []*aliases.Server{a, b} {
+		for i, s := range []*aliases.Proc{a, b} {
 			wg.Go(func() {
 				ids, err := s.Pull(context.Background(), n)
 				got[i] = append(got[i], ids...)
@@ -161,8 +161,8 @@ func TestUnsharedStores(t *testing.T) {
 		{name: "memdb VFS", a: "sqlite://" + dir + "/v.db?vfs=memdb"},
 		{name: "no locking", a: "sqlite://" + dir + "/n.db?nolock=1"},
 		{name: "hard link to the database file", a: "sqlite://" + dir + "/h.db", b: "sqlite://" + dir + "/h2.db", link: true},
-		{name: "postgres search_path=pg_temp", a: pg + "&search_path=pg_temp"},
-		{name: "postgres options search_path=pg_temp", a: pg + "&options=-c%20search_path%3Dpg_temp"},
+		{name: "postgres search_path=pg_temp", a: withParam(pg, "search_path=pg_temp")},
+		{name: "postgres options search_path=pg_temp", a: withParam(pg, "options=-c%20search_path%3Dpg_temp")},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			group := []string{"--group", fmt.Sprintf("unshared%d", time.Now().UnixNano()%1e9)}
@@ -251,4 +251,12 @@ func TestServeSaysWhereUnique(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withParam adds the query parameter kv to u.
+func withParam(u, kv string) string {
+	if strings.Contains(u, "?") {
+		return u + "&" + kv
+	}
+	return u + "?" + kv
 }

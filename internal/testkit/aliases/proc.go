@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/snowfall-go/snowfall/api"
 	"github.com/snowfall-go/snowfall/internal/idsource"
 )
 
@@ -23,8 +25,8 @@ import (
 // when several processes create it at once).
 const startTimeout = 30 * time.Second
 
-// Server is a running snowfall serve process.
-type Server struct {
+// Proc is a running snowfall serve process.
+type Proc struct {
 	URL  string // http://127.0.0.1:port
 	Args []string
 
@@ -64,12 +66,23 @@ func (b *buffer) String() string {
 // Start runs exe serve on a random loopback port with args, in the working directory dir ("" for
 // this process's), with env added to this process's environment. It returns the server once it
 // listens, or a *Refusal when the process exits first. Stop or Kill the server when done.
-func Start(exe, dir string, env []string, args ...string) (*Server, error) {
-	all := append([]string{"serve", "--host", "127.0.0.1", "--port", "0"}, args...)
-	cmd := exec.Command(exe, all...)
+func Start(exe, dir string, env []string, args ...string) (*Proc, error) {
+	return start(nil, exe, dir, env, args)
+}
+
+// StartWrapped is Start, running exe through the command wrap (such as unshare).
+func StartWrapped(wrap []string, exe, dir string, env []string, args ...string) (*Proc, error) {
+	return start(wrap, exe, dir, env, args)
+}
+
+// start is Start, running exe through the command wrap (such as unshare) when it is not empty.
+func start(wrap []string, exe, dir string, env []string, args []string) (*Proc, error) {
+	all := append([]string{exe, "serve", "--host", "127.0.0.1", "--port", "0"}, args...)
+	all = append(wrap, all...)
+	cmd := exec.Command(all[0], all[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	s := &Server{Args: args, cmd: cmd, stderr: &buffer{}, exited: make(chan struct{})}
+	s := &Proc{Args: args, cmd: cmd, stderr: &buffer{}, exited: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -100,14 +113,35 @@ func Start(exe, dir string, env []string, args ...string) (*Server, error) {
 	}
 }
 
+// Generator returns the generator id /stats shows, or -1 when it shows none.
+func (s *Proc) Generator(ctx context.Context) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/stats", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var st api.Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return 0, fmt.Errorf("GET /stats: %w", err)
+	}
+	if st.Generator == nil {
+		return -1, nil
+	}
+	return *st.Generator, nil
+}
+
 // Stderr returns what the process wrote to stderr so far.
-func (s *Server) Stderr() string { return s.stderr.String() }
+func (s *Proc) Stderr() string { return s.stderr.String() }
 
 // PID returns the process id.
-func (s *Server) PID() int { return s.cmd.Process.Pid }
+func (s *Proc) PID() int { return s.cmd.Process.Pid }
 
 // Stop sends SIGTERM and waits up to 15 s for the process to exit (then kills it).
-func (s *Server) Stop() error {
+func (s *Proc) Stop() error {
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.exited:
@@ -119,14 +153,14 @@ func (s *Server) Stop() error {
 }
 
 // Kill kills the process and waits for it.
-func (s *Server) Kill() {
+func (s *Proc) Kill() {
 	s.cmd.Process.Kill()
 	<-s.exited
 }
 
 // Pull asks the server for n IDs (GET /ids?n=N, one decimal ID a line). A server that cannot issue
 // now answers an error status: Pull returns it as an error.
-func (s *Server) Pull(ctx context.Context, n int) ([]int64, error) {
+func (s *Proc) Pull(ctx context.Context, n int) ([]int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/ids?n="+strconv.Itoa(n), nil)
 	if err != nil {
 		return nil, err

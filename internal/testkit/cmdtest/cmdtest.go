@@ -136,8 +136,9 @@ func Get(t testing.TB, url string) (int, string) {
 // Binary is a command built once per test binary: declare one as a package variable, and call
 // Remove from TestMain.
 type Binary struct {
-	Name string // the command's name
-	Pkg  string // the package to build; "" for the current directory (see Command)
+	Name  string   // the command's name
+	Pkg   string   // the package to build; "" for the current directory (see Command)
+	Flags []string // more go build flags, such as -overlay for a test build
 
 	once sync.Once
 	dir  string
@@ -161,7 +162,8 @@ func (b *Binary) Path(t testing.TB) string {
 		if pkg == "" {
 			pkg = "."
 		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(b.dir, b.Name), pkg).CombinedOutput()
+		args := append(append([]string{"build"}, b.Flags...), "-o", filepath.Join(b.dir, b.Name), pkg)
+		out, err := exec.Command("go", args...).CombinedOutput()
 		if err != nil {
 			b.err = fmt.Errorf("go build: %w\n%s", err, out)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -56,7 +57,7 @@ func TestStateFileHardLinkRace(t *testing.T) {
 		}
 		return fi.Sys().(*syscall.Stat_t).Ino
 	}
-	start := func() *aliases.Server {
+	start := func() *aliases.Proc {
 		s, err := aliases.Start(exe, "", nil, "--generator", "9", "--state-file", state)
 		if err != nil {
 			t.Fatalf("server: %s", strings.ReplaceAll(err.Error(), deep, dir+"/d/…/d"))
@@ -164,6 +165,54 @@ func TestStateFileHardLinkRace(t *testing.T) {
 	if refused := (*aliases.Refusal)(nil); !errors.As(err, &refused) || refused.Code != 1 {
 		t.Errorf("second server through a hard link: %v, want a refusal", err)
 	}
+}
+
+// TestSQLiteFileBindMount (found by the alias search): a bind mount of the SQLite database file
+// itself (docker run -v /srv/leases.db:/data/leases.db) is one more name of the file, with a
+// directory of its own, where SQLite keeps a write-ahead log of its own: a server opening the
+// file through the mount and one opening it through its own directory both leased generator 0 and
+// issued the same IDs. The server through the mount must refuse.
+func TestSQLiteFileBindMount(t *testing.T) {
+	if err := exec.Command("unshare", "-m", "--propagation", "private", "true").Run(); err != nil {
+		t.Fatalf("this test needs unshare -m (root, or a user namespace): %v", err)
+	}
+	exe := bin.Path(t)
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"srv", "data"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := filepath.Join(dir, "srv", "leases.db")
+	mnt := filepath.Join(dir, "data", "leases.db")
+	if err := os.WriteFile(mnt, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := aliases.Start(exe, "", nil, "--db", "sqlite://"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Kill()
+	b, err := aliases.StartWrapped([]string{"unshare", "-m", "--propagation", "private", "sh", "-c",
+		`mount --bind "$0" "$1" && shift && exec "$@"`, db, mnt}, exe, "", nil, "--db", "sqlite://"+mnt)
+	var refused *aliases.Refusal
+	if errors.As(err, &refused) {
+		if refused.Code != 2 || !strings.Contains(refused.Stderr, "mount") {
+			t.Errorf("server through the bind mount: exit %d, stderr %q; want 2, naming the mount", refused.Code, refused.Stderr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Kill()
+	shared, total := common(t, a, b, 3, 20000)
+	ga, _ := a.Generator(t.Context())
+	gb, _ := b.Generator(t.Context())
+	t.Errorf("servers on %s and on a bind mount of it both started: generator ids %d and %d, %d IDs in common of %d", db, ga, gb, shared, total)
 }
 
 // writeEnded reports whether the inotify events in b hold the end of a write: a file closed after
