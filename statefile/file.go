@@ -51,7 +51,7 @@ type stateFile struct {
 }
 
 // openFile opens the state file at path, creating it when missing, locks it and reads it. It
-// returns the recorded state, or ok false for a new (empty) file. Errors: ErrInUse, ErrCorrupt, and
+// returns the recorded state, or nil for a new (empty) file. Errors: ErrInUse, ErrCorrupt, and
 // a file that is not a regular file.
 func openFile(path string) (*stateFile, *State, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|openFlags, 0o600)

@@ -52,10 +52,12 @@ type Source struct {
 	closeOnce sync.Once
 }
 
-// Open reads the state file at s.Path (creating it when missing), starts a generator above its
-// mark, records a new mark ahead of the clock and starts the loop that keeps moving it. Close stops
-// the loop. Errors: ErrInUse when another process keeps the file, ErrCorrupt for a damaged file, snowfall.ErrMismatch when the file records
-// another layout or other node values, the errors of snowfall.New, and the error of the first write.
+// Open opens the state file at s.Path (creating it when missing), locks it, reads it, starts a
+// generator above its mark, records a new mark ahead of the clock and starts the loop that keeps
+// moving it. Close stops the loop and releases the lock. Errors: ErrInUse when another process
+// keeps the file, ErrCorrupt for a file without a valid slot, snowfall.ErrMismatch when the file
+// records another layout or other node values, a file that is not a regular file, the errors of
+// snowfall.New, and the error of the first write.
 func Open(s Settings) (*Source, error) {
 	if s.Path == "" {
 		return nil, errors.New("statefile: no path")
