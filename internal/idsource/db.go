@@ -97,11 +97,11 @@ func sqliteReason(db string) string {
 	return ""
 }
 
-// UniqueAmong says which servers a generator id leased from s keeps apart, for the log and /stats:
+// uniqueAmong says which servers a generator id leased from s keeps apart, for the log and /stats:
 // "servers sharing <store>", where the store is the SQLite file (the path SQLite resolved), or the
 // database or etcd URL in its redacted form, and the group when there is one. Servers leasing from
 // another store (another file, another host's default database) may hold the same id.
-func UniqueAmong(s assignurl.Store, db, group string) string {
+func uniqueAmong(s assignurl.Store, db, group string) string {
 	out := "servers sharing " + storeName(s, db)
 	if group != "" {
 		out += " (group " + group + ")"

@@ -45,7 +45,7 @@ type Config struct {
 type Source struct {
 	src         snowfall.Source // a *snowfall.Generator, *statefile.Source or *snowfall.Leased
 	log         *slog.Logger
-	uniqueAmong string // for a leased id: see UniqueAmong
+	uniqueAmong string // for a leased id: see uniqueAmong
 	closeOnce   sync.Once
 	close       func()
 }
@@ -110,7 +110,7 @@ func openLeased(ctx context.Context, cfg Config, clock snowfall.Clock) (*Source,
 		return nil, fmt.Errorf("lease from %s: %w", redact.DSN(cfg.DB), err)
 	}
 	st := leased.Lease()
-	unique := UniqueAmong(a, cfg.DB, cfg.Group)
+	unique := uniqueAmong(a, cfg.DB, cfg.Group)
 	log.Info("lease acquired", "db", redact.DSN(cfg.DB), "group", cfg.Group, "generator", st.GeneratorID, "expires", st.Expires,
 		"unique_among", unique)
 	return &Source{src: leased, log: log, uniqueAmong: unique, close: func() {
