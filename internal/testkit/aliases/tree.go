@@ -54,9 +54,12 @@ func (t *tree) rel(p string) string {
 // target, or a relative one spelled by a walk from dir (which may itself go through links). It
 // returns the link's name.
 func (t *tree) symlink(dir, target string, depth int) (string, error) {
+	if !under(dir, t.root) {
+		return "", fmt.Errorf("aliases: a link in %s, outside the tree %s", dir, t.root)
+	}
 	name := t.name("l")
 	tgt := target
-	if depth < 2 && t.r.IntN(2) == 0 {
+	if depth < 2 && t.r.IntN(2) == 0 && under(target, t.root) && target != t.root {
 		w, err := t.walk(dir, filepath.Dir(target), depth+1)
 		if err != nil {
 			return "", err
@@ -83,7 +86,9 @@ func (t *tree) walk(from, to string, depth int) ([]string, error) {
 	var out []string
 	cur := from
 	for steps := 0; cur != to; steps++ {
-		if steps > 8 || depth > 1 {
+		// Links are made only inside the tree: outside it (a relative target that climbs above
+		// the root), walk by real names.
+		if steps > 8 || depth > 1 || !under(cur, t.root) || !under(to, t.root) {
 			rel, err := filepath.Rel(cur, to) // real directories: text and kernel agree
 			if err != nil {
 				return nil, err
