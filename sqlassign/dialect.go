@@ -89,7 +89,6 @@ type target struct {
 	d       dialect
 	driver  string
 	dsn     string
-	memory  bool
 	display string // the URL without its password, for messages
 	busy    func(error) bool
 }
@@ -129,7 +128,7 @@ func parseURL(raw string) (target, error) {
 	if !ok {
 		return target{}, fmt.Errorf("sqlassign: driver package for %s: URLs gave unknown dialect %q", scheme, t.Dialect)
 	}
-	return target{d: d, driver: t.Driver, dsn: t.DSN, memory: t.Memory, display: t.Display, busy: t.Busy}, nil
+	return target{d: d, driver: t.Driver, dsn: t.DSN, display: t.Display, busy: t.Busy}, nil
 }
 
 var dialects = map[string]dialect{"postgres": postgres, "mysql": mysqlDialect, "sqlite": sqlite}

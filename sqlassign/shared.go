@@ -107,25 +107,9 @@ func countNonce(ctx context.Context, db *sql.DB, d dialect, nonce string) (int, 
 // sqliteFile checks that the main database of a is a file with one name, sets a.store to its
 // path, and opens it again by that path with the default VFS.
 func (a *Assigner) sqliteFile(ctx context.Context, driver string) (*sql.DB, error) {
-	var path string
-	rows, err := a.db.QueryContext(ctx, "PRAGMA database_list")
+	path, err := a.mainFile(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list the databases: %w", err)
-	}
-	for rows.Next() {
-		var seq int
-		var name, file string
-		if err := rows.Scan(&seq, &name, &file); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list the databases: %w", err)
-		}
-		if name == "main" {
-			path = file
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list the databases: %w", err)
+		return nil, err
 	}
 	if path == "" {
 		return nil, &notSharedError{a.store, "SQLite keeps it in no file (an in-memory or temporary database)"}
@@ -153,6 +137,31 @@ func (a *Assigner) sqliteFile(ctx context.Context, driver string) (*sql.DB, erro
 	// A URI: escape what would end the path or start an escape.
 	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 	return sql.Open(driver, "file:"+r.Replace(path)+"?mode=rw&_pragma=busy_timeout(10000)")
+}
+
+// mainFile returns the file of SQLite's main database, as SQLite resolved it: an absolute path,
+// or "" for a database in no file (in memory, or temporary).
+func (a *Assigner) mainFile(ctx context.Context) (string, error) {
+	var path string
+	rows, err := a.db.QueryContext(ctx, "PRAGMA database_list")
+	if err != nil {
+		return "", fmt.Errorf("list the databases: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int
+		var name, file string
+		if err := rows.Scan(&seq, &name, &file); err != nil {
+			return "", fmt.Errorf("list the databases: %w", err)
+		}
+		if name == "main" {
+			path = file
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("list the databases: %w", err)
+	}
+	return path, nil
 }
 
 // checkLock holds a write transaction through a and tries to begin one through other, which must

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/snowfall-go/snowfall/sqlassign"
@@ -104,11 +105,30 @@ func TestOpenChecksShared(t *testing.T) {
 		})
 	}
 
-	t.Run("Unshared", func(t *testing.T) {
-		a, err := sqlassign.Open(t.Context(), "sqlite::memory%3A", sqlassign.Options{Unshared: true})
-		if err != nil {
-			t.Fatalf("Open with Unshared: %v", err)
-		}
-		a.Close()
-	})
+	// With Unshared, any spelling of a database in no file opens, and keeps one connection (its
+	// database lives there), whatever the spelling: every call sees the same tables.
+	for _, u := range []string{"sqlite::memory:", "sqlite::memory%3A", "sqlite:%00", "sqlite://" + dir + "/u.db?vfs=memdb"} {
+		t.Run("Unshared "+u, func(t *testing.T) {
+			a, err := sqlassign.Open(t.Context(), u, sqlassign.Options{Unshared: true, MaxConns: 4})
+			if err != nil {
+				t.Fatalf("Open with Unshared: %v", err)
+			}
+			defer a.Close()
+			if err := a.Prepare(t.Context(), 8); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for range 8 { // at once, so that a pool of several connections would open them
+				wg.Go(func() {
+					for range 5 {
+						if _, err := a.Leases(t.Context()); err != nil {
+							t.Errorf("Leases: %v", err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
 }

@@ -39,8 +39,8 @@ type Options struct {
 	// Group names an independent manifest in the same database: tables snowfall_<group>_….
 	// Lower-case letters, digits and underscores, up to 40.
 	Group string
-	// MaxConns bounds the open connections; zero means 1 for sqlite::memory:, 4 for SQLite
-	// files and 20 for servers.
+	// MaxConns bounds the open connections; zero means 4 for SQLite files and 20 for servers.
+	// A SQLite database in no file (in memory, temporary) always has one.
 	MaxConns int
 	// Attempts bounds the tries of a claim or of schema creation that fail on a race or a
 	// transient error; zero means 8.
@@ -78,7 +78,7 @@ func CheckURL(url, group string) error {
 	return err
 }
 
-// Open connects to the database at url (sqlite:///path/to/file.db, sqlite::memory:,
+// Open connects to the database at url (sqlite:///path/to/file.db, sqlite::memory: with Unshared,
 // postgres://user:pass@host:port/db?sslmode=disable, mysql://user:pass@host:port/db) and creates
 // the group's tables if they do not exist. The URL's driver package must be imported (see the
 // package documentation).
@@ -108,19 +108,10 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	}
 	conns := opts.MaxConns
 	if conns <= 0 {
-		switch {
-		case t.memory:
-			conns = 1 // every connection would have its own memory database
-		case t.d.name == "sqlite":
+		conns = 20
+		if t.d.name == "sqlite" {
 			conns = 4
-		default:
-			conns = 20
 		}
-	}
-	if t.memory {
-		conns = 1
-		db.SetConnMaxLifetime(0)
-		db.SetConnMaxIdleTime(0)
 	}
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
@@ -131,6 +122,21 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	if err := a.ping(ctx, t.busy); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlassign: open %s: %w", t.display, err)
+	}
+	if a.d.name == "sqlite" {
+		// A database in no file (in memory, or temporary: Unshared) lives in the connection that
+		// opened it, the one ping used: keep that one, and only that one, open for good.
+		file, err := a.mainFile(ctx)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqlassign: open %s: %w", t.display, err)
+		}
+		if file == "" {
+			db.SetMaxOpenConns(1)
+			db.SetMaxIdleConns(1)
+			db.SetConnMaxLifetime(0)
+			db.SetConnMaxIdleTime(0)
+		}
 	}
 	if !opts.Unshared {
 		if err := a.checkShared(ctx, t); err != nil {

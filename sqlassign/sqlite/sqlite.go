@@ -1,6 +1,7 @@
-// Package sqlite lets sqlassign.Open and sqlassign.CheckURL accept sqlite:///path/to/file.db,
-// sqlite://relative.db and sqlite::memory: URLs (also spelled sqlite3:), through modernc.org/sqlite
-// (pure Go, no cgo). Import it for its side effect:
+// Package sqlite lets sqlassign.Open and sqlassign.CheckURL accept sqlite:///path/to/file.db and
+// sqlite://relative.db URLs (also spelled sqlite3:; sqlite::memory: too, which Open accepts only
+// with Options.Unshared), through modernc.org/sqlite (pure Go, no cgo). Import it for its side
+// effect:
 //
 //	import _ "github.com/snowfall-go/snowfall/sqlassign/sqlite"
 //
@@ -26,10 +27,6 @@ func init() { drivers.Register(parseURL, "sqlite", "sqlite3") }
 func parseURL(raw string) (drivers.Target, error) {
 	_, rest, _ := strings.Cut(raw, ":")
 	path, query, _ := strings.Cut(rest, "?")
-	if path == ":memory:" {
-		return drivers.Target{Dialect: "sqlite", Driver: "sqlite", Memory: true, Display: raw,
-			DSN: "file::memory:?_txlock=immediate"}, nil
-	}
 	if p, ok := strings.CutPrefix(path, "//"); ok {
 		path = p
 	}

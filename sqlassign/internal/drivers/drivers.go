@@ -13,7 +13,6 @@ type Target struct {
 	Dialect string // "sqlite", "postgres" or "mysql"
 	Driver  string // the database/sql driver name
 	DSN     string
-	Memory  bool   // sqlite::memory:, which lives in one connection
 	Display string // the URL without its password, for messages
 	// Busy reports an error of a lock conflict that opening may retry (SQLite's SQLITE_BUSY from
 	// switching a new file to WAL mode while another process does too); nil when none is.
