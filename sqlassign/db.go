@@ -15,8 +15,9 @@ import (
 // (modernc.org/sqlite; set _txlock=immediate and a busy_timeout in its DSN). It creates the group's
 // tables if they do not exist; opts.MaxConns is ignored (the pool is the caller's), and Close
 // leaves db open. Errors: an unknown dialect, a bad group name, an unreachable database, a MySQL
-// pool without clientFoundRows, and schema creation failures. The result is safe for concurrent
-// use.
+// pool without clientFoundRows, and schema creation failures. Unlike Open, New does not check that
+// the store is shared between processes: it cannot connect the way another process would. The
+// result is safe for concurrent use.
 func New(ctx context.Context, db *sql.DB, dialect string, opts Options) (*Assigner, error) {
 	if db == nil {
 		return nil, errors.New("sqlassign: new: nil *sql.DB")
@@ -35,7 +36,7 @@ func New(ctx context.Context, db *sql.DB, dialect string, opts Options) (*Assign
 	if err != nil {
 		return nil, err
 	}
-	a := &Assigner{db: db, d: d, url: d.name + " pool", props: props, manifest: manifest, attempts: opts.Attempts, borrowed: true}
+	a := &Assigner{db: db, d: d, url: d.name + " pool", store: d.name + " pool", props: props, manifest: manifest, attempts: opts.Attempts, borrowed: true}
 	if a.attempts <= 0 {
 		a.attempts = 8
 	}

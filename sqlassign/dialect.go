@@ -91,7 +91,6 @@ type target struct {
 	d        dialect
 	driver   string
 	dsn      string
-	memory   bool
 	display  string // the URL as messages show it, without its password
 	busy     func(error) bool
 	classify func(error) string
@@ -136,7 +135,7 @@ func parseURL(raw string) (target, error) {
 	if !ok {
 		return target{}, fmt.Errorf("sqlassign: driver package for %s: URLs gave unknown dialect %q", scheme, t.Dialect)
 	}
-	return target{d: d, driver: t.Driver, dsn: t.DSN, memory: t.Memory, display: t.Display, busy: t.Busy, classify: t.Classify}, nil
+	return target{d: d, driver: t.Driver, dsn: t.DSN, display: t.Display, busy: t.Busy, classify: t.Classify}, nil
 }
 
 var dialects = map[string]dialect{"postgres": postgres, "mysql": mysqlDialect, "sqlite": sqlite}

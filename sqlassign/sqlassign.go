@@ -40,12 +40,16 @@ type Options struct {
 	// Group names an independent manifest in the same database: tables snowfall_<group>_….
 	// Lower-case letters, digits and underscores, up to 40.
 	Group string
-	// MaxConns bounds the open connections; zero means 1 for sqlite::memory:, 4 for SQLite
-	// files and 20 for servers.
+	// MaxConns bounds the open connections; zero means 4 for SQLite files and 20 for servers.
+	// A SQLite database in no file (in memory, temporary) always has one.
 	MaxConns int
 	// Attempts bounds the tries of a claim or of schema creation that fail on a race or a
 	// transient error; zero means 8.
 	Attempts int
+	// Unshared lets Open return a store that other processes do not share (sqlite::memory:, a
+	// temporary database), for tests and prototypes within one process. Without it Open checks
+	// that the store is shared and returns an error matching ErrNotShared if not.
+	Unshared bool
 }
 
 // Assigner is a manifest in a SQL database. It is safe for concurrent use.
@@ -56,6 +60,8 @@ type Assigner struct {
 	props    string
 	manifest string
 	attempts int
+
+	store string // what the leases are shared through, for messages: see Store
 
 	mu       sync.Mutex // guards prepared
 	prepared int64
@@ -73,16 +79,25 @@ func CheckURL(url, group string) error {
 	return err
 }
 
-// Open connects to the database at url (sqlite:///path/to/file.db, sqlite::memory:,
+// Open connects to the database at url (sqlite:///path/to/file.db, sqlite::memory: with Unshared,
 // postgres://user:pass@host:port/db?sslmode=disable, mysql://user:pass@host:port/db) and creates
 // the group's tables if they do not exist. The URL's driver package must be imported (see the
-// package documentation). Errors: a malformed URL, an unknown scheme or one whose driver package
-// is not imported, a bad group name, an unreachable database, and schema creation failures. No
-// error quotes url: a malformed one is hidden, and one that parsed is shown without its password
-// (see Redacted); a driver's error, whose text may repeat the URL, is reachable through
-// errors.Unwrap and errors.As but not part of the message, which names its class (a SQLSTATE, a
-// MySQL error number, a SQLite result code, a network failure). The result is safe for concurrent
-// use.
+// package documentation).
+//
+// Unless opts.Unshared is set, Open first checks that the database is one other processes share,
+// whatever the URL's spelling: it writes a nonce and reads it back through a new connection made as
+// another process would make it; for SQLite the database must be a file with one name (not an
+// in-memory, temporary or memory-VFS database, not a hard-linked file), opened again by the path
+// SQLite resolved with the default VFS, and a write transaction through the store must keep that
+// connection out. The nonce lives in the table snowfall_checks, created when missing.
+//
+// Errors: a malformed URL, an unknown scheme or one whose driver package is not imported, a bad
+// group name, an unreachable database, a store that is not shared (matching ErrNotShared, saying
+// why), and schema creation failures. No error quotes url: a malformed one is hidden, and one that
+// parsed is shown without its password (see Redacted); a driver's error, whose text may repeat the
+// URL, is reachable through errors.Unwrap and errors.As but not part of the message, which names
+// its class (a SQLSTATE, a MySQL error number, a SQLite result code, a network failure). The result
+// is safe for concurrent use.
 func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	t, err := parseURL(url)
 	if err != nil {
@@ -98,29 +113,41 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	}
 	conns := opts.MaxConns
 	if conns <= 0 {
-		switch {
-		case t.memory:
-			conns = 1 // every connection would have its own memory database
-		case t.d.name == "sqlite":
+		conns = 20
+		if t.d.name == "sqlite" {
 			conns = 4
-		default:
-			conns = 20
 		}
-	}
-	if t.memory {
-		conns = 1
-		db.SetConnMaxLifetime(0)
-		db.SetConnMaxIdleTime(0)
 	}
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
-	a := &Assigner{db: db, d: t.d, url: t.display, props: props, manifest: manifest, attempts: opts.Attempts}
+	a := &Assigner{db: db, d: t.d, url: t.display, store: t.display, props: props, manifest: manifest, attempts: opts.Attempts}
 	if a.attempts <= 0 {
 		a.attempts = 8
 	}
 	if err := a.ping(ctx, t.busy); err != nil {
 		db.Close()
 		return nil, redact.Wrap("sqlassign: open", t.display, err, t.classify)
+	}
+	if a.d.name == "sqlite" {
+		// A database in no file (in memory, or temporary: Unshared) lives in the connection that
+		// opened it, the one ping used: keep that one, and only that one, open for good.
+		file, err := a.mainFile(ctx)
+		if err != nil {
+			db.Close()
+			return nil, redact.Wrap("sqlassign: open", t.display, err, t.classify)
+		}
+		if file == "" {
+			db.SetMaxOpenConns(1)
+			db.SetMaxIdleConns(1)
+			db.SetConnMaxLifetime(0)
+			db.SetConnMaxIdleTime(0)
+		}
+	}
+	if !opts.Unshared {
+		if err := a.checkShared(ctx, t); err != nil {
+			db.Close()
+			return nil, err // ErrNotShared, or a failed step in our words (checkErr)
+		}
 	}
 	if err := a.createSchema(ctx); err != nil {
 		db.Close()
@@ -154,6 +181,12 @@ func (a *Assigner) Close() error {
 	}
 	return a.db.Close()
 }
+
+// Store names what the leases are shared through, for messages: the database file SQLite resolved
+// (an absolute path), or the URL without its password; "postgres pool" and the like for New.
+// Servers that lease from the same store keep their generator ids apart; servers with stores of
+// their own do not.
+func (a *Assigner) Store() string { return a.store }
 
 // Dialect returns "sqlite", "postgres" or "mysql".
 func (a *Assigner) Dialect() string { return a.d.name }

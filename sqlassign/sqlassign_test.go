@@ -135,7 +135,11 @@ func TestSuite(t *testing.T) {
 }
 
 func TestMemory(t *testing.T) {
-	a := open(t, "sqlite::memory:", "")
+	a, err := sqlassign.Open(t.Context(), "sqlite::memory:", sqlassign.Options{Unshared: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
 	l, err := snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{Probe: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -3,12 +3,16 @@
 package statefile
 
 import (
-	"io/fs"
+	"errors"
 	"os"
 )
 
-// lock does nothing where flock is missing: one state file per process is then up to the operator.
-func lock(path string) (*os.File, error) { return nil, nil }
+// openFlags adds nothing where there is no flock.
+const openFlags = 0
 
-// links cannot count hard links here: it reports one.
-func links(fs.FileInfo) uint64 { return 1 }
+// errWouldBlock is never returned here.
+var errWouldBlock = errors.New("statefile: lock held")
+
+// lock does nothing where flock is missing (Windows, Plan 9, WebAssembly): two processes may then
+// keep one state file, and one state file per process is up to the operator.
+func lock(*os.File) error { return nil }

@@ -3,39 +3,23 @@
 package statefile
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"syscall"
 )
 
-// lock takes an exclusive advisory lock on path+".lock", so that two processes on one host cannot
-// keep the same state file; the lock goes with the process, however it ends. path must be resolved
-// (see resolve), so that every name of the file shares its lock.
-func lock(path string) (*os.File, error) {
-	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("statefile: lock: %w", err)
-	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("statefile: lock: %s.lock is not a regular file", path)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s is kept by another process", ErrInUse, path)
-		}
-		return nil, fmt.Errorf("statefile: lock %s: %w", path, err)
-	}
-	return f, nil
-}
+// openFlags: a FIFO must not block the open (it is then refused as not a regular file).
+const openFlags = syscall.O_NONBLOCK
 
-// links returns how many names (hard links) the file of fi has.
-func links(fi fs.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return uint64(st.Nlink)
+// errWouldBlock is the error of a lock another open file holds.
+var errWouldBlock error = syscall.EWOULDBLOCK
+
+// lock takes an exclusive flock on the open file f itself, without waiting: the lock belongs to the
+// file (its inode), whatever name opened it, and goes with the process however it ends.
+func lock(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err != syscall.EINTR {
+			return err
+		}
 	}
-	return 1
 }

@@ -1,31 +1,10 @@
-// Package statefile keeps a static generator id safe across restarts with a high-water mark on
-// local disk: the ceiling-and-floor rule of leases, without a database.
-//
-// Before a generator may issue an ID in a tick, the tick is at or below a mark recorded durably in
-// the state file (the ceiling). A background loop moves the mark a short interval (Settings.Ahead)
-// ahead of the clock, so the ceiling stays ahead of the IDs. After a restart the generator starts
-// above the recorded mark (the floor): even with a clock that stepped back it never issues an ID at
-// or below the mark, so never one it may have issued before. It waits for its clock to pass the
-// mark instead, and callers see a ClockBackwardsError or a FenceError meanwhile.
-//
-// A state file that is torn, truncated, of another version or fails its checksum is an error
-// wrapping ErrCorrupt, and one that records other node values or another layout is an error
-// wrapping snowfall.ErrMismatch: never a silent reset. One state file belongs to one process: Open
-// follows symbolic links to the file's one real name, takes an advisory lock (flock on
-// REALPATH.lock, on Unix) and a second process gets ErrInUse, whatever link it came through; the
-// marks are written to the real name, so the links stay. A file that is not a regular file (a FIFO,
-// a device) or has several hard links is refused at once. Two
-// processes with the same node values and different state files, or on different hosts, are a
-// configuration error no state file can detect.
 package statefile
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -36,6 +15,10 @@ import (
 // crash waits at most about this long for its clock to pass the mark.
 const DefaultAhead = time.Second
 
+// restartSlack is what a generator waits, beyond Ahead, for its clock to pass the recorded mark
+// after a restart, when Settings.MaxBackwards is zero.
+const restartSlack = 100 * time.Millisecond
+
 // ErrNotRecorded is the cause of the FenceError callers see when the clock has passed the recorded
 // mark because it could not be moved ahead in time (a failing disk, or a clock that jumped forward).
 var ErrNotRecorded = errors.New("statefile: high-water mark not recorded ahead of the clock")
@@ -44,7 +27,9 @@ var ErrNotRecorded = errors.New("statefile: high-water mark not recorded ahead o
 type Settings struct {
 	// Path of the state file; its directory must exist. A missing file is created.
 	Path string
-	// Layout, Node, Clock and MaxBackwards configure the generator as in snowfall.Settings.
+	// Layout, Node, Clock and MaxBackwards configure the generator as in snowfall.Settings, but
+	// for MaxBackwards's default: zero means the larger of snowfall.DefaultMaxBackwards and Ahead
+	// plus 100 ms, so that a restart waits for its clock to pass the mark recorded Ahead.
 	Layout       snowfall.Layout
 	Node         snowfall.Node
 	Clock        snowfall.Clock
@@ -68,20 +53,21 @@ type Source struct {
 	floor time.Time // Settings.After: marks are recorded ahead of it too
 	log   *slog.Logger
 
-	mu     sync.Mutex
-	state  State // the recorded state
-	forked error // set once the file got a second name: nothing is issued or written after it
+	mu    sync.Mutex
+	state State      // the recorded state
+	file  *stateFile // open and locked until Close
 
-	lockFile  *os.File // nil where there is no flock
 	stop      context.CancelFunc
 	done      chan struct{}
 	closeOnce sync.Once
 }
 
-// Open reads the state file at s.Path (creating it when missing), starts a generator above its
-// mark, records a new mark ahead of the clock and starts the loop that keeps moving it. Close stops
-// the loop. Errors: ErrInUse when another process keeps the file, ErrCorrupt for a damaged file, snowfall.ErrMismatch when the file records
-// another layout or other node values, the errors of snowfall.New, and the error of the first write.
+// Open opens the state file at s.Path (creating it when missing), locks it, reads it, starts a
+// generator above its mark, records a new mark ahead of the clock and starts the loop that keeps
+// moving it. Close stops the loop and releases the lock. Errors: ErrInUse when another process
+// keeps the file, ErrCorrupt for a file without a valid slot, snowfall.ErrMismatch when the file
+// records another layout or other node values, a file that is not a regular file, the errors of
+// snowfall.New, and the error of the first write.
 func Open(s Settings) (*Source, error) {
 	if s.Path == "" {
 		return nil, errors.New("statefile: no path")
@@ -93,63 +79,58 @@ func Open(s Settings) (*Source, error) {
 	if err := layout.CheckNode(s.Node); err != nil {
 		return nil, err
 	}
-	path, err := resolve(s.Path)
+	file, recorded, err := openFile(s.Path)
 	if err != nil {
 		return nil, err
 	}
-	s.Path = path
-	lockFile, err := lock(s.Path)
+	src, err := start(s, layout, file, recorded)
 	if err != nil {
+		file.close()
 		return nil, err
 	}
-	src, err := start(s, layout)
-	if err != nil {
-		if lockFile != nil {
-			lockFile.Close()
-		}
-		return nil, err
-	}
-	src.lockFile = lockFile
 	ctx, stop := context.WithCancel(context.Background())
 	src.stop = stop
 	go src.loop(ctx)
 	return src, nil
 }
 
-// start reads the file, starts the generator and records the first mark.
-func start(s Settings, layout snowfall.Layout) (*Source, error) {
+// start starts the generator above the recorded state, if any, and records the first mark.
+func start(s Settings, layout snowfall.Layout, file *stateFile, recorded *State) (*Source, error) {
 	var after time.Time
-	st, err := Read(s.Path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return nil, err
-	default:
-		if err := st.sameConfig(layout, s.Node); err != nil {
+	if recorded != nil {
+		if err := recorded.sameConfig(layout, s.Node); err != nil {
 			return nil, fmt.Errorf("%w (file %s)", err, s.Path)
 		}
-		after = st.Mark
+		after = recorded.Mark
 	}
 	floor := after
 	if s.After.After(floor) {
 		floor = s.After
 	}
+	ahead := s.Ahead
+	if ahead <= 0 {
+		ahead = DefaultAhead
+	}
+	maxBack := s.MaxBackwards
+	if maxBack == 0 {
+		// A restart right after a stop finds the mark up to Ahead past its clock, and a Grant
+		// that lifts a seal may mark one more tick used: it must wait that out, not refuse.
+		maxBack = max(snowfall.DefaultMaxBackwards, ahead+restartSlack)
+	}
 	g, err := snowfall.New(snowfall.Settings{Layout: layout, Node: s.Node, Clock: s.Clock,
-		MaxBackwards: s.MaxBackwards, After: floor})
+		MaxBackwards: maxBack, After: floor})
 	if err != nil {
 		return nil, err
 	}
 	src := &Source{
 		g:     g,
 		path:  s.Path,
-		ahead: s.Ahead,
+		ahead: ahead,
 		floor: s.After,
 		log:   s.Logger,
 		state: State{Layout: layout, Node: s.Node, Mark: after},
+		file:  file,
 		done:  make(chan struct{}),
-	}
-	if src.ahead <= 0 {
-		src.ahead = DefaultAhead
 	}
 	if src.log == nil {
 		src.log = slog.New(slog.DiscardHandler)
@@ -171,19 +152,12 @@ func (s *Source) advance() error {
 		base = s.floor
 	}
 	target := time.UnixMilli(base.Add(s.ahead).UnixMilli()).UTC()
-	if s.forked != nil {
-		return s.forked
-	}
 	var err error
 	if target.After(s.state.Mark) {
 		next := s.state
 		next.Mark = target
-		if err = write(s.path, next, s.checkLinks); err == nil {
+		if err = s.file.write(next); err == nil {
 			s.state = next
-		}
-		if s.forked != nil {
-			s.g.Revoke(s.forked)
-			return s.forked
 		}
 	}
 	cause := ErrNotRecorded
@@ -194,19 +168,6 @@ func (s *Source) advance() error {
 		s.g.Grant(snowfall.Permit{Until: s.state.Mark, Cause: cause})
 	}
 	return err
-}
-
-// checkLinks sets s.forked when the state file has got a second name (a hard link) since it was
-// opened: the rename would leave the other name with the old mark, and a server started through it
-// would issue IDs this one issues too. The server stops issuing instead. s.mu is held.
-func (s *Source) checkLinks() error {
-	fi, err := os.Lstat(s.path)
-	if err != nil || links(fi) <= 1 {
-		return nil // a missing file is rewritten; other errors show in the rename
-	}
-	s.forked = fmt.Errorf("%w: %s has got %d hard links while in use; stopped issuing so that a server started through another name cannot repeat IDs",
-		ErrNotRecorded, s.path, links(fi))
-	return s.forked
 }
 
 func (s *Source) loop(ctx context.Context) {
@@ -233,9 +194,9 @@ func (s *Source) Close() error {
 		s.stop()
 		<-s.done
 		s.g.Revoke(snowfall.ErrClosed)
-		if s.lockFile != nil {
-			s.lockFile.Close()
-		}
+		s.mu.Lock()
+		s.file.close()
+		s.mu.Unlock()
 	})
 	return nil
 }
@@ -250,7 +211,7 @@ func (s *Source) Mark() time.Time {
 	return s.state.Mark
 }
 
-// Path returns the state file's path.
+// Path returns the state file's path, as given in Settings.
 func (s *Source) Path() string { return s.path }
 
 // NextContext returns a new ID; see snowfall.Generator.NextContext.

@@ -135,21 +135,22 @@ func TestOpenRefusesDamagedFile(t *testing.T) {
 		damage func([]byte) []byte
 		want   error
 	}{
-		{"empty", func([]byte) []byte { return nil }, ErrCorrupt},
-		{"torn", func(b []byte) []byte { return b[:len(b)-9] }, ErrCorrupt},
-		{"truncated to one line", func(b []byte) []byte { return b[:bytes.IndexByte(b, '\n')+1] }, ErrCorrupt},
-		{"bit flip", func(b []byte) []byte { b[len(b)/2] ^= 4; return b }, ErrCorrupt},
+		{"truncated", func(b []byte) []byte { return b[:20] }, ErrCorrupt},
+		{"no valid slot", func(b []byte) []byte {
+			for at := 0; at < len(b); at += slotSize {
+				b[at+30] ^= 4
+			}
+			return b
+		}, ErrCorrupt},
 		{"other node", func(b []byte) []byte {
 			st, _ := Parse(b)
 			st.Node.Generator = 6
-			out, _ := st.MarshalText()
-			return out
+			return encodeSlot(1, st)
 		}, snowfall.ErrMismatch},
 		{"other layout", func(b []byte) []byte {
 			st, _ := Parse(b)
 			st.Layout, _ = snowfall.ParseLayout("time=41,seq=11,gen=11")
-			out, _ := st.MarshalText()
-			return out
+			return encodeSlot(1, st)
 		}, snowfall.ErrMismatch},
 	}
 	for _, tc := range cases {

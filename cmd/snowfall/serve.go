@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/idsource"
+	"github.com/snowfall-go/snowfall/sqlassign"
 )
 
 type serveCmd struct{}
@@ -37,6 +39,9 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 		return err
 	}
 	src, err := idsource.Open(ctx, cfg)
+	if errors.Is(err, sqlassign.ErrNotShared) {
+		return notShared(err)
+	}
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -46,8 +51,16 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	if err := ln.Serve(ctx); err != nil {
+	if err := ln.Serve(ctx); errors.Is(err, sqlassign.ErrNotShared) {
+		return notShared(err) // found in the background, once the store was opened
+	} else if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// notShared is the usage error of a lease store that other servers cannot share.
+func notShared(err error) error {
+	return cli.Usagef("serve: --db: %w; use --generator N (with --state-file) for a fixed id, "+
+		"or a store other servers share: the default sqlite:///… file (no --db), postgres://, mysql:// or etcd://", err)
 }

@@ -91,11 +91,11 @@ func checkHostPort(addr string) error {
 	return nil
 }
 
-// checkCombination returns a UsageError for flags that do not go together, or a database that
-// cannot keep two servers apart.
+// checkCombination returns a UsageError for flags that do not go together, or a malformed --db.
+// Whether the database can keep two servers apart is a property of the database, which opening it
+// checks (sqlassign.ErrNotShared).
 func (f *serveFlags) checkCombination(fs *flag.FlagSet, getenv func(string) string) error {
 	given := f.db.DB.Given()
-	db := f.db.DB.URL().Raw()
 	switch {
 	case given && f.nodeSet():
 		return cli.Usagef("serve: --db leases the generator id: it excludes --generator, --dc and --worker")
@@ -103,10 +103,6 @@ func (f *serveFlags) checkCombination(fs *flag.FlagSet, getenv func(string) stri
 		return cli.Usagef("serve: --group and --probe need --db")
 	case f.stateFile != "" && !f.nodeSet():
 		return cli.Usagef("serve: --state-file is for static node values: it needs --generator or --dc and --worker")
-	case f.db.DB.URL().IsZero():
-	case processLocal(db):
-		return cli.Usagef("serve: --db %s keeps leases inside this process, so a second server would lease the same generator id and repeat IDs; "+
-			"use --generator N (with --state-file) for a fixed id, or a shared database: the default sqlite:///… file (no --db), postgres:// or mysql://", &f.db.DB)
 	}
 	if err := f.db.Check(fs, envPrefix, getenv); err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -172,11 +168,4 @@ func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, erro
 // layoutSet reports whether --layout or --epoch was given, on the command line or in the environment.
 func layoutSet(fs *flag.FlagSet, getenv func(string) string) bool {
 	return cli.Given(fs, envPrefix, getenv, "layout") || cli.Given(fs, envPrefix, getenv, "epoch")
-}
-
-// processLocal reports whether db names an assigner that lives inside one process (memory, or an
-// in-memory SQLite database): leases from it do not keep two servers apart.
-func processLocal(db string) bool {
-	d := strings.ToLower(strings.TrimSpace(db))
-	return d == "memory" || strings.Contains(d, ":memory:") || strings.Contains(d, "mode=memory")
 }

@@ -168,7 +168,7 @@ func TestServeStartPermanent(t *testing.T) {
 	}{
 		{"other layout", []string{"--db", db, "--layout", "twitter"}, 1, "mismatch"},
 		{"other epoch", []string{"--db", db, "--epoch", "2021-01-01T00:00:00Z"}, 1, "mismatch"},
-		{"store inside the process", []string{"--db", "memory"}, 2, "--generator"},
+		{"store inside the process", []string{"--db", "sqlite::memory:"}, 2, "--generator"},
 	} {
 		for _, flag := range []string{"", "--exit-on-start-failure"} {
 			t.Run(c.name+" "+flag, func(t *testing.T) {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"flag"
-	"strings"
 	"time"
 
 	"github.com/snowfall-go/snowfall/internal/assignurl"
@@ -33,12 +32,7 @@ func (d *DBURL) String() string {
 // Set parses s; an error is kept for Check. An empty s unsets the value.
 func (d *DBURL) Set(s string) error {
 	d.u, d.err = redact.URL{}, nil
-	switch {
-	case strings.EqualFold(s, "memory"):
-		// The in-process assigner, which serve refuses by name (it keeps no lease across
-		// processes): no URL, no secret.
-		d.u = redact.New(s, s)
-	case s != "":
+	if s != "" {
 		d.u, d.err = assignurl.Parse(s)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/snowfall-go/snowfall/internal/assignurl"
 	"github.com/snowfall-go/snowfall/internal/redact"
+	"github.com/snowfall-go/snowfall/sqlassign"
 )
 
 // waitNotice is how long a database call runs before the command says what it is waiting for.
@@ -56,7 +57,7 @@ func OpenDB(ctx context.Context, db redact.URL, group string, timeout time.Durat
 	err := DBCall(ctx, "connect and create the tables", db, timeout, say, func(ctx context.Context) error {
 		var err error
 		a, err = assignurl.Open(ctx, db, group)
-		if err != nil {
+		if err != nil && !errors.Is(err, sqlassign.ErrNotShared) { // that one says why itself
 			if why := sqliteReason(db.Raw()); why != "" {
 				return fmt.Errorf("%s: %w", why, err)
 			}
@@ -78,7 +79,7 @@ func sqliteReason(db string) string {
 	}
 	path, _, _ := strings.Cut(rest, "?")
 	path = strings.TrimPrefix(path, "//")
-	if path == "" || strings.Contains(path, ":memory:") {
+	if path == "" {
 		return ""
 	}
 	dir := filepath.Dir(path)
@@ -94,4 +95,25 @@ func sqliteReason(db string) string {
 		return fmt.Sprintf("SQLite file %s: directory %s is not writable: %v", path, dir, err)
 	}
 	return ""
+}
+
+// uniqueAmong says which servers a generator id leased from s keeps apart, for the log and /stats:
+// "servers sharing <store>", where the store is the SQLite file (the path SQLite resolved), or the
+// database or etcd URL in its redacted form, and the group when there is one. Servers leasing from
+// another store (another file, another host's default database) may hold the same id.
+func uniqueAmong(s assignurl.Store, db redact.URL, group string) string {
+	out := "servers sharing " + storeName(s, db)
+	if group != "" {
+		out += " (group " + group + ")"
+	}
+	return out
+}
+
+// storeName renders the store s was opened from, never with its password: the one place that
+// decides how a store is named in logs and /stats.
+func storeName(s assignurl.Store, db redact.URL) string {
+	if a, ok := s.(*sqlassign.Assigner); ok && a.Dialect() == "sqlite" {
+		return a.Store() // a path, which holds no secret
+	}
+	return db.String() // the display form: never the password
 }

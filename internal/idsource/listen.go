@@ -42,7 +42,7 @@ type Listener struct {
 // cfg.Out. Errors: the server's settings, or "server: listen: …".
 func Listen(ctx context.Context, src *Source, cfg ListenConfig) (*Listener, error) {
 	srv, err := server.New(server.Config{Source: src.src, Logger: src.log, MaxConns: cfg.MaxConns,
-		DrainDelay: cfg.DrainDelay, ShutdownTimeout: cfg.ShutdownTimeout})
+		DrainDelay: cfg.DrainDelay, ShutdownTimeout: cfg.ShutdownTimeout, UniqueAmong: src.UniqueAmong})
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/snowfall-go/snowfall"
@@ -52,10 +53,20 @@ type Config struct {
 type Source struct {
 	src       snowfall.Source // a *snowfall.Generator, *statefile.Source, *snowfall.Leased or *starting
 	log       *slog.Logger
+	unique    atomic.Pointer[string] // for a leased id, once its store is open: see uniqueAmong
 	closeOnce sync.Once
 	close     func()
 	failed    chan struct{} // closed when a background start failed for good; nil: never
 	err       error         // why, once failed is closed
+}
+
+// UniqueAmong says which servers the source's IDs are unique among ("servers sharing <store>"), for
+// a leased generator id once its store is open; "" otherwise.
+func (s *Source) UniqueAmong() string {
+	if p := s.unique.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // Failed returns a channel that is closed when a source started in the background met an error
@@ -137,9 +148,14 @@ func openLeased(ctx context.Context, cfg Config, clock snowfall.Clock) (*Source,
 		return nil, fmt.Errorf("lease from %s: %w", cfg.DB, err)
 	}
 	st := leased.Lease()
-	log.Info("lease acquired", "db", cfg.DB, "group", cfg.Group, "generator", st.GeneratorID, "expires", st.Expires)
-	return &Source{src: leased, log: log, close: func() {
+	unique := uniqueAmong(a, cfg.DB, cfg.Group)
+	log.Info("lease acquired", "db", cfg.DB, "group", cfg.Group, "generator", st.GeneratorID, "expires", st.Expires,
+		"unique_among", unique)
+	s := &Source{src: leased, log: log}
+	s.unique.Store(&unique)
+	s.close = func() {
 		closeLeased(log, leased)
 		a.Close()
-	}}, nil
+	}
+	return s, nil
 }

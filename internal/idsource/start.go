@@ -12,6 +12,7 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/assignurl"
+	"github.com/snowfall-go/snowfall/sqlassign"
 )
 
 // Back-off between attempts to reach the lease store at start: doubling from startBackoff up to
@@ -27,7 +28,7 @@ const (
 // Everything else (a store that is down, unreachable, refusing us for now) may pass.
 func permanent(err error) bool {
 	return errors.Is(err, snowfall.ErrMismatch) || errors.Is(err, snowfall.ErrInvalidLayout) ||
-		errors.Is(err, snowfall.ErrOutOfRange)
+		errors.Is(err, snowfall.ErrOutOfRange) || errors.Is(err, sqlassign.ErrNotShared)
 }
 
 // starting is the source of a server whose lease store has not answered yet. It refuses to issue,
@@ -133,7 +134,7 @@ func startLeased(cfg Config, clock snowfall.Clock) *Source {
 			store.Close()
 		}
 	}
-	ls := snowfall.LeaseSettings{Probe: cfg.Probe, Clock: clock, Logger: log, Background: true}
+	ls := snowfall.LeaseSettings{Probe: cfg.Probe, Clock: clock, Logger: log, Background: true, After: cfg.Floor}
 	if cfg.LayoutSet {
 		ls.Layout = cfg.Layout // else the manifest's layout
 	}
@@ -161,8 +162,11 @@ func startLeased(cfg Config, clock snowfall.Clock) *Source {
 					return err
 				})
 				if err == nil {
+					unique := uniqueAmong(store, cfg.DB, cfg.Group)
+					s.unique.Store(&unique)
 					st.leased.Store(l)
-					log.Info("lease store reached; claiming a generator id", "db", cfg.DB, "group", cfg.Group, "layout", l.Layout().Name())
+					log.Info("lease store reached; claiming a generator id", "db", cfg.DB, "group", cfg.Group, "layout", l.Layout().Name(),
+						"unique_among", unique)
 					warnLifetime(log, l.Layout(), time.Now())
 					return
 				}

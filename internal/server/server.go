@@ -90,6 +90,11 @@ type Config struct {
 	AdminMaxConns int
 	// Now reads the time for uptime and lifetime figures; nil means time.Now.
 	Now func() time.Time
+	// UniqueAmong says which servers the source's IDs are unique among, for /stats
+	// (unique_among): "servers sharing <store>" for a leased generator id; nil or "" shows
+	// nothing. It is called for each /stats answer: a source that opens its store in the
+	// background knows the store only then.
+	UniqueAmong func() string
 }
 
 // Server answers the HTTP API for one Source. It is safe for concurrent use.
@@ -102,6 +107,7 @@ type Server struct {
 	grace   time.Duration
 	now     func() time.Time
 	started time.Time
+	unique  func() string // Config.UniqueAmong
 
 	batch         chan struct{} // a slot for each /ids request filling IDs at once
 	maxConns      int
@@ -134,6 +140,7 @@ func New(c Config) (*Server, error) {
 	}
 	s := &Server{
 		src:     c.Source,
+		unique:  c.UniqueAmong,
 		log:     c.Logger,
 		timeout: c.Timeout,
 		maxIDs:  c.MaxIDs,

@@ -26,6 +26,7 @@ func (s *Server) stats() api.Stats {
 		IDsGenerated:     st.Issued,
 		UptimeS:          s.now().Sub(s.started).Round(time.Millisecond).Seconds(),
 		ClockBackwards:   st.ClockBackwards,
+		UniqueAmong:      s.uniqueAmong(),
 		Lease:            s.leaseStats(),
 	}
 	if st.Fenced != nil {
@@ -49,4 +50,12 @@ func (s *Server) stats() api.Stats {
 func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) int {
 	w.Header()["Cache-Control"] = noStore
 	return writeJSON(w, http.StatusOK, s.stats())
+}
+
+// uniqueAmong returns Config.UniqueAmong's answer, or "".
+func (s *Server) uniqueAmong() string {
+	if s.unique == nil {
+		return ""
+	}
+	return s.unique()
 }

@@ -183,3 +183,35 @@ func TestBatchIsEncodingJSON(t *testing.T) {
 }
 
 func itoa(v int64) string { return snowfall.ID(v).String() }
+
+// TestWireUniqueAmong pins unique_among: with Config.UniqueAmong set, /stats says which servers the
+// leased id is unique among, just before the lease.
+func TestWireUniqueAmong(t *testing.T) {
+	start := time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)
+	now := start.Add(12345 * time.Millisecond)
+	src := leasedSource{&fixedSource{layout: snowfall.DefaultLayout(), stats: snowfall.Stats{
+		Spec: snowfall.DefaultLayout().Spec(), EpochMs: snowfall.DefaultLayout().EpochMs(), Node: snowfall.Node{Generator: 3},
+		Timestamp: now.UnixMilli(), LastTimestamp: now.UnixMilli(),
+	}, lease: &snowfall.LeaseStatus{GeneratorID: 3, State: "held", Expires: now.Add(8 * time.Second)}}}
+	clock := start
+	srv, err := server.New(server.Config{Source: src, Now: func() time.Time { return clock },
+		UniqueAmong: func() string { return "servers sharing /var/lib/snowfall/leases.db (group api)" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = now
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/stats", nil))
+	want := `{"dc":0,"worker":0,"timestamp":1795442412345,"last_timestamp":1795442412345,"sequence":0,"sequence_overload":0,"errors":0,` +
+		`"generator":3,"layout":"snowfall","spec":"` + snowfall.DefaultLayout().Spec() + `","epoch_ms":` + itoa(snowfall.DefaultLayout().EpochMs()) +
+		`,"ids_generated":0,"uptime_s":12.345,"clock_backwards":0,` +
+		`"unique_among":"servers sharing /var/lib/snowfall/leases.db (group api)",` +
+		`"lease":{"id":3,"state":"held","expiry":"2026-11-23T14:00:20.345Z","expires_in_s":8,"renewals":0,"failures":0,"losses":0}}` + "\n"
+	if got := rec.Body.String(); got != want {
+		t.Errorf("GET /stats:\n%s\nwant\n%s", got, want)
+	}
+	var st api.Stats
+	if err := json.Unmarshal(rec.Body.Bytes(), &st); err != nil || st.UniqueAmong != "servers sharing /var/lib/snowfall/leases.db (group api)" {
+		t.Errorf("read back: %q %v", st.UniqueAmong, err)
+	}
+}

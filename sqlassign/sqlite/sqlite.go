@@ -1,6 +1,7 @@
-// Package sqlite lets sqlassign.Open and sqlassign.CheckURL accept sqlite:///path/to/file.db,
-// sqlite://relative.db and sqlite::memory: URLs (also spelled sqlite3:), through modernc.org/sqlite
-// (pure Go, no cgo). Import it for its side effect:
+// Package sqlite lets sqlassign.Open and sqlassign.CheckURL accept sqlite:///path/to/file.db and
+// sqlite://relative.db URLs (also spelled sqlite3:; sqlite::memory: too, which Open accepts only
+// with Options.Unshared), through modernc.org/sqlite (pure Go, no cgo). Import it for its side
+// effect:
 //
 //	import _ "github.com/snowfall-go/snowfall/sqlassign/sqlite"
 //
@@ -31,10 +32,6 @@ func parseURL(raw string) (drivers.Target, error) {
 	path, query, _ := strings.Cut(rest, "?")
 	if strings.ContainsFunc(path, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return drivers.Target{}, errors.New("its file path holds a control character")
-	}
-	if path == ":memory:" {
-		return drivers.Target{Dialect: "sqlite", Driver: "sqlite", Memory: true, Display: scheme + "::memory:",
-			DSN: "file::memory:?_txlock=immediate", Classify: classify}, nil
 	}
 	display := scheme + ":" + path
 	if p, ok := strings.CutPrefix(path, "//"); ok {

@@ -153,8 +153,9 @@ func WaitReady(t testing.TB, url string) {
 // Binary is a command built once per test binary: declare one as a package variable, and call
 // Remove from TestMain.
 type Binary struct {
-	Name string // the command's name
-	Pkg  string // the package to build; "" for the current directory (see Command)
+	Name  string   // the command's name
+	Pkg   string   // the package to build; "" for the current directory (see Command)
+	Flags []string // more go build flags, such as -overlay for a test build
 
 	once sync.Once
 	dir  string
@@ -178,7 +179,8 @@ func (b *Binary) Path(t testing.TB) string {
 		if pkg == "" {
 			pkg = "."
 		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(b.dir, b.Name), pkg).CombinedOutput()
+		args := append(append([]string{"build"}, b.Flags...), "-o", filepath.Join(b.dir, b.Name), pkg)
+		out, err := exec.Command("go", args...).CombinedOutput()
 		if err != nil {
 			b.err = fmt.Errorf("go build: %w\n%s", err, out)
 		}
@@ -229,8 +231,8 @@ func (b *Binary) StartBinary(t testing.TB, env []string, args ...string) (*exec.
 
 // CheckStateFile tests a server command's --state-file with the node flags nodeArgs, which must
 // give the node values want: the first run records a mark at or above the ID it served; a restart
-// with the clock 5 s behind refuses to issue below the mark (503); a torn file stops the command
-// from starting with statefile.ErrCorrupt.
+// with the clock 5 s behind refuses to issue below the mark (503); a file cut short of its first
+// slot stops the command from starting with statefile.ErrCorrupt.
 func CheckStateFile(t *testing.T, run RunFunc, nodeArgs []string, want snowfall.Node) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "state")
@@ -275,10 +277,10 @@ func CheckStateFile(t *testing.T, run RunFunc, nodeArgs []string, want snowfall.
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, b[:len(b)/2], 0o644); err != nil {
+	if err := os.WriteFile(path, b[:20], 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := serveOnce(); !errors.Is(err, statefile.ErrCorrupt) {
-		t.Errorf("start with a torn state file: %v, want ErrCorrupt", err)
+		t.Errorf("start with a state file cut to 20 bytes (no valid slot): %v, want ErrCorrupt", err)
 	}
 }

@@ -13,7 +13,6 @@ type Target struct {
 	Dialect string // "sqlite", "postgres" or "mysql"
 	Driver  string // the database/sql driver name
 	DSN     string
-	Memory  bool // sqlite::memory:, which lives in one connection
 	// Display is the URL as messages show it: built from its parsed parts, without the password
 	// (see internal/redact).
 	Display string

@@ -1,3 +1,6 @@
+// THE SHIPPED DEFECT, for the alias search's proof only (go build -overlay): statefile as of
+// 86bca99, before issue 18, whose guard resolved the path as text and renamed the file over itself.
+
 package statefile
 
 import (
