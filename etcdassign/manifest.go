@@ -12,29 +12,43 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// Properties implements snowfall.Assigner: each missing default is written with a transaction
-// that succeeds only if the key is still absent, so concurrent first users agree on one value.
+// Properties implements snowfall.Assigner. The missing defaults are written together in one
+// transaction that succeeds only if every one of them is still absent, so that concurrent first
+// users with different configurations never leave a manifest that mixes them (issue 18, defect 7).
+// When another user stored one of them first, it reads again and writes what is still missing (a
+// newer version's property on an existing manifest is stored once); each failed attempt means one
+// more of the missing keys was stored, so it ends.
 func (a *Assigner) Properties(ctx context.Context, defaults map[string]string) (map[string]string, error) {
-	props, err := a.readProperties(ctx)
-	if err != nil {
-		return nil, err
-	}
-	missing := false
-	for k, v := range defaults {
-		if _, ok := props[k]; ok {
-			continue
+	for {
+		props, err := a.readProperties(ctx)
+		if err != nil {
+			return nil, err
 		}
-		missing = true
-		key := a.prefix + "props/" + k
-		if _, err := a.c.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-			Then(clientv3.OpPut(key, v)).Commit(); err != nil {
-			return nil, fmt.Errorf("etcdassign: store property %s: %w", k, err)
+		var missing []string
+		for k := range defaults {
+			if _, ok := props[k]; !ok {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) == 0 {
+			return props, nil
+		}
+		slices.Sort(missing)
+		cmps := make([]clientv3.Cmp, len(missing))
+		puts := make([]clientv3.Op, len(missing))
+		for i, k := range missing {
+			key := a.prefix + "props/" + k
+			cmps[i] = clientv3.Compare(clientv3.CreateRevision(key), "=", 0)
+			puts[i] = clientv3.OpPut(key, defaults[k])
+		}
+		r, err := a.c.Txn(ctx).If(cmps...).Then(puts...).Commit()
+		if err != nil {
+			return nil, fmt.Errorf("etcdassign: store properties %s: %w", strings.Join(missing, ", "), err)
+		}
+		if r.Succeeded {
+			return a.readProperties(ctx)
 		}
 	}
-	if !missing {
-		return props, nil
-	}
-	return a.readProperties(ctx) // another process may have stored other values first
 }
 
 func (a *Assigner) readProperties(ctx context.Context) (map[string]string, error) {

@@ -28,6 +28,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -188,27 +190,46 @@ func backoff(ctx context.Context, i int) bool {
 	}
 }
 
-// Properties implements snowfall.Assigner. It writes only when a default is missing.
+// Properties implements snowfall.Assigner. It writes only when a default is missing, and then
+// writes every missing default in one statement, so that concurrent first users with different
+// configurations never leave a manifest that mixes them (issue 18, defect 7). The statement inserts
+// the names in sorted order and skips a name already present (ON CONFLICT DO NOTHING, INSERT
+// IGNORE), so the first name both writers miss is where they meet: the later writer's insert of it
+// waits on the earlier one's uncommitted row (a unique index check waits for the inserting
+// transaction in PostgreSQL and InnoDB, in every isolation level; SQLite has one writer) and then
+// skips it and every other name the earlier one wrote. A name only the later writer has (a newer
+// version's property on an existing manifest) is still stored, once.
 func (a *Assigner) Properties(ctx context.Context, defaults map[string]string) (map[string]string, error) {
 	props, err := a.readProperties(ctx)
 	if err != nil {
 		return nil, err
 	}
-	missing := false
-	for k, v := range defaults {
-		if _, ok := props[k]; ok {
-			continue
-		}
-		missing = true
-		unlock := a.writer()
-		_, err := a.db.ExecContext(ctx, a.d.q(a.d.insertPrefix+" "+a.props+" (name, value) VALUES (?, ?)"+a.d.insertSuffix), k, v)
-		unlock()
-		if err != nil {
-			return nil, fmt.Errorf("sqlassign: store property %s: %w", k, err)
+	var missing []string
+	for k := range defaults {
+		if _, ok := props[k]; !ok {
+			missing = append(missing, k)
 		}
 	}
-	if !missing {
+	if len(missing) == 0 {
 		return props, nil
+	}
+	slices.Sort(missing)
+	var b strings.Builder
+	args := make([]any, 0, 2*len(missing))
+	b.WriteString(a.d.insertPrefix + " " + a.props + " (name, value) VALUES ")
+	for i, k := range missing {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?)")
+		args = append(args, k, defaults[k])
+	}
+	b.WriteString(a.d.insertSuffix)
+	unlock := a.writer()
+	_, err = a.db.ExecContext(ctx, a.d.q(b.String()), args...)
+	unlock()
+	if err != nil {
+		return nil, fmt.Errorf("sqlassign: store properties %s: %w", strings.Join(missing, ", "), err)
 	}
 	return a.readProperties(ctx) // another process may have stored other values first
 }

@@ -42,6 +42,8 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Lost", func(t *testing.T) { testLost(t, b) })
 	t.Run("MarksOnlyRise", func(t *testing.T) { testMarksOnlyRise(t, b) })
 	t.Run("FarMarkAvoided", func(t *testing.T) { testFarMark(t, b) })
+	t.Run("ManifestRace", func(t *testing.T) { testManifestRace(t, b) })
+	t.Run("ManifestAddsNewProperty", func(t *testing.T) { testManifestAddsNewProperty(t, b) })
 	if b.Helper != nil {
 		t.Run("TakeoverAfterKill", func(t *testing.T) { testKill(t, b) })
 		t.Run("StoppedHolder", func(t *testing.T) { testStop(t, b) })
