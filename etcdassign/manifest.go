@@ -77,34 +77,29 @@ type manifest struct {
 	marks map[int64]candidate
 }
 
-// flight is a read of the manifest in progress, which concurrent claims of this Assigner share.
+// flight is a read of the manifest in progress, which concurrent Free calls of this Assigner share.
 type flight struct {
-	done   chan struct{}
-	m      manifest
-	err    error
-	joined int // claims that share it besides the one that reads
+	done chan struct{}
+	m    manifest
+	err  error
 }
 
-// read returns the manifest and the rank of this claim among the claims sharing the read (0 for
-// the one that made it). Claims that arrive while a read is in flight wait for it instead of
-// reading again, and their ranks spread them over the free ids.
-func (a *Assigner) read(ctx context.Context) (manifest, int, error) {
+// read returns the manifest. Calls that arrive while a read is in flight wait for it instead of
+// reading again.
+func (a *Assigner) read(ctx context.Context) (manifest, error) {
 	a.mu.Lock()
 	if f := a.flight; f != nil {
-		f.joined++
-		rank := f.joined
 		a.mu.Unlock()
 		select {
 		case <-f.done:
 			if f.err == nil {
-				return f.m, rank, nil
+				return f.m, nil
 			}
 			// The reader's context may have ended; read with this one.
 		case <-ctx.Done():
-			return manifest{}, 0, ctx.Err()
+			return manifest{}, ctx.Err()
 		}
-		m, err := a.readOnce(ctx)
-		return m, 0, err
+		return a.readOnce(ctx)
 	}
 	f := &flight{done: make(chan struct{})}
 	a.flight = f
@@ -114,7 +109,7 @@ func (a *Assigner) read(ctx context.Context) (manifest, int, error) {
 	a.flight = nil
 	a.mu.Unlock()
 	close(f.done)
-	return f.m, 0, f.err
+	return f.m, f.err
 }
 
 // readOnce reads the manifest in one transaction.
@@ -144,34 +139,6 @@ func (a *Assigner) readOnce(ctx context.Context) (manifest, error) {
 		m.marks[id] = candidate{id: id, mark: v, markRev: kv.ModRevision}
 	}
 	return m, nil
-}
-
-// free returns the free ids of m in [0, size) in the order a claim prefers them: by
-// max(mark, nowMs), then by id. An id whose mark lies ahead of the claimer's clock comes after
-// every id it could issue on at once.
-func (m manifest) free(size, nowMs int64) []candidate {
-	var now, ahead []candidate
-	for id := range size {
-		if m.held[id] {
-			continue
-		}
-		c, ok := m.marks[id]
-		if !ok {
-			c = candidate{id: id}
-		}
-		if c.mark > nowMs {
-			ahead = append(ahead, c)
-		} else {
-			now = append(now, c)
-		}
-	}
-	slices.SortFunc(ahead, func(x, y candidate) int {
-		if x.mark != y.mark {
-			return compare(x.mark, y.mark)
-		}
-		return compare(x.id, y.id)
-	})
-	return append(now, ahead...)
 }
 
 func compare(x, y int64) int {

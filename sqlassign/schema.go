@@ -2,6 +2,7 @@ package sqlassign
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"hash/fnv"
 	"regexp"
@@ -32,6 +33,9 @@ func (a *Assigner) schema() []string {
 )`,
 		// One row per generator id. Times are Unix milliseconds: expires_ms, claimed_ms and
 		// renewed_ms from the database's clock, mark_ms (the high-water mark) from the holder's.
+		// version counts the row's claims and releases: a claim is conditioned on it (and on
+		// mark_ms), so that a claim delivered twice cannot succeed twice. Tables made before it
+		// existed get it from addVersion.
 		`CREATE TABLE IF NOT EXISTS ` + a.manifest + ` (
 	generator BIGINT NOT NULL PRIMARY KEY,
 	token VARCHAR(64) NOT NULL DEFAULT '',
@@ -40,14 +44,18 @@ func (a *Assigner) schema() []string {
 	claimed_ms BIGINT NOT NULL DEFAULT 0,
 	renewed_ms BIGINT NOT NULL DEFAULT 0,
 	host VARCHAR(255) NOT NULL DEFAULT '',
-	pid BIGINT NOT NULL DEFAULT 0
+	pid BIGINT NOT NULL DEFAULT 0,
+	version BIGINT NOT NULL DEFAULT 0
 )`,
 	}
 }
 
-// createSchema creates the tables if they do not exist. Concurrent first-time CREATE TABLE IF NOT
-// EXISTS can fail on PostgreSQL (a unique violation in its catalog), so there it runs under a
-// transaction-scoped advisory lock; every dialect also retries a few times.
+// createSchema creates the tables if they do not exist, and adds the version column to a manifest
+// table made by an earlier version (addVersion). Concurrent first-time CREATE TABLE IF NOT EXISTS
+// can fail on PostgreSQL (a unique violation in its catalog), so there it runs under a
+// transaction-scoped advisory lock; every dialect also retries a few times (MySQL's concurrent
+// ALTER TABLE of the same table fails with a duplicate column in all but one, whose retry then finds
+// the column).
 func (a *Assigner) createSchema(ctx context.Context) error {
 	return a.retry(ctx, "create schema", func(ctx context.Context) error {
 		tx, err := a.db.BeginTx(ctx, nil)
@@ -67,8 +75,39 @@ func (a *Assigner) createSchema(ctx context.Context) error {
 				return err
 			}
 		}
+		if err := a.addVersion(ctx, tx); err != nil {
+			return err
+		}
 		return tx.Commit()
 	})
+}
+
+// addVersion adds the version column to a manifest table that lacks it (one made before claims were
+// conditioned on it), with every row at version 0. Servers of the earlier version may still be
+// running on the table: they neither read nor write the column, which is safe (see the package
+// documentation, "Upgrading").
+func (a *Assigner) addVersion(ctx context.Context, tx *sql.Tx) error {
+	var q string
+	switch a.d.name {
+	case "postgres":
+		// The table the unqualified name resolves to, as in every other statement.
+		q = "SELECT COUNT(*) FROM pg_attribute WHERE attrelid = CAST($1 AS regclass) AND attname = 'version' AND NOT attisdropped"
+	case "mysql":
+		q = "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'version'"
+	default:
+		q = "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = 'version'"
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, q, a.manifest).Scan(&n); err != nil {
+		return fmt.Errorf("look for the version column of %s: %w", a.manifest, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "ALTER TABLE "+a.manifest+" ADD COLUMN version BIGINT NOT NULL DEFAULT 0"); err != nil {
+		return fmt.Errorf("add the version column to %s: %w", a.manifest, err)
+	}
+	return nil
 }
 
 // Prepare makes sure the manifest has a row for every generator id in [0, size). Claim calls it

@@ -5,12 +5,36 @@
 // It keeps two tables, snowfall_properties (name, value) and snowfall_manifest (one row per
 // generator id), or snowfall_<group>_properties and snowfall_<group>_manifest for a group. Lease
 // times are BIGINT Unix milliseconds read from the database's clock in the statement that writes
-// them, so hosts never compare their clocks. A claim is one transaction that finds a free row,
-// locks it (FOR UPDATE SKIP LOCKED; SQLite's single writer) and replaces its token with an update
-// conditioned on the lease having expired, checked by rows affected; renewals and releases are
-// updates conditioned on the token; marks only rise. The safety argument, and what it needs from the
-// database (durable commits, no failover to an asynchronous replica), is in the snowfall package
-// documentation (go doc github.com/snowfall-go/snowfall, "Leases").
+// them, so hosts never compare their clocks. Free is a read of the free rows, each with its mark
+// and its version (a BIGINT that every claim and release adds one to); a claim is one UPDATE
+// conditioned on the version and the mark it read and on the lease having expired, checked by
+// rows affected, so that a claim applied twice, or late, cannot succeed on a newer state of the
+// row; renewals and releases are updates conditioned on the token; marks only rise. The safety
+// argument, and what it needs from the database (durable commits, no failover to an asynchronous
+// replica), is in the snowfall package documentation (go doc github.com/snowfall-go/snowfall,
+// "Leases").
+//
+// # Upgrading
+//
+// Manifest tables made by versions before conditioned claims lack the version column; Open (and
+// New) add it, every row at version 0, in the transaction that creates missing tables (PostgreSQL
+// and SQLite serialize it; MySQL's concurrent ALTER TABLE fails in all but one Open, whose retry
+// then finds the column). Servers of the earlier version can keep running on the table during a
+// rolling upgrade: they name their columns, so the new one does not disturb them, and they never
+// change it, which is safe for the new servers' claims:
+//
+//   - A new claim is also conditioned on the mark it read, and every old claim raises the mark
+//     (to at least its clock plus the lease above the old one), so a new claim never takes a row
+//     whose state changed under an old tenure, except back to exactly the state it read (an old
+//     tenure that issued nothing and released the mark it found), where the floor it read is
+//     still right.
+//   - A new claim adds one to the version, which old tenures never lower, so a replay of it
+//     fails whatever old tenures came between.
+//   - Old and new claims of one row exclude each other through its expiry: each is an update
+//     conditioned on the lease having expired.
+//
+// An old server's own claims are not conditioned: a replay of one of them can still revive its
+// tenure (issue 18, defect 4), until the last old server is gone.
 //
 // The package imports no driver: Open and CheckURL accept the URLs of the driver packages a program
 // imports, so that it links only those drivers.
@@ -44,8 +68,8 @@ type Options struct {
 	// MaxConns bounds the open connections; zero means 1 for sqlite::memory:, 4 for SQLite
 	// files and 20 for servers.
 	MaxConns int
-	// Attempts bounds the tries of a claim or of schema creation that fail on a race or a
-	// transient error; zero means 8.
+	// Attempts bounds the tries of schema creation that fail on a race or a transient error;
+	// zero means 8. (A claim is one conditional UPDATE; the Leased keeper retries conflicts.)
 	Attempts int
 }
 
@@ -158,9 +182,6 @@ func (a *Assigner) Dialect() string { return a.d.name }
 // Tables returns the names of the properties and manifest tables.
 func (a *Assigner) Tables() (properties, manifest string) { return a.props, a.manifest }
 
-// errRace marks an attempt that lost a race and may be tried again.
-var errRace = errors.New("sqlassign: lost a race")
-
 // retry runs f up to a.attempts times, with jittered backoff, while it fails with anything but
 // ErrNoFreeGenerator or ctx's end.
 func (a *Assigner) retry(ctx context.Context, op string, f func(context.Context) error) error {
@@ -272,72 +293,100 @@ func msTime(ms int64) time.Time {
 	return time.UnixMilli(ms)
 }
 
-// Claim implements snowfall.Assigner. Of the free ids it takes the lowest whose mark is not ahead
-// of r.Now or, when every free id's mark is ahead, the one least ahead, retrying a bounded number of
-// times when it loses a race.
-func (a *Assigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Claim, error) {
-	if err := a.Prepare(ctx, r.Size); err != nil {
-		return snowfall.Claim{}, err
+// Free implements snowfall.Assigner: one SELECT of the free rows in the order a claim prefers them.
+// The first call for a size adds the manifest's rows (Prepare).
+func (a *Assigner) Free(ctx context.Context, r snowfall.FreeRequest) ([]snowfall.FreeID, error) {
+	if r.Size <= 0 || r.Size > snowfall.MaxPoolSize || r.Start < 0 || r.Start >= r.Size || r.Limit < 1 {
+		return nil, fmt.Errorf("sqlassign: free: size %d, start %d, limit %d: want size in [1, %d], start in [0, size), limit at least 1",
+			r.Size, r.Start, r.Limit, snowfall.MaxPoolSize)
 	}
-	var c snowfall.Claim
-	err := a.retry(ctx, "claim", func(ctx context.Context) error {
-		var err error
-		unlock := a.writer()
-		c, err = a.claim(ctx, r)
-		unlock()
-		return err
-	})
-	return c, err
+	if err := a.Prepare(ctx, r.Size); err != nil {
+		return nil, err
+	}
+	// The ids whose mark is not ahead of the claimer's clock first, from Start upwards and then
+	// from 0, in the primary key's order (a range scan that stops at the limit: no sort of the
+	// manifest); then, if there are too few, the others by mark, least ahead first. The reads
+	// need not be one snapshot: a claim checks the state it is given, so a stale or repeated
+	// entry costs one conflict at most (repeats are dropped here).
+	nowMs := r.Now.UnixMilli()
+	free := "SELECT generator, mark_ms, version FROM " + a.manifest + " WHERE generator >= ? AND generator < ? AND expires_ms < {now}"
+	var out []snowfall.FreeID
+	seen := map[int64]bool{}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{free + " AND mark_ms <= ? ORDER BY generator LIMIT ?", []any{r.Start, r.Size, nowMs}},
+		{free + " AND mark_ms <= ? ORDER BY generator LIMIT ?", []any{0, r.Start, nowMs}},
+		{free + " AND mark_ms > ? ORDER BY mark_ms, CASE WHEN generator >= ? THEN 0 ELSE 1 END, generator LIMIT ?",
+			[]any{0, r.Size, nowMs, r.Start}},
+	} {
+		if len(out) >= r.Limit {
+			break
+		}
+		if err := a.readFree(ctx, a.d.q(q.sql), append(q.args, int64(r.Limit-len(out))), seen, &out); err != nil {
+			return nil, fmt.Errorf("sqlassign: read free generator ids: %w", err)
+		}
+	}
+	return out, nil
 }
 
-func (a *Assigner) claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Claim, error) {
-	tx, err := a.db.BeginTx(ctx, &sql.TxOptions{Isolation: a.d.isolation})
+// readFree appends the free ids query returns to out, unless seen.
+func (a *Assigner) readFree(ctx context.Context, query string, args []any, seen map[int64]bool, out *[]snowfall.FreeID) error {
+	rows, err := a.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return snowfall.Claim{}, err
+		return err
 	}
-	defer tx.Rollback()
-	var id, prev int64
-	// First the lowest free id whose mark is not ahead of the claimer's clock (the primary key's
-	// order: rows are locked one at a time as the scan finds them), then, only if there is none,
-	// the free id whose mark is least ahead, which the holder gives back if it cannot wait it out.
-	err = tx.QueryRowContext(ctx, a.d.q("SELECT generator, mark_ms FROM "+a.manifest+
-		" WHERE generator < ? AND expires_ms < {now} AND mark_ms <= ? ORDER BY generator LIMIT 1"+a.d.lock),
-		r.Size, r.Now.UnixMilli()).Scan(&id, &prev)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = tx.QueryRowContext(ctx, a.d.q("SELECT generator, mark_ms FROM "+a.manifest+
-			" WHERE generator < ? AND expires_ms < {now} ORDER BY mark_ms, generator LIMIT 1"+a.d.lock), r.Size).Scan(&id, &prev)
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		// Free rows locked by other claimers are skipped; they may yet be released by a
-		// failed claim, so only a manifest without free rows at all is full.
-		var free int64
-		if err := tx.QueryRowContext(ctx, a.d.q("SELECT COUNT(*) FROM "+a.manifest+
-			" WHERE generator < ? AND expires_ms < {now}"), r.Size).Scan(&free); err != nil {
-			return snowfall.Claim{}, err
+	defer rows.Close()
+	for rows.Next() {
+		var f snowfall.FreeID
+		var mark int64
+		if err := rows.Scan(&f.ID, &mark, &f.Version); err != nil {
+			return err
 		}
-		if free > 0 {
-			return snowfall.Claim{}, errRace
+		if !seen[f.ID] {
+			seen[f.ID] = true
+			f.Mark = msTime(mark)
+			*out = append(*out, f)
 		}
-		return snowfall.Claim{}, fmt.Errorf("%w: all %d generator ids are held by live instances", snowfall.ErrNoFreeGenerator, r.Size)
 	}
-	if err != nil {
-		return snowfall.Claim{}, err
-	}
+	return rows.Err()
+}
+
+// Claim implements snowfall.Assigner: one UPDATE of the row r.Free names, conditioned on the
+// version and the mark Free read and on the lease having expired, its rows affected checked. Claims
+// and releases add one to the version; renewals leave it, but a renewal that raises the mark fails
+// the mark's condition, and so does any other write of the mark (the version is the tenure's, the
+// mark is the floor's).
+func (a *Assigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Claim, error) {
+	id := r.Free.ID
+	prev := msOf(r.Free.Mark)
 	markMs := max(r.Now.UnixMilli(), prev) + r.Ahead.Milliseconds()
-	res, err := tx.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+
-		" SET token = ?, expires_ms = {now} + ?, mark_ms = {greatest}(mark_ms, ?), claimed_ms = {now}, renewed_ms = {now}, host = ?, pid = ?"+
-		" WHERE generator = ? AND expires_ms < {now}"),
-		r.Token, r.Lease.Milliseconds(), markMs, r.Holder.Host, r.Holder.PID, id)
+	unlock := a.writer()
+	res, err := a.db.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+
+		" SET token = ?, expires_ms = {now} + ?, mark_ms = ?, claimed_ms = {now}, renewed_ms = {now}, host = ?, pid = ?, version = version + 1"+
+		" WHERE generator = ? AND version = ? AND {greatest}(mark_ms, 0) = ? AND expires_ms < {now}"),
+		r.Token, r.Lease.Milliseconds(), markMs, r.Holder.Host, r.Holder.PID, id, r.Free.Version, prev)
+	unlock()
 	if err != nil {
-		return snowfall.Claim{}, err
+		return snowfall.Claim{}, fmt.Errorf("sqlassign: claim generator %d: %w", id, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return snowfall.Claim{}, errRace
+	n, err := res.RowsAffected()
+	if err != nil {
+		return snowfall.Claim{}, fmt.Errorf("sqlassign: claim generator %d: %w", id, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return snowfall.Claim{}, err
+	if n != 1 {
+		return snowfall.Claim{}, fmt.Errorf("sqlassign: claim generator %d: %w", id, snowfall.ErrClaimConflict)
 	}
 	return snowfall.Claim{ID: id, Prev: msTime(prev), Mark: time.UnixMilli(markMs)}, nil
+}
+
+// msOf is the stored form of a mark: Unix milliseconds, 0 for none.
+func msOf(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return max(t.UnixMilli(), 0)
 }
 
 // Renew implements snowfall.Assigner: one UPDATE, one round trip. The mark only rises, in the
@@ -357,7 +406,7 @@ func (a *Assigner) Renew(ctx context.Context, id int64, token string, lease time
 func (a *Assigner) Release(ctx context.Context, id int64, token string, mark time.Time) error {
 	defer a.writer()()
 	res, err := a.db.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+
-		" SET token = '', expires_ms = 0, mark_ms = ?, host = '', pid = 0 WHERE generator = ? AND token = ?"),
+		" SET token = '', expires_ms = 0, mark_ms = ?, host = '', pid = 0, version = version + 1 WHERE generator = ? AND token = ?"),
 		mark.UnixMilli(), id, token)
 	return a.checkOwned(res, err, "release", id)
 }

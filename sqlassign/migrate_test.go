@@ -1,0 +1,142 @@
+package sqlassign_test
+
+import (
+	"context"
+	"database/sql"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
+	"github.com/snowfall-go/snowfall/sqlassign"
+)
+
+// oldManifest is the manifest table as versions before conditioned claims made it: no version
+// column.
+const oldManifest = `CREATE TABLE %s (
+	generator BIGINT NOT NULL PRIMARY KEY,
+	token VARCHAR(64) NOT NULL DEFAULT '',
+	expires_ms BIGINT NOT NULL DEFAULT 0,
+	mark_ms BIGINT NOT NULL DEFAULT 0,
+	claimed_ms BIGINT NOT NULL DEFAULT 0,
+	renewed_ms BIGINT NOT NULL DEFAULT 0,
+	host VARCHAR(255) NOT NULL DEFAULT '',
+	pid BIGINT NOT NULL DEFAULT 0
+)`
+
+// TestMigrateVersion: a manifest table made by an earlier version (without the version column),
+// with a lease held by an old server and marks recorded, gets the column when new servers open it
+// (several at once), keeps its rows, and claims on it are conditioned: the held id is not free, the
+// floors are the recorded marks, and a replayed claim fails.
+func TestMigrateVersion(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			u, g := b.url(t), group()
+			ctx := t.Context()
+			db := rawDB(t, b.name, u)
+			manifest := "snowfall_" + g + "_manifest"
+			if _, err := db.ExecContext(ctx, strings.Replace(oldManifest, "%s", manifest, 1)); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.ExecContext(context.Background(), "DROP TABLE IF EXISTS "+manifest) })
+			now := time.Now().Truncate(time.Millisecond)
+			held, released := now.Add(time.Hour).UnixMilli(), now.Add(-time.Minute).UnixMilli()
+			// Rows as an old server leaves them: 0 held for an hour, 1 released with a mark, 2 and 3 new.
+			for _, row := range [][]any{{0, "oldtoken", held, held}, {1, "", 0, released}, {2, "", 0, 0}, {3, "", 0, 0}} {
+				if _, err := db.ExecContext(ctx, q(b.name, "INSERT INTO "+manifest+" (generator, token, expires_ms, mark_ms) VALUES (?, ?, ?, ?)"), row...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var wg sync.WaitGroup
+			as := make([]*sqlassign.Assigner, 4)
+			errs := make([]error, len(as))
+			for i := range as {
+				wg.Go(func() { as[i], errs[i] = sqlassign.Open(ctx, u, sqlassign.Options{Group: g, MaxConns: 2}) })
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("Open %d of an old-shape manifest: %v", i, err)
+				}
+				defer as[i].Close()
+			}
+			a := as[0]
+			t.Cleanup(func() { a.Drop(context.Background()) })
+			var v int64
+			if err := db.QueryRowContext(ctx, "SELECT version FROM "+manifest+" WHERE generator = 1").Scan(&v); err != nil || v != 0 {
+				t.Fatalf("version of an old row after the migration: %d, %v; want 0", v, err)
+			}
+			free, err := a.Free(ctx, snowfall.FreeRequest{Size: 4, Now: now, Limit: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for _, f := range free {
+				ids = append(ids, f.ID)
+			}
+			if len(free) != 3 || free[0].ID != 1 || free[0].Mark.UnixMilli() != released {
+				t.Fatalf("free ids after the migration: %+v (ids %v); want 1 (mark %d), 2, 3", free, ids, released)
+			}
+			req := snowfall.ClaimRequest{Free: free[0], Token: "new", Lease: time.Minute, Now: now, Ahead: time.Second}
+			c, err := a.Claim(ctx, req)
+			if err != nil || c.ID != 1 || c.Prev.UnixMilli() != released {
+				t.Fatalf("claim of the released id: %+v, %v", c, err)
+			}
+			if err := a.Release(ctx, 1, "new", c.Mark); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Claim(ctx, req); err == nil {
+				t.Errorf("a replayed claim succeeded on a migrated manifest")
+			}
+			if _, err := leasetest.ClaimID(ctx, a, 4, 0, snowfall.ClaimRequest{Token: "x", Lease: time.Minute, Now: now}); err == nil {
+				t.Errorf("claimed generator 0, held by an old server")
+			}
+		})
+	}
+}
+
+// q rewrites ? placeholders for PostgreSQL.
+func q(dialect, s string) string {
+	if dialect != "postgres" {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if r == '?' {
+			n++
+			b.WriteString("$" + string(rune('0'+n)))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// rawDB opens the database of the test URL u with its driver directly, as another program (an
+// earlier version of this one) would.
+func rawDB(t *testing.T, dialect, u string) *sql.DB {
+	t.Helper()
+	var driver, dsn string
+	switch dialect {
+	case "sqlite":
+		driver, dsn = "sqlite", "file:"+strings.TrimPrefix(u, "sqlite://")+"?_txlock=immediate&_pragma=busy_timeout(10000)"
+	case "postgres":
+		driver, dsn = "pgx", u
+	case "mysql":
+		p, err := url.Parse(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		driver, dsn = "mysql", p.User.String()+"@tcp("+p.Host+")"+p.Path+"?clientFoundRows=true"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
