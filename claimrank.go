@@ -1,45 +1,89 @@
 package snowfall
 
 import (
+	"math/rand/v2"
 	"reflect"
 	"sync"
 )
 
 // The claims of one process through one Assigner (many Leased generators started at once, as tests
-// and benchmarks do) would all read the same free ids and try the same one first. Each claim takes a
-// ticket instead: 0 when no other claim through that Assigner is in flight, one more than the last
-// otherwise, and starts at the ticket-th free id (modulo the ids read), so that such claims spread
-// over the free ids without a conflict each. A lone claim, and the first of a burst, start at the
-// preferred id. Claims of other processes do not share tickets; they spread after their conflicts
-// (see Leased.claim).
-var claimTickets = struct {
+// and benchmarks do) would all read the same free ids and try the same one first, and all but one
+// would conflict. They share a burst instead: the ids that the claims in flight, and those that
+// ended while others were in flight, are trying or took. A claim skips them, so that such claims
+// spread over the free ids without conflicts between them. A burst ends when no claim through the
+// Assigner is in flight; a lone claim starts at the preferred id. Claims of other processes share
+// nothing; they spread after their conflicts (see Leased.claim).
+var bursts = struct {
 	sync.Mutex
-	m map[Assigner]*ticketQueue
-}{m: map[Assigner]*ticketQueue{}}
+	m map[Assigner]*burst
+}{m: map[Assigner]*burst{}}
 
-type ticketQueue struct{ inflight, next int }
+type burst struct {
+	a        Assigner
+	inflight int
+	busy     map[int64]bool // guarded by bursts' mutex
+}
 
-// takeTicket returns the ticket of a claim through a, and how many claims through a were in flight
-// before it; done ends the claim. An Assigner that cannot be a map key always gets ticket 0.
-func takeTicket(a Assigner) (ticket, inflight int, done func()) {
+// joinBurst returns the burst of the claims in flight through a, joined by one more claim; leave
+// ends that claim. An Assigner that cannot be a map key gets a burst of its own.
+func joinBurst(a Assigner) *burst {
 	if v := reflect.ValueOf(a); !v.IsValid() || !v.Comparable() {
-		return 0, 0, func() {}
+		return &burst{inflight: 1, busy: map[int64]bool{}}
 	}
-	claimTickets.Lock()
-	q := claimTickets.m[a]
-	if q == nil {
-		q = &ticketQueue{}
-		claimTickets.m[a] = q
+	bursts.Lock()
+	defer bursts.Unlock()
+	b := bursts.m[a]
+	if b == nil {
+		b = &burst{a: a, busy: map[int64]bool{}}
+		bursts.m[a] = b
 	}
-	ticket, inflight = q.next, q.inflight
-	q.next++
-	q.inflight++
-	claimTickets.Unlock()
-	return ticket, inflight, func() {
-		claimTickets.Lock()
-		if q.inflight--; q.inflight == 0 {
-			delete(claimTickets.m, a)
+	b.inflight++
+	return b
+}
+
+// release unmarks id: a claim of it failed without a conflict, so it may still be free.
+func (b *burst) release(id int64) {
+	bursts.Lock()
+	delete(b.busy, id)
+	bursts.Unlock()
+}
+
+// leave ends one claim of the burst.
+func (b *burst) leave() {
+	bursts.Lock()
+	defer bursts.Unlock()
+	if b.inflight--; b.inflight == 0 && b.a != nil && bursts.m[b.a] == b {
+		delete(bursts.m, b.a)
+	}
+}
+
+// pick chooses the id to try among free, skipping the burst's unless all is set, and marks it: the
+// first, or with random one at random among the first window (of those whose marks are not ahead,
+// the first due of free, if there are any). It returns the index in free, or -1 when every id of
+// free is the burst's.
+func (b *burst) pick(free []FreeID, due, window int, random, all bool) int {
+	bursts.Lock()
+	defer bursts.Unlock()
+	var cands []int
+	for i, f := range free {
+		if all || !b.busy[f.ID] {
+			cands = append(cands, i)
 		}
-		claimTickets.Unlock()
 	}
+	if len(cands) == 0 {
+		return -1
+	}
+	n := 0
+	for n < len(cands) && cands[n] < due {
+		n++
+	}
+	if n == 0 {
+		n = len(cands)
+	}
+	i := cands[0]
+	if random {
+		i = cands[rand.IntN(min(n, window))]
+	}
+	b.busy[free[i].ID] = true
+	return i
 }

@@ -79,10 +79,10 @@ func (l *Leased) acquire(ctx context.Context) error {
 	return nil
 }
 
-// Claim spreading. A claim reads at least freeBatch free ids and tries first the one its ticket
-// names (see takeTicket: the preferred one, unless other claims of this process are in flight).
-// After each conflict (another claimer took an id first, or its row changed) it tries one at random
-// among the next 8^conflicts preferred ids it read (those whose marks are not ahead of its clock, if
+// Claim spreading. A claim reads at least freeBatch free ids and tries first the preferred one
+// that no other claim of this process is trying or took meanwhile (see joinBurst). After each
+// conflict (another claimer took an id first, or its row changed) it tries one at random among the
+// next 8^conflicts preferred ids it read (among those whose marks are not ahead of its clock, if
 // there are any), so that claimers of several processes that read the same ids at once spread over
 // them instead of all retrying the same one. It reads again after freeRetries conflicts on one read
 // (the ids others took are then no longer listed), with a larger limit.
@@ -90,18 +90,37 @@ const (
 	freeBatch   = 32
 	freeRetries = 4
 	spreadBits  = 3
+	maxCrowded  = 8 // reads that found only ids other claims of this process took, before trying them
 )
+
+// pause waits d or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // claim reads the free ids and claims one of them (see freeBatch), with r's token, clock and
 // holder. It returns ErrNoFreeGenerator when every id is held, and keeps trying while claims
 // conflict, until ctx ends.
 func (l *Leased) claim(ctx context.Context, r ClaimRequest) (Claim, error) {
 	size := PoolSize(l.man.Layout)
-	ticket, inflight, done := takeTicket(l.a)
-	defer done()
-	fr := FreeRequest{Size: size, Now: r.Now, Start: l.start % size, Limit: int(min(max(freeBatch, 2*int64(inflight)), size))}
-	conflicts := 0
+	b := joinBurst(l.a)
+	defer b.leave()
+	bursts.Lock()
+	inflight := int64(b.inflight)
+	bursts.Unlock()
+	fr := FreeRequest{Size: size, Now: r.Now, Start: l.start % size, Limit: int(min(freeBatch+inflight, size))}
+	conflicts, crowded := 0, 0
 	for reads := 0; ; reads++ {
+		if reads > 0 {
+			fr.Limit = int(min(max(2*int64(fr.Limit), 2<<min(spreadBits*conflicts, 16)), size))
+		}
 		free, err := l.a.Free(ctx, fr)
 		if err != nil {
 			return Claim{}, err
@@ -110,18 +129,19 @@ func (l *Leased) claim(ctx context.Context, r ClaimRequest) (Claim, error) {
 			return Claim{}, fmt.Errorf("%w: all %d generator ids are held by live instances", ErrNoFreeGenerator, size)
 		}
 		for tries := 0; len(free) > 0 && tries < freeRetries; tries++ {
-			var i int
-			if conflicts == 0 {
-				i = ticket % len(free)
-			} else {
-				due := 0 // the ids whose marks are not ahead of this clock come first
-				for due < len(free) && !free[due].Mark.After(r.Now) {
-					due++
+			due := 0 // the ids whose marks are not ahead of this clock come first
+			for due < len(free) && !free[due].Mark.After(r.Now) {
+				due++
+			}
+			i := b.pick(free, due, 1<<min(spreadBits*conflicts, 16), conflicts > 0, crowded >= maxCrowded)
+			if i < 0 {
+				// Every id read is being claimed, or was taken, by other claims of this process:
+				// wait a moment and read again (more of them); after a few times, try them anyway.
+				crowded++
+				if err := pause(ctx, time.Duration(crowded)*time.Millisecond); err != nil {
+					return Claim{}, err
 				}
-				if due == 0 {
-					due = len(free)
-				}
-				i = mrand.IntN(min(due, 1<<min(spreadBits*conflicts, 16)))
+				break
 			}
 			r.Free = free[i]
 			c, err := l.a.Claim(ctx, r)
@@ -135,6 +155,7 @@ func (l *Leased) claim(ctx context.Context, r ClaimRequest) (Claim, error) {
 				return c, nil
 			}
 			if !errors.Is(err, ErrClaimConflict) {
+				b.release(r.Free.ID)
 				return Claim{}, err
 			}
 			free = slices.Delete(free, i, i+1)
@@ -143,7 +164,6 @@ func (l *Leased) claim(ctx context.Context, r ClaimRequest) (Claim, error) {
 		if err := ctx.Err(); err != nil {
 			return Claim{}, fmt.Errorf("snowfall: claim: %d conflicts with other claimers in %d reads: %w", conflicts, reads+1, err)
 		}
-		fr.Limit = int(min(max(2*int64(fr.Limit), 2<<min(spreadBits*conflicts, 16)), size))
 	}
 }
 
