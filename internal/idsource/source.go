@@ -35,6 +35,10 @@ type Config struct {
 	Group     string
 	Probe     time.Duration
 	DBTimeout time.Duration
+	// Embedded says DB is the embedded default store, not one given: claims on it start at an id
+	// derived from this host and the store (see PropStartSalt), so that independent deployments
+	// rarely take the same one.
+	Embedded bool
 	// ClockOffset shifts the generator's clock, for fault-injection tests only; Open warns.
 	ClockOffset time.Duration
 	// Logger receives what Open and Close do; it must not be nil.
@@ -101,6 +105,11 @@ func openLeased(ctx context.Context, cfg Config, clock snowfall.Clock) (*Source,
 	var leased *snowfall.Leased
 	err = DBCall(ctx, "claim a generator id", cfg.DB, cfg.DBTimeout, say, func(ctx context.Context) error {
 		var err error
+		if cfg.Embedded {
+			if ls.Start, err = embeddedStart(ctx, a, thisHost()); err != nil {
+				return err
+			}
+		}
 		leased, err = snowfall.NewLeased(ctx, a, ls) // ctx bounds the first claim only
 		return err
 	})
