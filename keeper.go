@@ -80,14 +80,15 @@ func (l *Leased) acquire(ctx context.Context) error {
 }
 
 // Claim spreading. A claim reads at least freeBatch free ids and tries first the preferred one
-// that no other claim of this process is trying or took meanwhile (see joinBurst). After each
+// that no other claim of this process is trying or took meanwhile (see joinBurst: claims of one
+// process that run at once read from where the last one picked). After each
 // conflict (another claimer took an id first, or its row changed) it tries one at random among the
 // next 8^conflicts preferred ids it read (among those whose marks are not ahead of its clock, if
 // there are any), so that claimers of several processes that read the same ids at once spread over
 // them instead of all retrying the same one. It reads again after freeRetries conflicts on one read
 // (the ids others took are then no longer listed), with a larger limit.
 const (
-	freeBatch   = 32
+	freeBatch   = 16
 	freeRetries = 4
 	spreadBits  = 3
 	maxCrowded  = 8 // reads that found only ids other claims of this process took, before trying them
@@ -112,10 +113,7 @@ func (l *Leased) claim(ctx context.Context, r ClaimRequest) (Claim, error) {
 	size := PoolSize(l.man.Layout)
 	b := joinBurst(l.a)
 	defer b.leave()
-	bursts.Lock()
-	inflight := int64(b.inflight)
-	bursts.Unlock()
-	fr := FreeRequest{Size: size, Now: r.Now, Start: l.start % size, Limit: int(min(freeBatch+inflight, size))}
+	fr := FreeRequest{Size: size, Now: r.Now, Start: b.start(l.start%size, size), Limit: int(min(freeBatch, size))}
 	conflicts, crowded := 0, 0
 	for reads := 0; ; reads++ {
 		if reads > 0 {

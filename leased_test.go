@@ -202,6 +202,7 @@ func TestLeaseSettingsErrors(t *testing.T) {
 	}{
 		{"lease not above probe", snowfall.LeaseSettings{Probe: time.Second, Lease: time.Second}},
 		{"margin too large", snowfall.LeaseSettings{Probe: time.Second, Lease: 2 * time.Second, Margin: time.Second}},
+		{"negative start", snowfall.LeaseSettings{Start: -1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := snowfall.NewLeased(t.Context(), a, tc.s); err == nil {

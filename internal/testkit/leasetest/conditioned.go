@@ -277,3 +277,19 @@ func testFreeOrder(t *testing.T, b Backend) {
 		t.Errorf("every id held: Free returned %v", got)
 	}
 }
+
+// testStart: LeaseSettings.Start orders a holder's search: the first free id from Start upwards,
+// then from 0; the value is taken modulo the pool size.
+func testStart(t *testing.T, b Backend) {
+	a := b.New(t)
+	s := snowfall.LeaseSettings{Layout: SmallLayout(), Probe: time.Second, Start: 2}
+	for _, want := range []int64{2, 3, 0} {
+		if got := lease(t, a, s).Lease().GeneratorID; got != want {
+			t.Errorf("start 2: got generator %d, want %d", got, want)
+		}
+	}
+	s.Start = 4 + 1 // modulo the pool of four: 1, the only one left
+	if got := lease(t, a, s).Lease().GeneratorID; got != 1 {
+		t.Errorf("start 5 of a pool of 4: got generator %d, want 1", got)
+	}
+}

@@ -45,6 +45,7 @@ func Run(t *testing.T, b Backend) {
 	t.Run("ReplayedClaim", func(t *testing.T) { testReplayedClaim(t, b) })
 	t.Run("StaleClaim", func(t *testing.T) { testStaleClaim(t, b) })
 	t.Run("FreeOrder", func(t *testing.T) { testFreeOrder(t, b) })
+	t.Run("Start", func(t *testing.T) { testStart(t, b) })
 	t.Run("ManifestRace", func(t *testing.T) { testManifestRace(t, b) })
 	t.Run("ManifestAddsNewProperty", func(t *testing.T) { testManifestAddsNewProperty(t, b) })
 	if b.Helper != nil {
