@@ -81,27 +81,36 @@ func (b *burst) leave() {
 func (b *burst) pick(free []FreeID, due, window int, random, all bool) int {
 	bursts.Lock()
 	defer bursts.Unlock()
-	var cands []int
+	// The candidates are the ids of free that are not the burst's; of them, the first n (those
+	// whose marks are not ahead, if any) are the ones to choose among.
+	cands, n := 0, 0
 	for i, f := range free {
 		if all || !b.busy[f.ID] {
-			cands = append(cands, i)
+			cands++
+			if i < due {
+				n++
+			}
 		}
 	}
-	if len(cands) == 0 {
+	if cands == 0 {
 		return -1
 	}
-	n := 0
-	for n < len(cands) && cands[n] < due {
-		n++
-	}
 	if n == 0 {
-		n = len(cands)
+		n = cands
 	}
-	i := cands[0]
+	k := 0 // the k-th candidate
 	if random {
-		i = cands[rand.IntN(min(n, window))]
+		k = rand.IntN(min(n, window))
 	}
-	b.busy[free[i].ID] = true
-	b.next = max(b.next, free[i].ID+1)
-	return i
+	for i, f := range free {
+		if all || !b.busy[f.ID] {
+			if k == 0 {
+				b.busy[f.ID] = true
+				b.next = max(b.next, f.ID+1)
+				return i
+			}
+			k--
+		}
+	}
+	panic("unreachable")
 }

@@ -88,7 +88,8 @@ func (a *Assigner) Free(ctx context.Context, r snowfall.FreeRequest) ([]snowfall
 		return nil, err
 	}
 	now := a.now()
-	var due, ahead []snowfall.FreeID
+	due := make([]snowfall.FreeID, 0, min(int64(r.Limit), r.Size))
+	var ahead []snowfall.FreeID
 	for i := range r.Size {
 		id := (r.Start + i) % r.Size // from Start, wrapping
 		var f snowfall.FreeID
