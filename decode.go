@@ -78,7 +78,9 @@ func (d *Decoded) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Decode splits id into its fields. A negative id is an error wrapping ErrInvalidID.
+// Decode splits id into its fields. A negative id is an error wrapping ErrInvalidID, and so is an id
+// whose time lies past 9999-12-31, which a layout with a long unit and a wide time field can hold
+// (its time is computed exactly, never wrapped around).
 func (l Layout) Decode(id ID) (Decoded, error) {
 	l = l.orDefault()
 	if id < 0 {
@@ -91,15 +93,34 @@ func (l Layout) Decode(id ID) (Decoded, error) {
 		}
 		return int64(id) >> s & l.Max(k)
 	}
+	tick := field(FieldTime)
+	ms, ok := tickMs(l.epochMs, tick, int64(l.unit/time.Millisecond))
+	if !ok {
+		return Decoded{}, fmt.Errorf("%w: %d has time field %d, %d × %v after the epoch %s: later than %s, the last instant a decoded time can hold",
+			ErrInvalidID, int64(id), tick, tick, l.unit, l.Epoch().Format(time.RFC3339), time.UnixMilli(maxDecodeMs).UTC().Format(TimeFormat))
+	}
 	return Decoded{
 		ID:        id,
-		Time:      l.TickTime(field(FieldTime)),
+		Time:      time.UnixMilli(ms).UTC(),
 		Sequence:  field(FieldSequence),
 		Generator: field(FieldGenerator),
 		DC:        field(FieldDC),
 		Worker:    field(FieldWorker),
 		dcWorker:  !l.Has(FieldGenerator),
 	}, nil
+}
+
+// maxDecodeMs is 9999-12-31T23:59:59.999Z, the last instant RFC 3339 (the time key of a Decoded's
+// JSON) can write.
+const maxDecodeMs = 253402300799999
+
+// tickMs returns epochMs + tick × unitMs, and false when that lies past maxDecodeMs (the product
+// would overflow int64 long before it wraps around to a plausible date).
+func tickMs(epochMs, tick, unitMs int64) (int64, bool) {
+	if tick < 0 || unitMs < 1 || epochMs > maxDecodeMs || tick > (maxDecodeMs-epochMs)/unitMs {
+		return 0, false
+	}
+	return epochMs + tick*unitMs, true
 }
 
 // DecodeString parses an ID in decimal (or, failing that, in the fixed-width base32 or base58 forms)

@@ -231,10 +231,11 @@ func (l *Leased) keep(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				l.log.Warn("snowfall: claim failed", "err", err)
+				l.noteClaim(err)
 				wait = jitter(l.probe / 2)
 				continue
 			}
+			l.noteClaim(nil)
 			wait = l.next()
 			continue
 		}

@@ -44,6 +44,12 @@ type LeaseSettings struct {
 	Logger *slog.Logger
 	// OnLost, if set, is called (from the keeper's goroutine) with each loss, like Lost.
 	OnLost func(error)
+	// Background makes NewLeased return once the manifest is read, without a claim: the keeper
+	// claims an id in the background, retrying as it does after a loss, while Lease reports
+	// LeaseAcquiring with the last claim error and the generator refuses (ErrFenced wrapping
+	// ErrLeaseLost). A server can then start, answer its health checks and wait for conditions
+	// that pass by themselves (every id held, marks ahead of this clock, a store that is down).
+	Background bool
 	// Start is the generator id where a claim's search for a free id begins (modulo the pool
 	// size): the free ids whose marks are not ahead of this clock are preferred from Start
 	// upwards, then from 0. Zero means the lowest. Deployments that cannot share a store (each
@@ -61,15 +67,19 @@ const (
 	LeaseFenced LeaseState = "fenced" // renewals are failing: the generator refuses until one succeeds
 	LeaseLost   LeaseState = "lost"   // the tenure was lost: the keeper is claiming a new id
 	LeaseClosed LeaseState = "closed" // Close was called
+	// LeaseAcquiring: no id was held yet; the keeper is claiming one (LeaseSettings.Background).
+	LeaseAcquiring LeaseState = "acquiring"
 )
 
 // LeaseStates returns every LeaseState, in the order above.
-func LeaseStates() []LeaseState { return []LeaseState{LeaseHeld, LeaseFenced, LeaseLost, LeaseClosed} }
+func LeaseStates() []LeaseState {
+	return []LeaseState{LeaseHeld, LeaseFenced, LeaseLost, LeaseClosed, LeaseAcquiring}
+}
 
 // LeaseStatus is a snapshot of a Leased generator's lease.
 type LeaseStatus struct {
 	GeneratorID int64      // the generator id held, or -1
-	State       LeaseState // held, fenced, lost or closed
+	State       LeaseState // held, fenced, lost, closed or acquiring
 	Expires     time.Time  // when the lease ends at the earliest, by the local clock
 	Mark        time.Time  // the high-water mark recorded last
 	Renewals    uint64     // successful renewals
@@ -94,7 +104,8 @@ type Leased struct {
 	log     *slog.Logger
 	onLost  func(error)
 
-	begun Stamp // start of the last successful claim or renewal; the keeper's goroutine's own
+	begun     Stamp  // start of the last successful claim or renewal; the keeper's goroutine's own
+	claimKind string // what the last claim failures were (see noteClaim); the keeper's own
 
 	cur    atomic.Pointer[tenure]
 	issued atomic.Uint64 // IDs issued by earlier tenures
@@ -120,8 +131,10 @@ type tenure struct {
 // NewLeased claims a generator id from a and returns a generator on it, keeping the lease in a
 // background goroutine until Close. Errors: ErrMismatch when s.Layout differs from the manifest's,
 // ErrNoFreeGenerator when every id is held, ErrInvalidLayout for a layout with more than MaxPoolSize
-// ids, an error for a lease not longer than the probe interval plus the margin, and the assigner's
-// errors. ctx bounds the first claim only. The result is safe for concurrent use.
+// ids (or an epoch after the clock's time), an error for a lease not longer than the probe interval
+// plus the margin, and the assigner's errors. ctx bounds the manifest's read and the first claim
+// only; with s.Background the claim is not waited for (see LeaseSettings.Background), and
+// ErrNoFreeGenerator and the claim's errors are not returned. The result is safe for concurrent use.
 func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error) {
 	mctx, cancel := context.WithTimeout(ctx, manifestTimeout)
 	m, err := ReadManifest(mctx, a, Manifest{Layout: s.Layout, Probe: s.Probe})
@@ -158,7 +171,16 @@ func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error
 		l.log = slog.New(slog.DiscardHandler)
 	}
 	l.st = LeaseStatus{GeneratorID: -1, State: LeaseLost}
-	if err := l.acquire(ctx); err != nil {
+	if s.Background {
+		// Until the keeper's first claim, a generator that refuses stands in for a tenure.
+		g, err := New(Settings{Layout: m.Layout, Node: NodeOf(m.Layout, 0), Clock: clock})
+		if err != nil {
+			return nil, err
+		}
+		g.Revoke(fmt.Errorf("%w: no generator id acquired yet", ErrLeaseLost))
+		l.cur.Store(&tenure{g: g, id: -1})
+		l.st.State = LeaseAcquiring
+	} else if err := l.acquire(ctx); err != nil {
 		return nil, err
 	}
 	kctx, cancel := context.WithCancel(context.Background())
@@ -272,6 +294,32 @@ func (l *Leased) Close() error {
 	l.mu.Unlock()
 	close(l.lost)
 	return err
+}
+
+// noteClaim logs a failed claim (err) when its kind differs from the failures before it, so that
+// a keeper retrying for a long while (every id held, marks ahead of the clock, a store down)
+// writes a line per change, not per attempt; Lease counts them all. A nil err (a claim that
+// succeeded) starts afresh. Only the keeper's goroutine calls it.
+func (l *Leased) noteClaim(err error) {
+	if err == nil {
+		l.claimKind = ""
+		return
+	}
+	kind := "other"
+	switch {
+	case errors.Is(err, ErrClockBackwards):
+		kind = "marks ahead"
+	case errors.Is(err, ErrNoFreeGenerator):
+		kind = "no free id"
+	case errors.Is(err, context.DeadlineExceeded):
+		kind = "timeout"
+	}
+	if kind == l.claimKind {
+		l.log.Debug("snowfall: claim failed", "err", err)
+		return
+	}
+	l.claimKind = kind
+	l.log.Warn("snowfall: claim failed; retrying (logged again only when the cause changes)", "err", err)
 }
 
 var _ Source = (*Leased)(nil)

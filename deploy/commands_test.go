@@ -177,8 +177,9 @@ func group(t testing.TB) string {
 }
 
 // startCommand runs a built command with args and env (the whole environment) and returns its
-// base URL, read from its listen line. It is stopped with SIGTERM when the test ends, and must
-// exit 0; its stderr is returned for the test to read once it ended.
+// base URL, read from its listen line, once /readyz answers 200 (a leased server listens before it
+// holds its lease). It is stopped with SIGTERM when the test ends, and must exit 0; its stderr is
+// returned for the test to read once it ended.
 func startCommand(t *testing.T, cmd string, env []string, args ...string) (url string, stop func() string) {
 	t.Helper()
 	c := exec.Command(binary(t, cmd), args...)
@@ -231,6 +232,7 @@ func startCommand(t *testing.T, cmd string, env []string, args ...string) (url s
 			defer mu.Unlock()
 			t.Fatalf("%s %q: first line %q, want the listen address; stderr %s", cmd, args, line, stderr.String())
 		}
+		cmdtest.WaitReady(t, "http://"+addr)
 		return "http://" + addr, stop
 	case <-time.After(30 * time.Second):
 		t.Fatalf("%s %q: no listen address after 30s", cmd, args)

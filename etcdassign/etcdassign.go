@@ -15,8 +15,10 @@
 // compares gen/<id>'s create revision (0: absent) and mark/<id>'s mod revision with what the claimer
 // read, and writes the token, the holder and the new mark; renewals and releases are transactions
 // that compare gen/<id>'s value with the token. The mark outlives the lease and only rises while
-// an id is held: a renewal writes it inside a nested transaction that compares the stored value
-// (fixed-width decimal, so byte order is numeric order) with the new one. The safety argument is
+// an id is held: a renewal's transaction is also conditioned on the mark key's mod revision, so
+// that it writes the larger of the mark it last read and the new one, and it succeeds only when
+// the stored mark is then at least the new one; a mark/<id> that holds something other than a
+// number of milliseconds makes renewals fail, naming the key (mark.go). The safety argument is
 // in the snowfall package's documentation, sections "Leases" and "What the store must provide".
 //
 // etcd lease TTLs are whole seconds, and a server raises a TTL below its minimum (about 1.5 ×
@@ -30,6 +32,15 @@
 // which is what the holder's self-fencing measures from. A renewal's is its keep-alive, which
 // resets the TTL from the leader's now. A leader change extends every lease by
 // its TTL (etcd renews all leases when a new leader takes over): again only later, never earlier.
+//
+// One member of three (or two of five) frozen, unreachable or not answering costs no lease:
+// renewals go to another member when one does not answer in time (members.go). Run etcd 3.4.31,
+// 3.5.13 or later: before them, a leader that was stalled for longer than a lease's TTL (a frozen
+// process, a slow disk) revokes that lease when it wakes, after the cluster elected another leader
+// that kept it alive (etcd-io/etcd#15247). The holder then finds its lease lost at its next renewal
+// and another instance may claim the id while the holder's permit still runs: IDs stay unique (the
+// new floor is the old holder's mark), but for up to a lease IDs of that generator id may come out
+// of time order.
 package etcdassign
 
 import (
@@ -40,8 +51,11 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/redact"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 )
 
 // Options configure an Assigner. The zero value means the default group and retry bound.
@@ -58,23 +72,35 @@ type Options struct {
 
 // Assigner is a manifest in etcd. It is safe for concurrent use.
 type Assigner struct {
-	c        *clientv3.Client
+	c        *clientv3.Client // every endpoint, balanced: all calls but renewals
+	t        target
 	prefix   string
 	url      string // without password
 	attempts int
 
-	mu      sync.Mutex
-	tenures map[string]tenure // by token, for the tenures claimed through this Assigner
-	flight  *flight           // the read of the manifest in progress, if any
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // renewal attempts and member builds
+
+	mu          sync.Mutex
+	tenures     map[string]tenure // by token, for the tenures claimed through this Assigner
+	flight      *flight           // the read of the manifest in progress, if any
+	members     []*member         // one client per endpoint, for renewals (members.go)
+	memberLease time.Duration     // the lease the members' timeouts are derived from
 
 	spares map[spareKey]spare // guarded by mu: etcd leases of claims that lost a race (claim.go)
 }
 
-// tenure is what a renewal needs about a claim: its etcd lease and TTL.
+// tenure is what a renewal needs about a claim: its etcd lease and TTL, and the mark this
+// Assigner last saw stored for it.
 type tenure struct {
 	id    int64
 	lease clientv3.LeaseID
 	ttl   int64
+	// markRev is mark/<id>'s mod revision when markMs was stored (0: not known, or the key is
+	// absent); a renewal writes the mark only if the key is still at markRev.
+	markRev int64
+	markMs  int64
 }
 
 // info is the value of info/<id>.
@@ -92,68 +118,82 @@ func CheckURL(url, group string) error {
 	return err
 }
 
+// defaultLease is the lease of a holder with snowfall's default probe interval. The main client's
+// timeouts are derived from it, since Open is called before the manifest says which lease its
+// holders use; renewals, whose lease is known, go through clients derived from their own
+// (members.go).
+const defaultLease = 2 * snowfall.DefaultProbe
+
 // Open connects to the etcd cluster at url, etcd://[user[:password]@]host:port[,host:port…]/prefix,
 // with the optional parameters tls=true, cacert=FILE, cert=FILE and key=FILE (a client
 // certificate), insecure-skip-tls-verify=true and dial-timeout=DURATION (default 5s). It reads the
 // manifest's properties once to check that the cluster answers. Errors: a malformed URL, an unknown
 // parameter, a bad group name, unreadable TLS files, and an unreachable cluster or failed
-// authentication; messages never hold the password. The result is safe for concurrent use.
+// authentication. No error quotes url: a malformed one is hidden, and one that parsed is shown
+// without its password (see Redacted); the etcd client's error is reachable through errors.Unwrap
+// and errors.As but not part of the message, which names its class. The result is safe for
+// concurrent use.
+//
+// Renewals go through a client per endpoint, built at the first renewal with timeouts derived from
+// its lease, and each renewal tries another member when one does not answer in time, so that one
+// frozen or unreachable member of a cluster that keeps its majority costs no lease (members.go).
 func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	t, err := parseURL(url, opts.Group)
 	if err != nil {
 		return nil, err
 	}
+	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c, err := clientv3.New(clientv3.Config{
-		Endpoints:            t.endpoints,
-		DialTimeout:          t.dial,
+		Endpoints:   t.endpoints,
+		DialTimeout: t.dial,
+		// gRPC pings no sooner than 10 s after the last byte read; an unanswered ping then
+		// closes the connection within a quarter of the default lease, and the balancer stops
+		// sending calls to that member.
 		DialKeepAliveTime:    10 * time.Second,
-		DialKeepAliveTimeout: 5 * time.Second,
-		Username:             t.user,
-		Password:             t.password,
-		TLS:                  t.tls,
-		Context:              context.WithoutCancel(ctx),
-		Logger:               zap.NewNop(),
+		DialKeepAliveTimeout: defaultLease / 4,
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: defaultLease / 10, Multiplier: 1.6, Jitter: 0.2, MaxDelay: defaultLease},
+			MinConnectTimeout: min(t.dial, defaultLease/2),
+		})},
+		Username: t.user,
+		Password: t.password,
+		TLS:      t.tls,
+		Context:  actx,
+		Logger:   zap.NewNop(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("etcdassign: open %s: %w", t.display, err)
+		cancel()
+		return nil, redact.Wrap("etcdassign: open", t.display, err, classify)
 	}
-	a := &Assigner{c: c, prefix: t.prefix, url: t.display, attempts: opts.Attempts, tenures: map[string]tenure{}}
+	a := &Assigner{c: c, t: t, prefix: t.prefix, url: t.display, attempts: opts.Attempts, tenures: map[string]tenure{},
+		ctx: actx, cancel: cancel}
 	if a.attempts <= 0 {
 		a.attempts = 8
 	}
 	pctx, cancel := context.WithTimeout(ctx, t.dial)
 	defer cancel()
 	if _, err := c.Get(pctx, a.prefix+"props/", clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("etcdassign: open %s: %w", t.display, err)
+		a.Close()
+		return nil, redact.Wrap("etcdassign: open", t.display, err, classify)
 	}
 	return a, nil
 }
 
-// Close closes the connections to the cluster. Leases held through the Assigner then expire by
-// themselves unless they were released.
-func (a *Assigner) Close() error { return a.c.Close() }
+// Close closes the connections to the cluster, after the renewal attempts in flight have
+// returned. Leases held through the Assigner then expire by themselves unless they were released.
+func (a *Assigner) Close() error {
+	a.mu.Lock()
+	a.cancel() // under a.mu: no goroutine is added to a.wg after it (spawn, build)
+	a.mu.Unlock()
+	a.closeMembers()
+	return a.c.Close()
+}
 
 // Prefix returns the key prefix of the manifest, with its trailing slash.
 func (a *Assigner) Prefix() string { return a.prefix }
 
 func (a *Assigner) key(kind string, id int64) string {
 	return a.prefix + kind + "/" + strconv.FormatInt(id, 10)
-}
-
-// markValue encodes a mark as fixed-width decimal milliseconds: byte order is numeric order, so
-// that a transaction can compare marks. Times before 1970 count as 0.
-func markValue(t time.Time) string { return padMs(t.UnixMilli()) }
-
-func padMs(ms int64) string { return fmt.Sprintf("%020d", max(ms, 0)) }
-
-func parseMark(v []byte) (int64, error) { return strconv.ParseInt(string(v), 10, 64) }
-
-func msTime(ms int64) time.Time {
-	if ms <= 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms)
 }
 
 // ttlOf returns the etcd TTL for a lease of d: d rounded up to whole seconds, at least one, so

@@ -132,9 +132,9 @@ func (a *Assigner) readOnce(ctx context.Context) (manifest, error) {
 		if err != nil {
 			continue
 		}
-		v, err := parseMark(kv.Value)
+		v, err := parseMark(string(kv.Key), kv.Value)
 		if err != nil {
-			return manifest{}, fmt.Errorf("mark of generator %d: %q is not a number", id, kv.Value)
+			return manifest{}, err
 		}
 		m.marks[id] = candidate{id: id, mark: v, markRev: kv.ModRevision}
 	}

@@ -9,11 +9,15 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/snowfall-go/snowfall/internal/redact"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // target is a parsed etcd URL.
@@ -36,27 +40,31 @@ var prefixRE = regexp.MustCompile(`^[A-Za-z0-9_./-]{0,200}$`)
 // groupRE is what a group name may hold, as in sqlassign.
 var groupRE = regexp.MustCompile(`^[a-z0-9_]{0,40}$`)
 
-// Redact returns raw with its password replaced by xxxxx, for messages, also when raw does not
-// parse (internal/redact, the one redaction every message of the project goes through).
-func Redact(raw string) string { return redact.DSN(raw) }
+// Redacted returns url as Open's messages show it: built from its parsed parts (user, endpoints,
+// prefix and parameters), without its password. Errors: those of CheckURL for a malformed url (which
+// never quote it).
+func Redacted(url string) (string, error) {
+	t, err := parseURL(url, "")
+	if err != nil {
+		return "", err
+	}
+	return t.display, nil
+}
 
 // parseURL parses etcd://[user[:password]@]host:port[,host:port…]/prefix[?params] and a group name.
+// Its errors never quote raw: a URL that does not parse may hold its password anywhere; parts of
+// one that parsed are safe to show (see redact.ParseURL).
 func parseURL(raw, group string) (target, error) {
 	if !groupRE.MatchString(group) {
 		return target{}, fmt.Errorf("etcdassign: group %q: want up to 40 lower-case letters, digits and underscores", group)
 	}
-	u, err := url.Parse(raw)
+	u, q, err := redact.ParseURL(raw)
 	if err != nil {
-		// url.Error quotes the URL, password included: say only what is wrong.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return target{}, fmt.Errorf("etcdassign: bad etcd URL %s: %w", Redact(raw), err)
+		return target{}, &redact.InvalidError{Pkg: "etcdassign", What: "etcd URL", Reason: err}
 	}
-	t := target{display: u.Redacted(), dial: 5 * time.Second}
-	if u.Scheme != "etcd" {
-		return target{}, fmt.Errorf("etcdassign: URL %s: scheme %q, want etcd://host:port[,host:port…]/prefix", t.display, u.Scheme)
+	t := target{display: redact.Display(u, q, params, nil), dial: 5 * time.Second}
+	if !strings.EqualFold(u.Scheme, "etcd") {
+		return target{}, &redact.InvalidError{Pkg: "etcdassign", What: "etcd URL", Reason: errors.New("its scheme is not etcd: (want etcd://host:port[,host:port…]/prefix)")}
 	}
 	if u.Host == "" {
 		return target{}, fmt.Errorf("etcdassign: URL %s has no host (want etcd://host:port[,host:port…]/prefix)", t.display)
@@ -86,14 +94,11 @@ func parseURL(raw, group string) (target, error) {
 		t.user = u.User.Username()
 		t.password, _ = u.User.Password()
 	}
-	q := u.Query()
 	for k := range q {
-		known := false
-		for _, p := range params {
-			known = known || k == p
-		}
-		if !known {
-			return target{}, fmt.Errorf("etcdassign: URL %s: unknown parameter %q (want %s)", t.display, k, strings.Join(params, ", "))
+		if !slices.Contains(params, k) {
+			// Not named: an unknown name may be a piece of a password whose '&' was not escaped.
+			return target{}, fmt.Errorf("etcdassign: URL %s: a parameter is not one of %s (the password goes in the user-information: etcd://user:password@host:port/prefix)",
+				t.display, strings.Join(params, ", "))
 		}
 	}
 	if v := q.Get("dial-timeout"); v != "" {
@@ -149,4 +154,31 @@ func boolParam(q url.Values, name, display string) (bool, error) {
 		return false, fmt.Errorf("etcdassign: URL %s: %s %q: want true or false", display, name, v)
 	}
 	return b, nil
+}
+
+// classify names the etcd client's errors: the server's by its fixed description (rpctypes maps
+// only the descriptions etcd defines), the rest by their gRPC code; a gRPC status message may hold
+// a dial error naming an endpoint, so it is not passed on.
+func classify(err error) string {
+	var ee rpctypes.EtcdError
+	if errors.As(err, &ee) {
+		return ee.Error()
+	}
+	s, ok := status.FromError(err)
+	if !ok {
+		return ""
+	}
+	switch s.Code() {
+	case codes.OK:
+		return ""
+	case codes.Unavailable:
+		return "no member answered (gRPC Unavailable)"
+	case codes.DeadlineExceeded:
+		return "timed out"
+	case codes.Unauthenticated:
+		return "authentication failed (gRPC Unauthenticated)"
+	case codes.PermissionDenied:
+		return "permission denied (gRPC PermissionDenied)"
+	}
+	return "failed (gRPC " + s.Code().String() + ")"
 }

@@ -18,14 +18,17 @@ var urlCases = []struct {
 	{"user and password", "etcd://root:s3cret@h:2379/p", "", "h:2379", "/p/", ""},
 	{"tls", "etcd://h:2379/p?tls=true&dial-timeout=2s", "", "h:2379", "/p/", ""},
 	{"ipv6", "etcd://[::1]:2379/p", "", "[::1]:2379", "/p/", ""},
-	{"other scheme", "http://h:2379/p", "", "", "", `scheme "http"`},
+	{"other scheme", "http://h:2379/p", "", "", "", `its scheme is not etcd:`},
 	{"no host", "etcd:///p", "", "", "", "no host"},
 	{"no port", "etcd://h/p", "", "", "", `endpoint "h" is not host:port`},
 	{"port out of range", "etcd://root:s3cret@h:70000/p", "", "", "", "out of range [1, 65535]"},
 	{"empty endpoint", "etcd://h:1,,k:2/p", "", "", "", `endpoint "" is not host:port`},
 	{"bad prefix", "etcd://h:1/a b", "", "", "", "key prefix"},
 	{"bad group", "etcd://h:1/p", "Bad-Group", "", "", `group "Bad-Group"`},
-	{"unknown parameter", "etcd://root:s3cret@h:1/p?sslmode=require", "", "", "", `unknown parameter "sslmode"`},
+	{"unknown parameter", "etcd://root:s3cret@h:1/p?sslmode=require", "", "", "", `a parameter is not one of tls,`},
+	{"password parameter", "etcd://h:1/p?password=s3cret", "", "", "", `the password goes in the user-information`},
+	{"unescaped slash in the password", "etcd://root:s3c/ret@h:1/p", "", "", "", `not a valid etcd URL (value hidden)`},
+	{"unescaped at and slash in the password", "etcd://root:s3@c/ret@h:1/p", "", "", "", `an '@' after the host`},
 	{"bad bool", "etcd://h:1/p?tls=maybe", "", "", "", `tls "maybe": want true or false`},
 	{"bad timeout", "etcd://h:1/p?dial-timeout=2h", "", "", "", "dial-timeout"},
 	{"cert without key", "etcd://h:1/p?cert=/c.pem", "", "", "", "cert and key go together"},
@@ -63,8 +66,8 @@ func TestParseURL(t *testing.T) {
 	if got.user != "root" || got.password != "s3cret" || got.tls == nil || got.dial != 250*time.Millisecond {
 		t.Errorf("got user %q password %q tls %v dial %v", got.user, got.password, got.tls != nil, got.dial)
 	}
-	if r := Redact("etcd://root:s3cret@a:1,b:2/p"); r != "etcd://root:xxxxx@a:1,b:2/p" {
-		t.Errorf("Redact: got %q", r)
+	if r, err := Redacted("etcd://root:s3cret@a:1,b:2/p?tls=true"); r != "etcd://root:xxxxx@a:1,b:2/p?tls=true" || err != nil {
+		t.Errorf("Redacted: got %q, %v", r, err)
 	}
 }
 
@@ -102,22 +105,8 @@ func FuzzParseURL(f *testing.F) {
 	})
 }
 
-// TestMarkValueOrder: the fixed-width mark encoding orders like the numbers, which the renewal's
-// compare relies on.
-func TestMarkValueOrder(t *testing.T) {
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	prev := markValue(time.Time{})
-	for _, d := range []time.Duration{0, time.Millisecond, time.Second, 200 * time.Hour * 24 * 365} {
-		v := markValue(base.Add(d))
-		if v <= prev {
-			t.Errorf("markValue(%v) = %s, not above %s", base.Add(d), v, prev)
-		}
-		prev = v
-	}
-}
-
 // TestUnparsableURLHidesPassword: the error for a URL that does not parse names it without its
-// password (Redact used to return such a URL unchanged).
+// password, nor the value at all.
 func TestUnparsableURLHidesPassword(t *testing.T) {
 	_, err := parseURL("etcd://root:s3cr%zzet@a:1/p", "")
 	if err == nil {

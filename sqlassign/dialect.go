@@ -2,11 +2,13 @@ package sqlassign
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/snowfall-go/snowfall/internal/redact"
 	"github.com/snowfall-go/snowfall/sqlassign/internal/drivers"
 )
 
@@ -86,12 +88,13 @@ func (d dialect) q(s string) string {
 
 // target is a parsed database URL.
 type target struct {
-	d       dialect
-	driver  string
-	dsn     string
-	memory  bool
-	display string // the URL without its password, for messages
-	busy    func(error) bool
+	d        dialect
+	driver   string
+	dsn      string
+	memory   bool
+	display  string // the URL as messages show it, without its password
+	busy     func(error) bool
+	classify func(error) string
 }
 
 // driverPackages names, for each scheme, the package that registers it.
@@ -102,43 +105,56 @@ var driverPackages = map[string]string{
 }
 
 // parseURL maps a database URL to a driver and DSN, through the driver package registered for its
-// scheme (keyword DSNs are PostgreSQL's).
+// scheme (keyword/value DSNs are PostgreSQL's). Its errors never quote raw, nor pass on an error
+// that does: a URL that does not parse may hold its password anywhere.
 func parseURL(raw string) (target, error) {
-	scheme, what := "postgres", "keyword DSNs"
-	if !keywordDSN(raw) {
-		var ok bool
-		scheme, _, ok = strings.Cut(raw, ":")
-		if !ok || scheme == "" {
-			return target{}, fmt.Errorf("sqlassign: %q is not a database URL (want sqlite:///path, sqlite::memory:, postgres://… or mysql://…)", raw)
-		}
-		what = "URLs"
+	bad := func(err error) (target, error) {
+		return target{}, &redact.InvalidError{Pkg: "sqlassign", What: "database URL", Reason: err}
 	}
-	pkg, known := driverPackages[strings.ToLower(scheme)]
-	if !known {
-		return target{}, fmt.Errorf("sqlassign: unknown scheme %q in database URL (want sqlite:, postgres: or mysql:)", scheme)
+	scheme, _, hasColon := strings.Cut(raw, ":")
+	scheme = strings.ToLower(scheme)
+	pkg, known := driverPackages[scheme]
+	what := "URLs"
+	switch {
+	case hasColon && known:
+	case keywordDSN(raw):
+		scheme, pkg, what = "postgres", "postgres", "keyword DSNs"
+	case hasColon && redact.ValidScheme(scheme):
+		return bad(errors.New("its scheme is not sqlite:, postgres:, postgresql:, mysql: or mariadb: (the scheme is not shown, in case it is a piece of a password)"))
+	default:
+		return bad(errors.New("it is neither a URL (sqlite:///path/to/file.db, postgres://…, mysql://…) nor PostgreSQL's keyword=value pairs"))
 	}
 	parse, ok := drivers.Lookup(scheme)
 	if !ok {
-		return target{}, fmt.Errorf("sqlassign: %s: %s need the driver package: import _ \"github.com/snowfall-go/snowfall/sqlassign/%s\"", strings.ToLower(scheme), what, pkg)
+		return target{}, fmt.Errorf("sqlassign: %s: %s need the driver package: import _ \"github.com/snowfall-go/snowfall/sqlassign/%s\"", scheme, what, pkg)
 	}
 	t, err := parse(raw)
 	if err != nil {
-		return target{}, err
+		return bad(err)
 	}
 	d, ok := dialects[t.Dialect]
 	if !ok {
 		return target{}, fmt.Errorf("sqlassign: driver package for %s: URLs gave unknown dialect %q", scheme, t.Dialect)
 	}
-	return target{d: d, driver: t.Driver, dsn: t.DSN, memory: t.Memory, display: t.Display, busy: t.Busy}, nil
+	return target{d: d, driver: t.Driver, dsn: t.DSN, memory: t.Memory, display: t.Display, busy: t.Busy, classify: t.Classify}, nil
 }
 
 var dialects = map[string]dialect{"postgres": postgres, "mysql": mysqlDialect, "sqlite": sqlite}
 
-// keywordDSN reports whether raw is a PostgreSQL keyword/value connection string
-// ("host=/var/run/postgresql dbname=test") rather than a URL.
-func keywordDSN(raw string) bool {
-	f := strings.Fields(raw)
-	return len(f) > 0 && !strings.Contains(raw, "://") && keywordRE.MatchString(f[0])
-}
+// keywordDSN reports whether raw is, by its first word, a keyword/value connection string
+// ("host=/var/run/postgresql dbname=test"), in any case: the driver package then checks the
+// keywords.
+func keywordDSN(raw string) bool { return keywordRE.MatchString(raw) }
 
-var keywordRE = regexp.MustCompile(`^[a-z_]+=`)
+var keywordRE = regexp.MustCompile(`^\s*[A-Za-z_]+\s*=`)
+
+// Redacted returns url as Open's messages show it: built from its parsed parts (scheme, user,
+// hosts, database, and the parameters that hold no secret), without its password. Errors: those of
+// CheckURL for a malformed url (which never quote it).
+func Redacted(url string) (string, error) {
+	t, err := parseURL(url)
+	if err != nil {
+		return "", err
+	}
+	return t.display, nil
+}

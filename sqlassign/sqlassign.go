@@ -58,6 +58,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/redact"
 )
 
 // Options configure an Assigner. The zero value means the default group and connection limits.
@@ -102,8 +103,12 @@ func CheckURL(url, group string) error {
 // postgres://user:pass@host:port/db?sslmode=disable, mysql://user:pass@host:port/db) and creates
 // the group's tables if they do not exist. The URL's driver package must be imported (see the
 // package documentation). Errors: a malformed URL, an unknown scheme or one whose driver package
-// is not imported, a bad group name, an unreachable database, and schema creation failures. The
-// result is safe for concurrent use.
+// is not imported, a bad group name, an unreachable database, and schema creation failures. No
+// error quotes url: a malformed one is hidden, and one that parsed is shown without its password
+// (see Redacted); a driver's error, whose text may repeat the URL, is reachable through
+// errors.Unwrap and errors.As but not part of the message, which names its class (a SQLSTATE, a
+// MySQL error number, a SQLite result code, a network failure). The result is safe for concurrent
+// use.
 func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	t, err := parseURL(url)
 	if err != nil {
@@ -115,7 +120,7 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	}
 	db, err := sql.Open(t.driver, t.dsn)
 	if err != nil {
-		return nil, fmt.Errorf("sqlassign: open %s: %w", t.display, err)
+		return nil, redact.Wrap("sqlassign: open", t.display, err, t.classify)
 	}
 	conns := opts.MaxConns
 	if conns <= 0 {
@@ -141,11 +146,11 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	}
 	if err := a.ping(ctx, t.busy); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlassign: open %s: %w", t.display, err)
+		return nil, redact.Wrap("sqlassign: open", t.display, err, t.classify)
 	}
 	if err := a.createSchema(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlassign: open %s: %w", t.display, err)
+		return nil, redact.Wrap("sqlassign: create the tables at", t.display, err, t.classify)
 	}
 	return a, nil
 }

@@ -154,15 +154,17 @@ func TestOpenErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, url, want string
 	}{
-		{"empty", "", "not a database URL"},
-		{"no scheme", "leases.db", "not a database URL"},
-		{"unknown scheme", "oracle://host/db", `unknown scheme "oracle"`},
+		{"empty", "", "not a valid database URL (value hidden): it is neither a URL"},
+		{"no scheme", "leases.db", "not a valid database URL (value hidden): it is neither a URL"},
+		{"unknown scheme", "oracle://host/db", "not a valid database URL (value hidden): its scheme is not"},
 		{"sqlite without path", "sqlite://", "no file path"},
 		{"postgres without host", "postgres:///test", "no host"},
 		{"mysql without database", "mysql://root@127.0.0.1:3306", "no database name"},
 		{"bad group", "sqlite::memory:", "group"},
-		{"unreachable postgres", "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2", "127.0.0.1:1"},
-		{"unreachable mysql", "mysql://root@127.0.0.1:1/test?timeout=2s", "127.0.0.1:1"},
+		{"unreachable postgres", "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2", "open postgres://postgres@127.0.0.1:1/test?sslmode=disable: connection refused"},
+		{"unreachable mysql", "mysql://root@127.0.0.1:1/test?timeout=2s", "open mysql://root@127.0.0.1:1/test: connection refused"},
+		{"wrong password", "mysql://root:wrong@127.0.0.1:3306/test", "open mysql://root:xxxxx@127.0.0.1:3306/test: authentication failed: access denied (MySQL error 1045)"},
+		{"missing database", "postgres://postgres@127.0.0.1:5432/snowfall_no_such_db?sslmode=disable", "the database does not exist (SQLSTATE 3D000)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := sqlassign.Options{}

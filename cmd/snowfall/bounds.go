@@ -11,10 +11,14 @@ import (
 const (
 	minProbe       = 50 * time.Millisecond
 	maxProbe       = 10 * time.Minute
-	maxClockOffset = 24 * time.Hour
+	maxClockOffset = cli.MaxClockOffset
 	maxConns       = 1 << 20
 	minDBTimeout   = 100 * time.Millisecond
 	maxDBTimeout   = 10 * time.Minute
+
+	maxDrainDelay      = 10 * time.Minute
+	minShutdownTimeout = 100 * time.Millisecond
+	maxShutdownTimeout = 10 * time.Minute
 )
 
 // durationBound is a duration flag's allowed range.

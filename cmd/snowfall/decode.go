@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/snowfall-go/snowfall"
@@ -34,6 +35,7 @@ func (c decodeCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if err := decodeSpec.Parse(fs, args, sio); err != nil {
 		return err
 	}
+	lf.NameFrom(fs, envPrefix, sio.Getenv)
 	l, err := lf.Resolve()
 	if err != nil {
 		return err
@@ -59,22 +61,56 @@ func (c decodeCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 			}
 		}
 	} else {
-		sc := bufio.NewScanner(sio.In)
-		for sc.Scan() {
-			if line := strings.TrimSpace(sc.Text()); line != "" {
+		r := bufio.NewReader(sio.In)
+		for {
+			line, long, err := readLine(r)
+			if long > 0 {
+				bad++
+				w.Flush()
+				fmt.Fprintf(sio.Err, "snowfall: decode: a line of %d bytes (%q…) is not an ID\n", long, line)
+			} else if line = strings.TrimSpace(line); line != "" {
 				if err := decode(line); err != nil {
 					return err
 				}
 			}
-		}
-		if err := sc.Err(); err != nil {
-			return fmt.Errorf("decode: reading input: %w", err)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("decode: reading input: %w", err)
+			}
 		}
 	}
 	if bad > 0 {
 		return errors.New("decode: " + plural(bad, "malformed ID"))
 	}
 	return nil
+}
+
+// maxLine is the longest line decode reads as a whole: far more than any ID's text.
+const maxLine = 256
+
+// readLine returns the next line of r without its end. A line longer than maxLine is read to its
+// end but not kept: readLine returns its first 32 bytes and its length as long.
+func readLine(r *bufio.Reader) (line string, long int, err error) {
+	var b []byte
+	n := 0
+	for {
+		chunk, isPrefix, err := r.ReadLine()
+		n += len(chunk)
+		if len(b) < maxLine+1 {
+			b = append(b, chunk[:min(len(chunk), maxLine+1-len(b))]...)
+		}
+		if err != nil || !isPrefix {
+			if n > maxLine {
+				return string(b[:32]), n, err
+			}
+			if err == io.EOF && n > 0 {
+				err = nil // the last line, without a newline: the next call returns io.EOF
+			}
+			return string(b), 0, err
+		}
+	}
 }
 
 func plural(n int, what string) string {

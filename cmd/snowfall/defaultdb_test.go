@@ -42,13 +42,13 @@ func TestServeDefaultDBPlace(t *testing.T) {
 				if err := os.MkdirAll(filepath.Dir(oldPath), 0o700); err != nil {
 					t.Fatal(err)
 				}
-				s := startServe(t, nil, "--db", "sqlite://"+oldPath)
+				s := startLeased(t, nil, "--db", "sqlite://"+oldPath)
 				getStats(t, s.URL)
 				if err := s.Stop(); err != nil {
 					t.Fatal(err)
 				}
 			}
-			s := startServe(t, c.env(home))
+			s := startLeased(t, c.env(home))
 			st := getStats(t, s.URL)
 			if st.Lease == nil || st.Lease.State != "held" {
 				t.Fatalf("stats %+v, want a held lease", st)

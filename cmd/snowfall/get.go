@@ -32,9 +32,9 @@ func (c getCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 		return err
 	}
 	if *n < 1 || *n > maxGet {
-		return cli.Usagef("get: -n %d out of range [1, %d]", *n, maxGet)
+		return cli.Usagef("get: %s %d out of range [1, %d]", nName(fs, sio.Getenv), *n, maxGet)
 	}
-	cl, err := sf.client("get")
+	cl, err := sf.client("get", sio.Getenv)
 	if err != nil {
 		return err
 	}

@@ -109,8 +109,10 @@ func TestClientCmdErrors(t *testing.T) {
 	}{
 		{"n zero", nil, []string{"get", "-n", "0"}, 2, "-n 0 out of range"},
 		{"n too large", nil, []string{"get", "-n", "10000001"}, 2, "out of range"},
-		{"stray argument", nil, []string{"get", "x"}, 2, `unexpected argument "x"`},
-		{"bad server", nil, []string{"stats", "--server", "ftp://x"}, 2, "invalid server url"},
+		{"stray argument", nil, []string{"get", "x"}, 2, "unexpected argument after the flags (it is not shown"},
+		{"bad server", nil, []string{"stats", "--server", "ftp://x"}, 2, "--server: not a valid server URL (value hidden): its scheme is not http or https"},
+		{"server with a password", nil, []string{"get", "--server", "http://u:hunter2@127.0.0.1:1"}, 2, "--server: the URL holds a user or password, which get does not send"},
+		{"server from the environment", map[string]string{"SNOWFALL_SERVER": "http://h:1/?x"}, []string{"stats"}, 2, "SNOWFALL_SERVER: not a valid server URL (value hidden): it holds a query"},
 		{"bad env timeout", map[string]string{"SNOWFALL_TIMEOUT": "soon"}, []string{"get"}, 2, "SNOWFALL_TIMEOUT"},
 		{"dead server get", nil, []string{"get", "--server", dead}, 1, "connection refused"},
 		{"dead server stats", map[string]string{"SNOWFALL_SERVER": dead}, []string{"stats"}, 1, "connection refused"},

@@ -243,7 +243,7 @@ func TestServeSecretsRedacted(t *testing.T) {
 		{"no scheme bare", "u:" + secret + "@127.0.0.1/db"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, stderr, _ := runExe(t, 20*time.Second, nil, "serve", "--host", "127.0.0.1", "--port", "0", "--db", c.db, "--db-timeout", "2s")
+			_, stderr, _ := runExe(t, 20*time.Second, nil, "serve", "--host", "127.0.0.1", "--port", "0", "--db", c.db, "--db-timeout", "2s", "--exit-on-start-failure")
 			if strings.Contains(stderr, secret) {
 				t.Errorf("the password shows: %s", stderr)
 			}
@@ -255,7 +255,7 @@ func TestServeSecretsRedacted(t *testing.T) {
 	}
 	t.Run("lease acquired", func(t *testing.T) {
 		db := postgresURL() + "&password=" + secret
-		s := startServe(t, nil, "--db", db, "--group", "redacttest")
+		s := startLeased(t, nil, "--db", db, "--group", "redacttest")
 		if code, _, body := get(t, s.URL+"/"); code != 200 {
 			t.Fatalf("GET /: %d %q", code, body)
 		}
@@ -310,7 +310,7 @@ func TestDatabaseDeadline(t *testing.T) {
 	addr := silentServer(t)
 	for _, db := range []string{"postgres://u@" + addr + "/db?sslmode=disable", "mysql://u@" + addr + "/db"} {
 		for _, args := range [][]string{
-			{"serve", "--host", "127.0.0.1", "--port", "0", "--db", db},
+			{"serve", "--host", "127.0.0.1", "--port", "0", "--db", db, "--exit-on-start-failure"},
 			{"schema", "create", "--db", db},
 			{"leases", "--db", db},
 		} {
@@ -426,7 +426,7 @@ func TestServeStateDirIsAPath(t *testing.T) {
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	s := startServe(t, map[string]string{"XDG_STATE_HOME": state})
+	s := startLeased(t, map[string]string{"XDG_STATE_HOME": state})
 	if code, _, body := get(t, s.URL+"/"); code != 200 {
 		t.Fatalf("GET /: %d %q", code, body)
 	}

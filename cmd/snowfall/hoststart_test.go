@@ -6,7 +6,18 @@ import (
 
 	"github.com/snowfall-go/snowfall/internal/assignurl"
 	"github.com/snowfall-go/snowfall/internal/idsource"
+	"github.com/snowfall-go/snowfall/internal/redact"
+	"github.com/snowfall-go/snowfall/internal/testkit/cmdtest"
 )
+
+func dbURL(t *testing.T, raw string) redact.URL {
+	t.Helper()
+	u, err := assignurl.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
 
 // TestServeEmbeddedStart: snowfall serve on the embedded default store (no node flags, no --db)
 // leases the generator id this host derives with the store's salt, not generator 0, and gets it
@@ -18,6 +29,7 @@ func TestServeEmbeddedStart(t *testing.T) {
 	var first int64 = -1
 	for range 2 {
 		s := startServe(t, env)
+		cmdtest.WaitReady(t, s.URL) // it claims in the background
 		st := getStats(t, s.URL)
 		if err := s.Stop(); err != nil {
 			t.Fatal(err)
@@ -25,7 +37,7 @@ func TestServeEmbeddedStart(t *testing.T) {
 		if st.Lease == nil {
 			t.Fatalf("stats %+v, want a lease", st)
 		}
-		a, err := assignurl.Open(t.Context(), "sqlite://"+path, "")
+		a, err := assignurl.Open(t.Context(), dbURL(t, "sqlite://"+path), "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,6 +56,7 @@ func TestServeEmbeddedStart(t *testing.T) {
 		first = st.Lease.ID
 	}
 	s := startServe(t, nil, "--db", "sqlite://"+filepath.Join(t.TempDir(), "given.db"))
+	cmdtest.WaitReady(t, s.URL)
 	if st := getStats(t, s.URL); st.Lease == nil || st.Lease.ID != 0 {
 		t.Errorf("a store given with --db: lease %+v, want generator 0", st.Lease)
 	}

@@ -19,22 +19,21 @@ func (leasesCmd) Synopsis() string { return "list the generator ids held in a da
 
 var leasesSpec = cli.Spec{Name: "leases", Usage: "snowfall leases --db URL [--group G] [--db-timeout 10s]", EnvPrefix: envPrefix}
 
-func (c leasesCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error) {
+func (c leasesCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
 	var f cli.DBFlags
 	f.Register(fs)
 	if err := leasesSpec.Parse(fs, args, sio); err != nil {
 		return err
 	}
-	db := f.DB.URL()
-	if db == "" {
+	if !f.DB.Given() {
 		return cli.Usagef("leases: --db is required")
 	}
-	defer func() { err = f.DB.Redact(err) }()
+	db := f.DB.URL()
 	if err := checkDurations(fs, sio.Getenv, durationBound{name: "db-timeout", v: &f.Timeout, lo: minDBTimeout, hi: maxDBTimeout}); err != nil {
 		return fmt.Errorf("leases: %w", err)
 	}
-	a, say, err := openStore(ctx, "leases", &f, sio)
+	a, say, err := openStore(ctx, "leases", fs, &f, sio)
 	if err != nil {
 		return err
 	}
@@ -65,9 +64,9 @@ func (c leasesCmd) Run(ctx context.Context, args []string, sio cli.IO) (err erro
 // openStore opens the lease database of --db and --group for command cmd (leases, schema create),
 // within --db-timeout; say, which it returns for the next steps, tells on stderr what a slow step
 // waits for. A bad URL or group is a UsageError.
-func openStore(ctx context.Context, cmd string, f *cli.DBFlags, sio cli.IO) (assignurl.Store, func(string), error) {
-	if err := assignurl.Check(f.DB.URL(), f.Group); err != nil {
-		return nil, nil, cli.Usagef("%s: --db or --group: %v", cmd, err)
+func openStore(ctx context.Context, cmd string, fs *flag.FlagSet, f *cli.DBFlags, sio cli.IO) (assignurl.Store, func(string), error) {
+	if err := f.Check(fs, envPrefix, sio.Getenv); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cmd, err)
 	}
 	say := func(msg string) { fmt.Fprintln(sio.Err, "snowfall: "+msg) }
 	a, err := idsource.OpenDB(ctx, f.DB.URL(), f.Group, f.Timeout, say)

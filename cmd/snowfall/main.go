@@ -7,9 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/snowfall-go/snowfall/internal/cli"
 )
@@ -33,7 +31,7 @@ func commands() []cli.Command {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	err := run(ctx, os.Args[1:], cli.StdIO())
 	stop()
 	os.Exit(report(err, cli.StdIO()))

@@ -19,6 +19,14 @@ func (nextCmd) Synopsis() string { return "print new IDs from a local generator"
 
 var nextSpec = cli.Spec{Name: "next", Usage: "snowfall next [-n N] [--layout L] [--epoch E] [--generator G | --dc D --worker W]", EnvPrefix: envPrefix}
 
+// nName names -n in a message: -n, or SNOWFALL_N when the value came from there.
+func nName(fs *flag.FlagSet, getenv func(string) string) string {
+	if name := cli.FlagName(fs, envPrefix, getenv, "n"); name != "--n" {
+		return name
+	}
+	return "-n"
+}
+
 func (c nextCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
 	nf := &cli.IntFlag{V: 1}
@@ -30,8 +38,9 @@ func (c nextCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 		return err
 	}
 	if *n < 1 || *n > maxNext {
-		return cli.Usagef("next: -n %d out of range [1, %d]", *n, maxNext)
+		return cli.Usagef("next: %s %d out of range [1, %d]", nName(fs, sio.Getenv), *n, maxNext)
 	}
+	lf.NameFrom(fs, envPrefix, sio.Getenv)
 	l, err := lf.Resolve()
 	if err != nil {
 		return err

@@ -16,13 +16,15 @@ func (serveCmd) Synopsis() string { return "serve IDs over HTTP (pysnowflake-com
 
 var serveSpec = cli.Spec{
 	Name: "serve",
-	Usage: "snowfall serve [--host H] [--port P] [--layout L] [--epoch E] [--generator G | --dc D --worker W | --db URL [--group G] [--probe D] [--db-timeout D]] [--state-file PATH] [--max-conns N]\n" +
+	Usage: "snowfall serve [--host H] [--port P] [--admin-addr HOST:PORT] [--layout L] [--epoch E] [--generator G | --dc D --worker W | --db URL [--group G] [--probe D] [--db-timeout D] [--exit-on-start-failure]] [--state-file PATH] [--max-conns N] [--drain-delay D] [--shutdown-timeout D]\n" +
 		"(without --generator, --dc/--worker and --db, the generator id is leased from a SQLite file in $XDG_STATE_HOME/snowfall, default ~/.local/state/snowfall)",
 	EnvPrefix: envPrefix,
 }
 
 // Run parses and checks the flags, opens the ID source they ask for, listens and serves until ctx
-// is done; then the source is closed (a lease released).
+// is done; then it drains (see --drain-delay; a second signal, through hurry, ends the delay),
+// finishes what is in flight and closes the source (a lease released). A lease store that
+// contradicts the flags (another layout or epoch) ends it, as at start.
 func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error) {
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
 	var f serveFlags
@@ -30,7 +32,6 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 	if err := serveSpec.Parse(fs, args, sio); err != nil {
 		return err
 	}
-	defer func() { err = f.db.DB.Redact(err) }()
 	cfg, err := f.config(fs, sio)
 	if err != nil {
 		return err
@@ -40,9 +41,13 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer src.Close()
-	ln, err := idsource.Listen(ctx, src, idsource.ListenConfig{Host: f.listen.Host, Port: f.listen.Port.V, MaxConns: f.maxConns.V, Out: sio.Out})
+	ln, err := idsource.Listen(ctx, src, idsource.ListenConfig{Host: f.listen.Host, Port: f.listen.Port.V, MaxConns: f.maxConns.V,
+		AdminAddr: f.adminAddr, DrainDelay: f.drainDelay, ShutdownTimeout: f.shutdown, Hurry: hurried(ctx), Out: sio.Out})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	return ln.Serve(ctx)
+	if err := ln.Serve(ctx); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
 }

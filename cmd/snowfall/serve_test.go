@@ -25,6 +25,14 @@ func startServe(t *testing.T, env map[string]string, args ...string) *cmdtest.Se
 	return cmdtest.MustStart(t, run, env, append([]string{"serve", "--host", "127.0.0.1", "--port", "0"}, args...)...)
 }
 
+// startLeased is startServe for a leased server, once it holds its lease: it listens before.
+func startLeased(t *testing.T, env map[string]string, args ...string) *cmdtest.Server {
+	t.Helper()
+	s := startServe(t, env, args...)
+	cmdtest.WaitReady(t, s.URL)
+	return s
+}
+
 func getStats(t *testing.T, url string) api.Stats {
 	t.Helper()
 	code, body := cmdtest.Get(t, url+"/stats")
@@ -71,7 +79,7 @@ func TestServeNode(t *testing.T) {
 
 // TestServeSQLiteLease serves from a lease in a SQLite file.
 func TestServeSQLiteLease(t *testing.T) {
-	s := startServe(t, nil, "--db", "sqlite://"+filepath.Join(t.TempDir(), "leases.db"), "--probe", "100ms")
+	s := startLeased(t, nil, "--db", "sqlite://"+filepath.Join(t.TempDir(), "leases.db"), "--probe", "100ms")
 	if code, body := cmdtest.Get(t, s.URL+"/"); code != 200 {
 		t.Fatalf("GET /: %d %q", code, body)
 	}
@@ -97,17 +105,18 @@ func TestServeUsageErrors(t *testing.T) {
 		{"port", nil, []string{"--port", "70000"}, "--port 70000 out of range [0, 65535]"},
 		{"port env", map[string]string{"SNOWFALL_PORT": "http"}, nil, "SNOWFALL_PORT"},
 		{"generator range", nil, []string{"--generator", "2048"}, "generator 2048 out of range [0, 2047]"},
-		{"generator env range", map[string]string{"SNOWFALL_GENERATOR": "-1"}, nil, "generator -1 out of range [0, 2047]"},
+		{"generator env range", map[string]string{"SNOWFALL_GENERATOR": "-1"}, nil, "SNOWFALL_GENERATOR -1 out of range [0, 2047]"},
 		{"worker range", nil, []string{"--layout", "pysnowflake", "--worker", "256"}, "worker 256 out of range [0, 255]"},
 		{"db with generator", nil, []string{"--db", "memory", "--generator", "1"}, "excludes --generator"},
 		{"group without db", nil, []string{"--generator", "1", "--group", "a"}, "need --db"},
 		{"log format", nil, []string{"--log-format", "xml"}, "xml"},
 		{"bad probe", map[string]string{"SNOWFALL_PROBE": "often"}, []string{"--db", "memory"}, "SNOWFALL_PROBE"},
-		{"stray argument", nil, []string{"now"}, `unexpected argument "now"`},
-		{"db scheme", nil, []string{"--db", "oracle://db.example"}, `unknown scheme "oracle"`},
+		{"stray argument", nil, []string{"now"}, "unexpected argument after the flags (it is not shown"},
+		{"db scheme", nil, []string{"--db", "oracle://db.example"}, "--db: not a valid database URL (value hidden): its scheme is not"},
 		{"db without host", map[string]string{"SNOWFALL_DB": "postgres:///test"}, nil, "has no host"},
 		{"db group", nil, []string{"--db", "sqlite:///tmp/x.db", "--group", "Bad-Name"}, `group "Bad-Name"`},
-		{"db password hidden", nil, []string{"--db", "mysql://u:secret@/test"}, "u:xxxxx@"},
+		{"db password hidden", nil, []string{"--db", "mysql://u:secret@/test"}, "--db: not a valid database URL (value hidden): it has no host"},
+		{"db from the environment", map[string]string{"SNOWFALL_DB": "postgres://u:se/cret@h/db"}, nil, "SNOWFALL_DB: not a valid database URL (value hidden): it holds an '@' after the host"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			// A case that wrongly starts a server stops after a second and fails.
@@ -207,6 +216,7 @@ func TestServeLifetimeWarning(t *testing.T) {
 func TestServeReleasesSQLLease(t *testing.T) {
 	db := "sqlite://" + filepath.Join(t.TempDir(), "leases.db")
 	cmd, url, stderr := startBinary(t, nil, "--db", db, "--group", "releasetest")
+	cmdtest.WaitReady(t, url)
 	first := getStats(t, url)
 	if first.Lease == nil || first.Lease.State != "held" {
 		t.Fatalf("first server: stats %+v, want a held lease", first)
@@ -215,7 +225,7 @@ func TestServeReleasesSQLLease(t *testing.T) {
 		t.Fatalf("exit %d, want 0; stderr %s", code, stderr.String())
 	}
 	start := time.Now()
-	s := startServe(t, nil, "--db", db, "--group", "releasetest")
+	s := startLeased(t, nil, "--db", db, "--group", "releasetest")
 	second := getStats(t, s.URL)
 	if second.Lease == nil || second.Lease.ID != first.Lease.ID {
 		t.Fatalf("second server leases %+v, want generator %d released by the first", second.Lease, first.Lease.ID)
@@ -224,7 +234,7 @@ func TestServeReleasesSQLLease(t *testing.T) {
 		t.Errorf("second server took %v to start", d)
 	}
 	// While the second holds it, a third gets another id.
-	third := getStats(t, startServe(t, nil, "--db", db, "--group", "releasetest").URL)
+	third := getStats(t, startLeased(t, nil, "--db", db, "--group", "releasetest").URL)
 	if third.Lease == nil || third.Lease.ID == second.Lease.ID {
 		t.Errorf("third server leases %+v while the second holds %d", third.Lease, second.Lease.ID)
 	}
@@ -234,7 +244,7 @@ func TestServeReleasesSQLLease(t *testing.T) {
 // state directory.
 func TestServeDefaultDB(t *testing.T) {
 	state := t.TempDir()
-	s := startServe(t, map[string]string{"XDG_STATE_HOME": state})
+	s := startLeased(t, map[string]string{"XDG_STATE_HOME": state})
 	st := getStats(t, s.URL)
 	if st.Lease == nil || st.Lease.State != "held" {
 		t.Fatalf("stats %+v, want a held lease", st)

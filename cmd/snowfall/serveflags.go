@@ -1,23 +1,28 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/snowfall-go/snowfall/internal/assignurl"
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/idsource"
-	"github.com/snowfall-go/snowfall/internal/redact"
 	"github.com/snowfall-go/snowfall/internal/server"
 )
 
 // serveFlags are the flags of snowfall serve.
 type serveFlags struct {
 	listen      cli.ListenFlags
+	adminAddr   string
 	maxConns    cli.IntFlag
+	drainDelay  time.Duration
+	shutdown    time.Duration
+	exitOnStart bool
 	layout      cli.LayoutFlags
 	logFormat   string
 	clockOffset time.Duration
@@ -29,7 +34,11 @@ type serveFlags struct {
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.listen.Register(fs)
 	f.maxConns.V = server.DefaultMaxConns
-	fs.Var(&f.maxConns, "max-conns", "most connections served at once; more clients wait in the listen queue")
+	fs.Var(&f.maxConns, "max-conns", "most connections served at once; a client arriving when that many are open takes the place of the one idle longest")
+	fs.StringVar(&f.adminAddr, "admin-addr", "", "also serve /livez, /readyz, /healthz, /metrics and /stats on this host:port, with a connection cap of its own (\"\": not at all)")
+	fs.DurationVar(&f.drainDelay, "drain-delay", 0, "on SIGTERM or SIGINT, answer /readyz with 503 and keep serving this long before closing the listener, so that load balancers stop routing here first (a second signal ends the delay)")
+	fs.DurationVar(&f.shutdown, "shutdown-timeout", server.DefaultShutdownTimeout, "once the listener is closed, how long requests in flight may take to finish")
+	fs.BoolVar(&f.exitOnStart, "exit-on-start-failure", false, "with a lease (--db or the default database): exit 1 when the store cannot be reached or no generator id can be claimed at start, instead of serving /livez and retrying")
 	f.layout.Register(fs, true)
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&f.clockOffset, "clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
@@ -55,37 +64,57 @@ func (f *serveFlags) checkRanges(fs *flag.FlagSet, getenv func(string) string) e
 		durationBound{name: "probe", v: &f.probe, lo: minProbe, hi: maxProbe, zero: true},
 		durationBound{name: "clock-offset", v: &f.clockOffset, lo: -maxClockOffset, hi: maxClockOffset},
 		durationBound{name: "db-timeout", v: &f.db.Timeout, lo: minDBTimeout, hi: maxDBTimeout},
+		durationBound{name: "drain-delay", v: &f.drainDelay, lo: 0, hi: maxDrainDelay},
+		durationBound{name: "shutdown-timeout", v: &f.shutdown, lo: minShutdownTimeout, hi: maxShutdownTimeout},
 	); err != nil {
 		return fmt.Errorf("serve: %w", err)
+	}
+	if f.adminAddr != "" {
+		if err := checkHostPort(f.adminAddr); err != nil {
+			return cli.Usagef("serve: %s %q: %v", cli.FlagName(fs, envPrefix, getenv, "admin-addr"), f.adminAddr, err)
+		}
+	}
+	return nil
+}
+
+// checkHostPort returns an error unless addr is host:port with a port in [0, 65535].
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port, for example 127.0.0.1:9090")
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 || strings.Trim(port, "0123456789") != "" {
+		return errors.New("port out of range [0, 65535]")
 	}
 	return nil
 }
 
 // checkCombination returns a UsageError for flags that do not go together, or a database that
 // cannot keep two servers apart.
-func (f *serveFlags) checkCombination() error {
-	db := f.db.DB.URL()
+func (f *serveFlags) checkCombination(fs *flag.FlagSet, getenv func(string) string) error {
+	given := f.db.DB.Given()
+	db := f.db.DB.URL().Raw()
 	switch {
-	case db != "" && f.nodeSet():
+	case given && f.nodeSet():
 		return cli.Usagef("serve: --db leases the generator id: it excludes --generator, --dc and --worker")
-	case db == "" && (f.db.Group != "" || f.probe != 0):
+	case !given && (f.db.Group != "" || f.probe != 0):
 		return cli.Usagef("serve: --group and --probe need --db")
 	case f.stateFile != "" && !f.nodeSet():
 		return cli.Usagef("serve: --state-file is for static node values: it needs --generator or --dc and --worker")
+	case f.db.DB.URL().IsZero():
 	case processLocal(db):
 		return cli.Usagef("serve: --db %s keeps leases inside this process, so a second server would lease the same generator id and repeat IDs; "+
 			"use --generator N (with --state-file) for a fixed id, or a shared database: the default sqlite:///… file (no --db), postgres:// or mysql://", &f.db.DB)
-	case db != "":
-		if err := assignurl.Check(db, f.db.Group); err != nil {
-			return cli.Usagef("serve: --db %s or --group: %v", &f.db.DB, err)
-		}
+	}
+	if err := f.db.Check(fs, envPrefix, getenv); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
 }
 
-// config checks the flags and returns the configuration of the ID source they ask for, with a
-// logger that hides the database password. Without node flags and --db, the source leases from the
-// default database (see defaultDB).
+// config checks the flags and returns the configuration of the ID source they ask for. The database
+// URL goes on as a redact.URL: messages and logs show it without its password. Without node flags
+// and --db, the source leases from the default database (see defaultDB).
 func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, error) {
 	var cfg idsource.Config
 	if err := f.checkRanges(fs, sio.Getenv); err != nil {
@@ -95,20 +124,23 @@ func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, erro
 	if err != nil {
 		return cfg, cli.Usagef("serve: --log-format: %v", err)
 	}
-	log = slog.New(redact.Handler(log.Handler(), redact.Secrets(f.db.DB.URL())))
+	f.layout.NameFrom(fs, envPrefix, sio.Getenv)
 	l, err := f.layout.Resolve()
 	if err != nil {
 		return cfg, err
 	}
-	if err := f.checkCombination(); err != nil {
+	if err := f.checkCombination(fs, sio.Getenv); err != nil {
 		return cfg, err
 	}
-	cfg = idsource.Config{Layout: l, StateFile: f.stateFile, ClockOffset: f.clockOffset, Logger: log,
+	cfg = idsource.Config{Layout: l, StateFile: f.stateFile, ClockOffset: f.clockOffset, Logger: log, ExitOnStartFailure: f.exitOnStart,
 		DB: f.db.DB.URL(), Group: f.db.Group, Probe: f.probe, DBTimeout: f.db.Timeout, LayoutSet: layoutSet(fs, sio.Getenv)}
-	if cfg.DB == "" && !f.nodeSet() {
-		var old bool
-		if cfg.DB, old, err = defaultDB(sio.Getenv); err != nil {
+	if cfg.DB.IsZero() && !f.nodeSet() {
+		db, old, err := defaultDB(sio.Getenv)
+		if err != nil {
 			return cfg, err
+		}
+		if cfg.DB, err = assignurl.Parse(db); err != nil {
+			return cfg, fmt.Errorf("serve: default lease database: %w", err)
 		}
 		cfg.Embedded = true
 		if old {
@@ -117,7 +149,7 @@ func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, erro
 		}
 		log.Info("no --generator, --dc/--worker or --db: leasing a generator id from the default database", "db", cfg.DB)
 	}
-	if cfg.DB == "" {
+	if cfg.DB.IsZero() {
 		cfg.Node, err = f.layout.Node(l)
 	}
 	return cfg, err

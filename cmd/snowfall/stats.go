@@ -23,7 +23,7 @@ func (c statsCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if err := statsSpec.Parse(fs, args, sio); err != nil {
 		return err
 	}
-	cl, err := sf.client("stats")
+	cl, err := sf.client("stats", sio.Getenv)
 	if err != nil {
 		return err
 	}

@@ -107,6 +107,11 @@ func run(ctx context.Context, args []string, sio cli.IO) error {
 	if err := listen.Check(fs, spec.EnvPrefix, psf.Getenv); err != nil {
 		return err
 	}
+	if *clockOffset < -cli.MaxClockOffset || *clockOffset > cli.MaxClockOffset {
+		// serve's bounds: an offset beyond a day is no clock fault to inject, and the generator
+		// would refuse it later in words that do not name the flag.
+		return cli.Usagef("--clock-offset %v out of range [%v, %v]", *clockOffset, -cli.MaxClockOffset, cli.MaxClockOffset)
+	}
 	if err := tf.check(fs); err != nil {
 		return err
 	}

@@ -99,6 +99,12 @@ func TestUsageExit(t *testing.T) {
 		{"unknown flag", nil, []string{"--nope"}, []string{"nope"}},
 		{"stray argument", nil, []string{"extra"}, []string{"extra"}},
 		{"log format", nil, []string{"--log-format", "xml"}, []string{"xml"}},
+		// serve's bounds, named at once (the offset used to fail later, in the generator's words).
+		{"clock offset too far ahead", nil, []string{"--clock-offset", "24h0m0.001s"}, []string{"--clock-offset", "24h0m0.001s", "[-24h0m0s, 24h0m0s]"}},
+		{"clock offset too far behind", nil, []string{"--clock-offset=-1000h"}, []string{"--clock-offset", "-1000h0m0s", "[-24h0m0s, 24h0m0s]"}},
+		{"host not an address", nil, []string{"--host", "not an address"}, []string{"--host", `"not an address"`}},
+		{"host empty", nil, []string{"--host", ""}, []string{"--host", "0.0.0.0"}},
+		{"address not an address", nil, []string{"--address=a..b"}, []string{"--address", `"a..b"`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			// A usage error exits at once; a bad value taken as valid would start a server.

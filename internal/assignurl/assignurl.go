@@ -5,6 +5,7 @@ package assignurl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -32,27 +33,51 @@ func isEtcd(url string) bool {
 	return strings.EqualFold(scheme, "etcd")
 }
 
-// Check returns the error Open would return for a malformed url or a bad group name, without
-// connecting: commands use it to tell a usage error from an unreachable store.
-func Check(url, group string) error {
-	if isEtcd(url) {
-		return etcdassign.CheckURL(url, group)
+// Parse parses raw, a store URL (sqlite:, postgres:, postgresql:, mysql:, mariadb:, etcd:, or
+// PostgreSQL keyword/value pairs), without connecting, and returns it as a redact.URL, whose every
+// rendering is its display form: the URL built from its parsed parts, without its password (see
+// sqlassign.Redacted and etcdassign.Redacted). The error of a malformed URL is "not a valid database
+// URL (value hidden): reason" (or etcd URL), with a reason that never quotes raw. Commands show a
+// store in messages, logs and /stats through the redact.URL, never through raw.
+func Parse(raw string) (redact.URL, error) {
+	var display string
+	var err error
+	if isEtcd(raw) {
+		display, err = etcdassign.Redacted(raw)
+	} else {
+		display, err = sqlassign.Redacted(raw)
 	}
-	return sqlassign.CheckURL(url, group)
+	if err != nil {
+		var ie *redact.InvalidError
+		if errors.As(err, &ie) {
+			return redact.URL{}, fmt.Errorf("not a valid %s (value hidden): %w", ie.What, ie.Reason)
+		}
+		return redact.URL{}, err
+	}
+	return redact.New(raw, display), nil
 }
 
-// Open opens the manifest of group at url. Errors: those of etcdassign.Open or sqlassign.Open.
-// The result is safe for concurrent use.
-func Open(ctx context.Context, url, group string) (Store, error) {
+// Check returns the error Open would return for a bad group name, without connecting: commands use
+// it to tell a usage error from an unreachable store.
+func Check(u redact.URL, group string) error {
+	if isEtcd(u.Raw()) {
+		return etcdassign.CheckURL(u.Raw(), group)
+	}
+	return sqlassign.CheckURL(u.Raw(), group)
+}
+
+// Open opens the manifest of group at u. Errors: those of etcdassign.Open or sqlassign.Open, which
+// never quote the URL as given nor a driver's message. The result is safe for concurrent use.
+func Open(ctx context.Context, u redact.URL, group string) (Store, error) {
 	// A failed Open returns a nil Store, not a Store holding a nil pointer.
-	if isEtcd(url) {
-		a, err := etcdassign.Open(ctx, url, etcdassign.Options{Group: group})
+	if isEtcd(u.Raw()) {
+		a, err := etcdassign.Open(ctx, u.Raw(), etcdassign.Options{Group: group})
 		if err != nil {
 			return nil, err
 		}
 		return a, nil
 	}
-	a, err := sqlassign.Open(ctx, url, sqlassign.Options{Group: group})
+	a, err := sqlassign.Open(ctx, u.Raw(), sqlassign.Options{Group: group})
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +95,3 @@ func Describe(s Store) string {
 	}
 	return fmt.Sprintf("%T", s)
 }
-
-// Redact returns url with its password replaced by xxxxx, for messages, whatever its form.
-func Redact(url string) string { return redact.DSN(url) }

@@ -24,19 +24,28 @@ func (f *Int64Flag) Set(s string) error {
 	return nil
 }
 
-// ParseDecimal parses a whole number written in plain decimal: an optional '-' and 1 to 19 digits.
-// Spaces, a '+' sign, base prefixes (0x10) and digit separators (1_000) are errors, the same on
-// the command line and in the environment.
+// ParseDecimal parses a whole number written in plain decimal: an optional '-' and digits, leading
+// zeros allowed (0005 is 5, however many zeros lead it). Spaces, a '+' sign, base prefixes (0x10)
+// and digit separators (1_000) are errors, the same on the command line and in the environment; a
+// value beyond int64 is out of range, whatever its width.
 func ParseDecimal(s string) (int64, error) {
 	digits := strings.TrimPrefix(s, "-")
-	if digits == "" || len(digits) > 19 || strings.Trim(digits, "0123456789") != "" {
-		return 0, fmt.Errorf("%q is not a whole number in decimal", s)
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return 0, fmt.Errorf("%q is not a whole number in decimal", clip(s))
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%q is out of range for a whole number", s)
+		return 0, fmt.Errorf("%q is out of range for a whole number", clip(s))
 	}
 	return v, nil
+}
+
+// clip shortens s for a message: its first 40 bytes and an ellipsis.
+func clip(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	return s[:40] + "…"
 }
 
 // IntFlag is an int flag parsed with ParseDecimal.

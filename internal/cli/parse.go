@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/snowfall-go/snowfall/internal/redact"
 )
 
 // parseFlags parses args into fs; then every flag not set on the command line takes its value from
@@ -18,6 +16,9 @@ func parseFlags(fs *flag.FlagSet, args []string, prefix string, getenv func(stri
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
+		}
+		if holdsSecret(fs) && (strings.HasPrefix(err.Error(), "flag provided but not defined: ") || strings.HasPrefix(err.Error(), "bad flag syntax: ")) {
+			return &UsageError{errNotAFlag}
 		}
 		return &UsageError{err}
 	}
@@ -42,6 +43,27 @@ func parseFlags(fs *flag.FlagSet, args []string, prefix string, getenv func(stri
 	})
 	return err
 }
+
+// secretValue is a flag value that may hold a password (DBURL, ServerURL).
+type secretValue interface{ holdsSecret() }
+
+// holdsSecret reports whether fs has a flag whose value may hold a password. The words of such a
+// command line are never echoed: when a quote is missing around a URL with a space in its password,
+// the shell hands the command the password's pieces as words of their own, unknown flags or stray
+// arguments, which no parser can tell from a typo.
+func holdsSecret(fs *flag.FlagSet) bool {
+	secret := false
+	fs.VisitAll(func(f *flag.Flag) {
+		_, ok := f.Value.(secretValue)
+		secret = secret || ok
+	})
+	return secret
+}
+
+// errNotAFlag replaces the flag package's errors that quote a word of the command line, for a
+// command that takes a password (see holdsSecret).
+var errNotAFlag = errors.New("a word before the arguments is not one of the flags below (it is not shown: " +
+	"if a quote is missing around a URL whose password holds a space, it is a piece of the password)")
 
 // EnvName returns the environment variable that stands for flag name.
 func EnvName(prefix, name string) string {
@@ -95,8 +117,8 @@ type Spec struct {
 
 // Parse parses args into fs (see parseFlags, with sp.EnvPrefix and sio.Getenv). When args are wrong,
 // or -h asks for help, it prints the usage line and the flags to sio.Err and returns the error
-// (flag.ErrHelp for -h); an argument beyond sp.Args is a UsageError, whose message shows it with
-// any password hidden (a database URL typed without --db).
+// (flag.ErrHelp for -h); an argument beyond sp.Args is a UsageError, whose message shows it unless
+// the command takes a password (see holdsSecret).
 func (sp Spec) Parse(fs *flag.FlagSet, args []string, sio IO) error {
 	if err := parseFlags(fs, args, sp.EnvPrefix, sio.Getenv); err != nil {
 		printUsage(sio.Err, fs, sp.Usage)
@@ -108,7 +130,10 @@ func (sp Spec) Parse(fs *flag.FlagSet, args []string, sio IO) error {
 		if sp.Name != "" {
 			name = sp.Name + ": "
 		}
-		return Usagef("%sunexpected argument %q", name, redact.DSN(fs.Arg(sp.Args)))
+		if holdsSecret(fs) {
+			return Usagef("%sunexpected argument after the flags (it is not shown: if a quote is missing around a URL whose password holds a space, it is a piece of the password)", name)
+		}
+		return Usagef("%sunexpected argument %q", name, fs.Arg(sp.Args))
 	}
 	return nil
 }

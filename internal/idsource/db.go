@@ -18,9 +18,9 @@ const waitNotice = time.Second
 
 // DBCall runs f, one operation on the database at db, with a deadline of timeout. Once f has taken
 // waitNotice, say is called with what the command is waiting for. When the deadline passes, DBCall
-// returns an error naming the operation, the (redacted) database and the timeout; it does not wait
-// for a driver that ignores the deadline (the command exits).
-func DBCall(ctx context.Context, op, db string, timeout time.Duration, say func(string), f func(context.Context) error) error {
+// returns an error naming the operation, the database (its display form) and the timeout; it does
+// not wait for a driver that ignores the deadline (the command exits).
+func DBCall(ctx context.Context, op string, db redact.URL, timeout time.Duration, say func(string), f func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	done := make(chan error, 1)
@@ -33,7 +33,7 @@ func DBCall(ctx context.Context, op, db string, timeout time.Duration, say func(
 		case err = <-done:
 			waiting = false
 		case <-notice.C:
-			say(fmt.Sprintf("waiting for the database at %s (%s; gives up after %v)", redact.DSN(db), op, timeout))
+			say(fmt.Sprintf("waiting for the database at %s (%s; gives up after %v)", db, op, timeout))
 		case <-ctx.Done():
 			select {
 			case err = <-done:
@@ -44,20 +44,20 @@ func DBCall(ctx context.Context, op, db string, timeout time.Duration, say func(
 		}
 	}
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%s: gave up after %v waiting for the database at %s: %w", op, timeout, redact.DSN(db), err)
+		return fmt.Errorf("%s: gave up after %v waiting for the database at %s: %w", op, timeout, db, err)
 	}
 	return err
 }
 
 // OpenDB opens the assigner at db within timeout (connect and create the tables), through DBCall;
 // when a SQLite file cannot be opened, the error says why (the path, and what is wrong with it).
-func OpenDB(ctx context.Context, db, group string, timeout time.Duration, say func(string)) (assignurl.Store, error) {
+func OpenDB(ctx context.Context, db redact.URL, group string, timeout time.Duration, say func(string)) (assignurl.Store, error) {
 	var a assignurl.Store
 	err := DBCall(ctx, "connect and create the tables", db, timeout, say, func(ctx context.Context) error {
 		var err error
 		a, err = assignurl.Open(ctx, db, group)
 		if err != nil {
-			if why := sqliteReason(db); why != "" {
+			if why := sqliteReason(db.Raw()); why != "" {
 				return fmt.Errorf("%s: %w", why, err)
 			}
 		}

@@ -72,6 +72,17 @@ func startOf(host hostIdentity, salt string) int64 {
 	return int64(binary.BigEndian.Uint64(h.Sum(nil)[:8]) % snowfall.MaxPoolSize)
 }
 
+// setStart sets ls.Start for claims on a, the store cfg names: derived from this host and the
+// store's salt on the embedded default store, left alone on others.
+func setStart(ctx context.Context, cfg Config, a snowfall.Assigner, ls *snowfall.LeaseSettings) error {
+	if !cfg.Embedded {
+		return nil
+	}
+	var err error
+	ls.Start, err = embeddedStart(ctx, a, thisHost())
+	return err
+}
+
 // embeddedStart returns the start of claims for host on the store a: it reads the store's salt,
 // writing a random one first if the store has none (concurrent first servers agree on one).
 func embeddedStart(ctx context.Context, a snowfall.Assigner, host hostIdentity) (int64, error) {

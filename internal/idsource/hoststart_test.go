@@ -146,7 +146,7 @@ func TestEmbeddedStartEndToEnd(t *testing.T) {
 	r := rand.New(rand.NewPCG(18, 4))
 	open := func(path string) assignurl.Store {
 		t.Helper()
-		a, err := assignurl.Open(ctx, "sqlite://"+path, "")
+		a, err := assignurl.Open(ctx, mustParse(t, "sqlite://"+path), "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,18 +229,27 @@ func TestEmbeddedStartEndToEnd(t *testing.T) {
 }
 
 // TestOpenEmbedded: Open on the embedded default store (Config.Embedded) leases the id this host
-// derives with the store's salt; on a store given with --db, the lowest.
+// derives with the store's salt, whether it claims before it returns or in the background; on a
+// store given with --db, the lowest.
 func TestOpenEmbedded(t *testing.T) {
-	for _, embedded := range []bool{true, false} {
-		t.Run(fmt.Sprint("embedded=", embedded), func(t *testing.T) {
-			db := "sqlite://" + filepath.Join(t.TempDir(), "leases.db")
-			src, err := Open(context.Background(), Config{DB: db, Embedded: embedded, DBTimeout: 10 * time.Second,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for _, c := range []struct {
+		embedded, background bool
+	}{{true, false}, {true, true}, {false, false}, {false, true}} {
+		t.Run(fmt.Sprintf("embedded=%v,background=%v", c.embedded, c.background), func(t *testing.T) {
+			db := mustParse(t, "sqlite://"+filepath.Join(t.TempDir(), "leases.db"))
+			src, err := Open(context.Background(), Config{DB: db, Embedded: c.embedded, ExitOnStartFailure: !c.background,
+				DBTimeout: 10 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer src.Close()
-			got := src.src.(*snowfall.Leased).Lease().GeneratorID
+			lease := func() snowfall.LeaseStatus { return src.src.(interface{ Lease() snowfall.LeaseStatus }).Lease() }
+			for deadline := time.Now().Add(10 * time.Second); lease().State != snowfall.LeaseHeld; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no lease 10 s after Open: %+v", lease())
+				}
+			}
+			got := lease().GeneratorID
 			a, err := assignurl.Open(context.Background(), db, "")
 			if err != nil {
 				t.Fatal(err)
@@ -251,7 +260,7 @@ func TestOpenEmbedded(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := int64(0)
-			if embedded {
+			if c.embedded {
 				want = HostStart(props[PropStartSalt]) % 2048
 			} else if _, ok := props[PropStartSalt]; ok {
 				t.Errorf("a store given with --db got a salt: %v", props)

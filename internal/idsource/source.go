@@ -31,10 +31,14 @@ type Config struct {
 	// DB is the URL of the lease database, Group the group of generator ids in it, Probe the
 	// lease heartbeat interval (zero: the manifest's) and DBTimeout the deadline of each start-up
 	// step on the database.
-	DB        string
+	DB        redact.URL
 	Group     string
 	Probe     time.Duration
 	DBTimeout time.Duration
+	// ExitOnStartFailure, with DB, makes Open wait for the store and the first claim and return
+	// their error, as servers did before they could start without a lease. Without it, Open
+	// returns at once and the source acquires its lease in the background (see Failed).
+	ExitOnStartFailure bool
 	// Embedded says DB is the embedded default store, not one given: claims on it start at an id
 	// derived from this host and the store (see PropStartSalt), so that independent deployments
 	// rarely take the same one.
@@ -47,10 +51,27 @@ type Config struct {
 
 // Source is an open ID source. Listen serves it; Close releases what it holds.
 type Source struct {
-	src       snowfall.Source // a *snowfall.Generator, *statefile.Source or *snowfall.Leased
+	src       snowfall.Source // a *snowfall.Generator, *statefile.Source, *snowfall.Leased or *starting
 	log       *slog.Logger
 	closeOnce sync.Once
 	close     func()
+	failed    chan struct{} // closed when a background start failed for good; nil: never
+	err       error         // why, once failed is closed
+}
+
+// Failed returns a channel that is closed when a source started in the background met an error
+// that cannot pass (see Err): another layout or epoch than the store's, an invalid manifest. It
+// is nil (never ready) for other sources.
+func (s *Source) Failed() <-chan struct{} { return s.failed }
+
+// Err returns why Failed was closed, or nil.
+func (s *Source) Err() error {
+	select {
+	case <-s.failed:
+		return s.err
+	default:
+		return nil
+	}
 }
 
 // Close stops the source: it releases the lease (and logs whether it did) and closes the database,
@@ -63,7 +84,9 @@ func (s *Source) Close() error {
 
 // Open opens the source cfg asks for. Its errors name what failed: opening the state file, the
 // generator's settings, the database (see OpenDB), or the first claim ("lease from URL: …", with
-// the password hidden; the message may still hold it in a driver's words, see redact.Error).
+// its display form, without the password; a driver's words are never in the message, see
+// redact.Error). With DB and without ExitOnStartFailure, it returns at once and the lease is
+// acquired in the background: the source refuses to issue, saying why, until it is held.
 func Open(ctx context.Context, cfg Config) (*Source, error) {
 	var clock snowfall.Clock
 	if cfg.ClockOffset != 0 {
@@ -72,7 +95,9 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	}
 	s := &Source{log: cfg.Logger, close: func() {}}
 	switch {
-	case cfg.DB != "":
+	case !cfg.DB.IsZero() && !cfg.ExitOnStartFailure:
+		return startLeased(cfg, clock), nil
+	case !cfg.DB.IsZero():
 		return openLeased(ctx, cfg, clock)
 	case cfg.StateFile != "":
 		sf, err := statefile.Open(statefile.Settings{Path: cfg.StateFile, Layout: cfg.Layout, Node: cfg.Node, Clock: clock, Logger: cfg.Logger})
@@ -104,27 +129,21 @@ func openLeased(ctx context.Context, cfg Config, clock snowfall.Clock) (*Source,
 	}
 	var leased *snowfall.Leased
 	err = DBCall(ctx, "claim a generator id", cfg.DB, cfg.DBTimeout, say, func(ctx context.Context) error {
-		var err error
-		if cfg.Embedded {
-			if ls.Start, err = embeddedStart(ctx, a, thisHost()); err != nil {
-				return err
-			}
+		if err := setStart(ctx, cfg, a, &ls); err != nil {
+			return err
 		}
+		var err error
 		leased, err = snowfall.NewLeased(ctx, a, ls) // ctx bounds the first claim only
 		return err
 	})
 	if err != nil {
 		a.Close()
-		return nil, fmt.Errorf("lease from %s: %w", redact.DSN(cfg.DB), err)
+		return nil, fmt.Errorf("lease from %s: %w", cfg.DB, err)
 	}
 	st := leased.Lease()
-	log.Info("lease acquired", "db", redact.DSN(cfg.DB), "group", cfg.Group, "generator", st.GeneratorID, "expires", st.Expires)
+	log.Info("lease acquired", "db", cfg.DB, "group", cfg.Group, "generator", st.GeneratorID, "expires", st.Expires)
 	return &Source{src: leased, log: log, close: func() {
-		if err := leased.Close(); err != nil {
-			log.Warn("lease not released; it expires by itself", "generator", st.GeneratorID, "err", err)
-		} else {
-			log.Info("lease released", "generator", leased.Lease().GeneratorID)
-		}
+		closeLeased(log, leased)
 		a.Close()
 	}}, nil
 }

@@ -13,7 +13,29 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/assignurl"
+	"github.com/snowfall-go/snowfall/internal/redact"
 )
+
+// waitReady polls url's /readyz until it answers 200.
+func waitReady(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(url + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/readyz still %d after 20s", url, resp.StatusCode)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
 
 // TestOpenListenServe: each kind of source opens, serves IDs of its node over HTTP on the address
 // the listen line names, stops when ctx is done and closes (twice is fine).
@@ -27,7 +49,7 @@ func TestOpenListenServe(t *testing.T) {
 	}{
 		{"static", Config{Layout: l, Node: snowfall.Node{Generator: 7}}, 7},
 		{"state file", Config{Layout: l, Node: snowfall.Node{Generator: 9}, StateFile: filepath.Join(dir, "state")}, 9},
-		{"leased", Config{DB: "sqlite://" + filepath.Join(dir, "leases.db"), DBTimeout: 10 * time.Second}, -1},
+		{"leased", Config{DB: mustParse(t, "sqlite://"+filepath.Join(dir, "leases.db")), DBTimeout: 10 * time.Second}, -1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var logs bytes.Buffer
@@ -49,6 +71,7 @@ func TestOpenListenServe(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() { done <- ln.Serve(ctx) }()
+			waitReady(t, "http://"+addr) // a leased source acquires in the background
 			resp, err := http.Get("http://" + addr + "/")
 			if err != nil {
 				t.Fatal(err)
@@ -70,7 +93,7 @@ func TestOpenListenServe(t *testing.T) {
 				t.Errorf("Close: %v", err)
 			}
 			src.Close()
-			if c.cfg.DB != "" && !strings.Contains(logs.String(), "lease released") {
+			if !c.cfg.DB.IsZero() && !strings.Contains(logs.String(), "lease released") {
 				t.Errorf("log does not say the lease was released: %s", logs.String())
 			}
 		})
@@ -82,8 +105,18 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := Open(context.Background(), Config{Layout: snowfall.DefaultLayout(), Node: snowfall.Node{Generator: 1 << 20}, Logger: log}); err == nil {
 		t.Error("a generator id out of range opened")
 	}
-	_, err := Open(context.Background(), Config{DB: "postgres://u:pw@127.0.0.1:1/db?sslmode=disable", DBTimeout: 5 * time.Second, Logger: log})
+	_, err := Open(context.Background(), Config{DB: mustParse(t, "postgres://u:pw@127.0.0.1:1/db?sslmode=disable"), DBTimeout: 5 * time.Second, Logger: log,
+		ExitOnStartFailure: true})
 	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Errorf("closed port: %v", err)
 	}
+}
+
+func mustParse(t *testing.T, raw string) redact.URL {
+	t.Helper()
+	u, err := assignurl.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -1,186 +1,79 @@
-// Package redact hides the passwords of database URLs and DSNs: in the URL itself (DSN), and in any
-// message or log record that may repeat it (Scrub, Error, Handler). Every form counts: URLs with a
-// password in the userinfo or in a query parameter (?password=, ?sslpassword=…), URLs without a
-// scheme, unparsable URLs, and key=value DSNs (password=… or password='…').
+// Package redact keeps the passwords of store and server URLs out of everything the project
+// prints, by construction rather than by scrubbing text:
+//
+//   - A URL that may hold a password is held in a URL, whose every rendering (String, Format for
+//     every verb, GoString, LogValue, MarshalText, MarshalJSON) is its display form: one that its
+//     parser built from the parts it parsed (scheme, user, hosts, path, and parameters known to hold
+//     no secret), with the password left out. Nothing renders the text as given.
+//   - ParseURL refuses the shapes in which a password's characters would end up in another part
+//     of a parsed URL (an '@' after the host, a '#'), and its errors, like every parser's of the
+//     project, say what is wrong in fixed words: they never quote the value.
+//   - An Error stands for a failure of a driver or of the network: its message is the operation,
+//     the display form and a class of cause (Classify) in fixed words; the cause itself, whose text
+//     may repeat the URL, is reachable through errors.Unwrap, errors.Is and errors.As, never printed.
 package redact
 
 import (
-	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
-	"net/url"
-	"regexp"
-	"sort"
-	"strings"
+	"strconv"
 )
 
-// Mask stands for a hidden password.
+// Mask stands for a password in a display form.
 const Mask = "xxxxx"
 
-// param matches a password parameter, in a query (?password=…&) or a key=value DSN
-// (password=… or password='…'), capturing its value.
-var param = regexp.MustCompile(`(?i)(?:^|[?&;,\s])(?:password|passwd|pass|pwd|sslpassword|sslkeypassword)\s*=\s*('(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|[^&;,\s]*)`)
+// URL is a URL or DSN that may hold a password. Its zero value is no URL. The text is held by a
+// closure: fmt prints what it cannot call methods on (a URL in an unexported struct field) field by
+// field, and follows a pointer to print what it points to (for a verb that does not fit), but it
+// prints a function as its address.
+type URL struct{ get func() (raw, display string) }
 
-// spans returns the byte ranges of dsn that hold secrets, sorted and not overlapping.
-func spans(dsn string) [][2]int {
-	var out [][2]int
-	// Userinfo: after "//" (or from the start when there is none), up to the last '@': the
-	// password is what follows the first ':'. Taking the last '@' hides too much rather than
-	// too little when a password holds an unescaped '@'.
-	start := 0
-	if i := strings.Index(dsn, "//"); i >= 0 {
-		start = i + 2
-	}
-	if at := strings.LastIndexByte(dsn[start:], '@'); at >= 0 {
-		if c := strings.IndexByte(dsn[start:start+at], ':'); c >= 0 && c+1 < at {
-			out = append(out, [2]int{start + c + 1, start + at})
-		}
-	}
-	for _, m := range param.FindAllStringSubmatchIndex(dsn, -1) {
-		if m[3] > m[2] {
-			out = append(out, [2]int{m[2], m[3]})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
-	merged := out[:0]
-	for _, s := range out {
-		if n := len(merged); n > 0 && s[0] <= merged[n-1][1] {
-			merged[n-1][1] = max(merged[n-1][1], s[1])
-			continue
-		}
-		merged = append(merged, s)
-	}
-	return merged
+// New returns a URL whose text is raw and whose every rendering is display. Only parsers call it,
+// with a display form they built from the parts they parsed, without the password.
+func New(raw, display string) URL {
+	return URL{func() (string, string) { return raw, display }}
 }
 
-// DSN returns dsn with every password replaced by Mask. It never fails: text it cannot parse is
-// redacted by the same rules.
-func DSN(dsn string) string {
-	sp := spans(dsn)
-	if len(sp) == 0 {
-		return dsn
+// Raw returns the URL as given, password included: to connect with, never to print.
+func (u URL) Raw() string {
+	if u.get == nil {
+		return ""
 	}
-	var b strings.Builder
-	last := 0
-	for _, s := range sp {
-		b.WriteString(dsn[last:s[0]])
-		b.WriteString(Mask)
-		last = s[1]
+	raw, _ := u.get()
+	return raw
+}
+
+// IsZero reports whether u is no URL.
+func (u URL) IsZero() bool { return u.get == nil }
+
+// String returns the display form.
+func (u URL) String() string {
+	if u.get == nil {
+		return ""
 	}
-	b.WriteString(dsn[last:])
-	return b.String()
+	_, display := u.get()
+	return display
 }
 
-// Secrets returns the passwords in dsn, as written and decoded (URL escapes, quotes), longest
-// first, for Scrub.
-func Secrets(dsn string) []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(s string) {
-		if s != "" && s != Mask && !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
+// Format writes the display form for every verb; %q quotes it.
+func (u URL) Format(f fmt.State, verb rune) {
+	s := u.String()
+	if verb == 'q' {
+		s = strconv.Quote(s)
 	}
-	for _, s := range spans(dsn) {
-		v := dsn[s[0]:s[1]]
-		add(v)
-		if u, err := url.PathUnescape(v); err == nil {
-			add(u)
-		}
-		if u, err := url.QueryUnescape(v); err == nil {
-			add(u)
-		}
-		if len(v) >= 2 && (v[0] == '\'' || v[0] == '"') {
-			inner := strings.Trim(v, `'"`)
-			add(inner)
-			add(strings.NewReplacer(`\'`, `'`, `\"`, `"`, `\\`, `\`).Replace(inner))
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
+	io.WriteString(f, s)
 }
 
-// Scrub returns s with each of secrets replaced by Mask.
-func Scrub(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if strings.Contains(s, sec) {
-			s = strings.ReplaceAll(s, sec, Mask)
-		}
-	}
-	return s
-}
+// GoString returns the display form, for %#v.
+func (u URL) GoString() string { return "redact.URL(" + strconv.Quote(u.String()) + ")" }
 
-// Error returns err with its message scrubbed of secrets; errors.Is and errors.As still see the
-// original chain. It returns nil for nil.
-func Error(err error, secrets []string) error {
-	if err == nil || len(secrets) == 0 {
-		return err
-	}
-	return &scrubbed{err: err, msg: Scrub(err.Error(), secrets)}
-}
+// LogValue returns the display form, for log/slog.
+func (u URL) LogValue() slog.Value { return slog.StringValue(u.String()) }
 
-type scrubbed struct {
-	err error
-	msg string
-}
+// MarshalText returns the display form.
+func (u URL) MarshalText() ([]byte, error) { return []byte(u.String()), nil }
 
-func (e *scrubbed) Error() string { return e.msg }
-func (e *scrubbed) Unwrap() error { return e.err }
-
-// Handler returns a handler that scrubs secrets from each record's message and attributes before
-// passing it to h.
-func Handler(h slog.Handler, secrets []string) slog.Handler {
-	if len(secrets) == 0 {
-		return h
-	}
-	return &handler{h: h, secrets: secrets}
-}
-
-type handler struct {
-	h       slog.Handler
-	secrets []string
-}
-
-func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.h.Enabled(ctx, l) }
-
-func (h *handler) Handle(ctx context.Context, r slog.Record) error {
-	nr := slog.NewRecord(r.Time, r.Level, Scrub(r.Message, h.secrets), r.PC)
-	r.Attrs(func(a slog.Attr) bool {
-		nr.AddAttrs(h.attr(a))
-		return true
-	})
-	return h.h.Handle(ctx, nr)
-}
-
-func (h *handler) attr(a slog.Attr) slog.Attr {
-	v := a.Value.Resolve()
-	switch v.Kind() {
-	case slog.KindString:
-		return slog.String(a.Key, Scrub(v.String(), h.secrets))
-	case slog.KindGroup:
-		as := v.Group()
-		out := make([]any, len(as))
-		for i, x := range as {
-			out[i] = h.attr(x)
-		}
-		return slog.Group(a.Key, out...)
-	case slog.KindAny:
-		if err, ok := v.Any().(error); ok {
-			return slog.String(a.Key, Scrub(err.Error(), h.secrets))
-		}
-		return slog.String(a.Key, Scrub(v.String(), h.secrets))
-	}
-	return slog.Attr{Key: a.Key, Value: v}
-}
-
-func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
-	out := make([]slog.Attr, len(as))
-	for i, a := range as {
-		out[i] = h.attr(a)
-	}
-	return &handler{h: h.h.WithAttrs(out), secrets: h.secrets}
-}
-
-func (h *handler) WithGroup(name string) slog.Handler {
-	return &handler{h: h.h.WithGroup(name), secrets: h.secrets}
-}
+// MarshalJSON returns the display form as a JSON string.
+func (u URL) MarshalJSON() ([]byte, error) { return json.Marshal(u.String()) }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,42 +17,64 @@ import (
 
 // Header values shared by all responses; net/http only reads them.
 var (
-	jsonType  = []string{"application/json"}
-	textType  = []string{"text/plain; charset=utf-8"}
-	allowGet  = []string{"GET, HEAD"}
-	retryOne  = []string{"1"}
-	noSniff   = []string{"nosniff"}
-	noStore   = []string{"no-store"}
-	okBody    = []byte("ok\n")
-	idsPrefix = []byte(`{"ids":[`) // an api.Batch, written by hand a chunk at a time
+	jsonType   = []string{"application/json"}
+	textType   = []string{"text/plain; charset=utf-8"}
+	allowGet   = []string{"GET, HEAD"}
+	retryOne   = []string{"1"}
+	zeroLength = []string{"0"}
+	noSniff    = []string{"nosniff"}
+	noStore    = []string{"no-store"}
+	okBody     = []byte("ok\n")
+	idsPrefix  = []byte(`{"ids":[`) // an api.Batch, written by hand a chunk at a time
 )
 
-// routes registers the API. Every path has a GET pattern and a method-less one answering 405, so
-// that other methods get a JSON error with an Allow header; "/" catches unknown paths.
+// routes registers the API and the admin endpoints. Every path has a GET pattern and a method-less
+// one answering 405, so that other methods get a JSON error with an Allow header; "/" catches
+// unknown paths.
 func (s *Server) routes() {
-	s.mux = http.NewServeMux()
-	for _, r := range []struct {
+	type route struct {
 		path, name string
 		h          handlerFunc
-	}{
-		{"/{$}", "id", s.serveID},
-		{"/ids", "ids", s.serveIDs},
+	}
+	admin := []route{
 		{"/stats", "stats", s.serveStats},
-		{"/decode/{id}", "decode", s.serveDecode},
 		{"/metrics", "metrics", s.serveMetrics()},
 		{"/healthz", "healthz", s.serveReady},
 		{"/readyz", "readyz", s.serveReady},
 		{"/livez", "livez", s.serveLive},
-	} {
-		h := s.metrics.route(r.name, r.h)
-		if r.name == "id" {
-			s.idRoute = h
-		}
-		s.mux.Handle("GET "+r.path, h)
-		s.mux.Handle(r.path, s.metrics.route(r.name, methodNotAllowed))
 	}
-	s.mux.Handle("/", s.metrics.route("unknown", notFound))
+	api := append([]route{
+		{"/{$}", "id", s.serveID},
+		{"/ids", "ids", s.serveIDs},
+		{"/decode/{id}", "decode", s.serveDecode},
+	}, admin...)
+	mux := func(routes []route, unknown handlerFunc) *http.ServeMux {
+		m := http.NewServeMux()
+		for _, r := range routes {
+			h := s.metrics.route(r.name, r.h)
+			if r.name == "id" {
+				s.idRoute = h
+			}
+			m.Handle("GET "+r.path, h)
+			m.Handle(r.path, s.metrics.route(r.name, methodNotAllowed))
+		}
+		m.Handle("/", s.metrics.route("unknown", unknown))
+		return m
+	}
+	s.mux = mux(api, notFound)
+	adminMux := mux(admin, notFoundAdmin)
+	s.special = s.metrics.route("unknown", special)
 	s.handler = http.HandlerFunc(s.serveHTTP)
+	s.admin = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["X-Content-Type-Options"] = noSniff
+		h["Cache-Control"] = noStore
+		if r.Method == http.MethodConnect || r.RequestURI == "*" {
+			s.special.ServeHTTP(w, r)
+			return
+		}
+		adminMux.ServeHTTP(w, r)
+	})
 }
 
 // serveHTTP sends GET / straight to its handler, the hot path, and everything else through the mux.
@@ -66,7 +87,27 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.idRoute.ServeHTTP(w, r)
 		return
 	}
+	if r.Method == http.MethodConnect || r.RequestURI == "*" {
+		s.special.ServeHTTP(w, r)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// special answers what the mux would answer in plain text: OPTIONS * (the server's methods),
+// another method on * (400) and CONNECT (405).
+func special(w http.ResponseWriter, r *http.Request) int {
+	switch {
+	case r.Method == http.MethodConnect:
+		return methodNotAllowed(w, r)
+	case r.Method == http.MethodOptions:
+		h := w.Header()
+		h["Allow"] = allowGet
+		h["Content-Length"] = zeroLength
+		w.WriteHeader(http.StatusOK)
+		return http.StatusOK
+	}
+	return writeError(w, http.StatusBadRequest, "the request target * is for OPTIONS only")
 }
 
 // handlerFunc serves a request and returns the status code it answered with.
@@ -79,6 +120,10 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request) int {
 
 func notFound(w http.ResponseWriter, r *http.Request) int {
 	return writeError(w, http.StatusNotFound, "no such path: "+clip(r.URL.Path)+" (paths: /, /ids, /stats, /decode/{id}, /metrics, /livez, /readyz, /healthz)")
+}
+
+func notFoundAdmin(w http.ResponseWriter, r *http.Request) int {
+	return writeError(w, http.StatusNotFound, "no such path on the admin listener: "+clip(r.URL.Path)+" (paths: /livez, /readyz, /healthz, /metrics, /stats; IDs are served on the API listener)")
 }
 
 // writeError answers with code and an api.Error of msg.
@@ -238,27 +283,6 @@ func (s *Server) fillChunk(r *http.Request, ids []snowfall.ID) error {
 // errBusy is the cause of a 503 when every batch slot stayed taken for the request's wait bound.
 var errBusy = errors.New("server: too many batch requests at once")
 
-// acceptsJSON reports whether an Accept header prefers application/json: it names
-// application/json (or application/*) with a quality above zero. Media types are parsed, not
-// matched as substrings, so "application/json;q=0" means "not JSON".
-func acceptsJSON(accept []string) bool {
-	for _, line := range accept {
-		for _, part := range strings.Split(line, ",") {
-			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err != nil || (mt != "application/json" && mt != "application/*") {
-				continue
-			}
-			if q, ok := params["q"]; ok {
-				if v, err := strconv.ParseFloat(q, 64); err != nil || v <= 0 {
-					continue
-				}
-			}
-			return true
-		}
-	}
-	return false
-}
-
 // headIDs answers HEAD on an ID path with the headers a GET would get, without issuing: IDs are not
 // spent on requests whose bodies nobody reads (load balancers' checks often use HEAD /).
 func (s *Server) headIDs(w http.ResponseWriter, contentType []string) int {
@@ -304,12 +328,18 @@ func parseN(rawQuery string, limit int) (n int, msg string) {
 		}
 		v = d
 	}
-	if digits := strings.TrimPrefix(v, "-"); digits == "" || len(digits) > 12 || strings.Trim(digits, "0123456789") != "" {
+	digits := strings.TrimPrefix(v, "-")
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
 		return 0, "n=" + strconv.Quote(clip(v)) + " is not a number: " + want
+	}
+	// Leading zeros do not count: 0005 is 5 however many zeros lead it, and a value too wide for
+	// an int is out of range, not "not a number".
+	if len(strings.TrimLeft(digits, "0")) > 12 {
+		return 0, "n=" + clip(v) + " out of range: " + want
 	}
 	n, _ = strconv.Atoi(v)
 	if n < 1 || n > limit {
-		return 0, "n=" + v + " out of range: " + want
+		return 0, "n=" + clip(v) + " out of range: " + want
 	}
 	return n, ""
 }
@@ -322,6 +352,9 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 		return http.StatusServiceUnavailable // the client went away; nobody reads the answer
 	}
 	s.log.Debug("id request refused", "path", r.URL.Path, "err", err)
+	if le := s.leaseAcquiring(); le != nil {
+		err = le // "fenced" would say that a lease was held
+	}
 	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, errBusy) {
 		s.noteReady(err)
 	}
@@ -335,7 +368,12 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 
 // serveDecode answers GET /decode/{id}.
 func (s *Server) serveDecode(w http.ResponseWriter, r *http.Request) int {
-	d, err := snowfall.DecodeString(s.layout, r.PathValue("id"))
+	l := s.src.Layout()
+	if l.IsZero() {
+		w.Header()["Retry-After"] = retryOne
+		return writeError(w, http.StatusServiceUnavailable, "the layout is not known yet: this server has not reached its lease store")
+	}
+	d, err := snowfall.DecodeString(l, r.PathValue("id"))
 	if err != nil {
 		return writeError(w, http.StatusBadRequest, err.Error())
 	}

@@ -39,7 +39,7 @@ func (s *Server) leaseStats() *api.Lease {
 
 var (
 	descLeaseState = prometheus.NewDesc("snowfall_lease_state",
-		"1 for the lease's current state (held, fenced, lost, closed), 0 for the others.", []string{"state"}, nil)
+		"1 for the lease's current state (held, fenced, lost, closed, acquiring), 0 for the others.", []string{"state"}, nil)
 	descLeaseGenerator = prometheus.NewDesc("snowfall_lease_generator",
 		"The generator id held, or -1.", nil, nil)
 	descLeaseRenewals = prometheus.NewDesc("snowfall_lease_renewals_total",

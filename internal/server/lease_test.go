@@ -84,3 +84,55 @@ func TestLeased(t *testing.T) {
 		t.Errorf("metrics still show the lease held")
 	}
 }
+
+// TestLeaseAcquiring: a source still acquiring its lease (every id held) answers /livez 200, and
+// /readyz, GET / and /ids 503 with Retry-After and why, in words for anonymous clients; it serves
+// once the lease is held.
+func TestLeaseAcquiring(t *testing.T) {
+	a := memassign.New(nil)
+	two, err := snowfall.ParseLayout("time=41,seq=21,gen=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := snowfall.LeaseSettings{Layout: two, Probe: 50 * time.Millisecond}
+	holder, err := snowfall.NewLeased(context.Background(), a, settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := snowfall.NewLeased(context.Background(), a, settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	settings.Background = true
+	l, err := snowfall.NewLeased(context.Background(), a, settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	url := newServer(t, l, server.Config{})
+	time.Sleep(100 * time.Millisecond)
+	if a := do(t, "GET", url+"/livez"); a.code != 200 {
+		t.Errorf("/livez: %d %q", a.code, a.body)
+	}
+	for _, path := range []string{"/readyz", "/", "/ids?n=2"} {
+		a := do(t, "GET", url+path)
+		if a.code != 503 || a.header.Get("Retry-After") == "" || !strings.Contains(a.body, "acquiring") || !strings.Contains(a.body, "every generator id is held") {
+			t.Errorf("%s: %d %q Retry-After %q; want 503 saying it is acquiring and every id is held", path, a.code, a.body, a.header.Get("Retry-After"))
+		}
+	}
+	if m := do(t, "GET", url+"/metrics").body; !strings.Contains(m, `snowfall_lease_state{state="acquiring"} 1`) {
+		t.Errorf("metrics do not show the lease acquiring")
+	}
+	holder.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for do(t, "GET", url+"/readyz").code != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready 5s after the id was released")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if a := do(t, "GET", url+"/"); a.code != 200 {
+		t.Errorf("GET / once held: %d %q", a.code, a.body)
+	}
+}

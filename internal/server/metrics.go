@@ -105,6 +105,10 @@ var (
 		"1 while the generator refuses to issue, else 0.", nil, nil)
 	descRemaining = prometheus.NewDesc("snowfall_layout_remaining_seconds",
 		"Seconds until the layout's time field runs out.", nil, nil)
+	descConnsOpen = prometheus.NewDesc("snowfall_http_connections_open",
+		"Connections open, by listener (api, admin).", []string{"listener"}, nil)
+	descConnsReclaimed = prometheus.NewDesc("snowfall_http_connections_reclaimed_total",
+		"Quiet connections closed to admit a client while the listener's connection cap was full, by listener.", []string{"listener"}, nil)
 	descInfo = prometheus.NewDesc("snowfall_info",
 		"The layout and node values served; always 1.", []string{"layout", "spec", "generator", "dc", "worker"}, nil)
 )
@@ -113,7 +117,8 @@ var (
 type sourceCollector struct{ s *Server }
 
 func (c *sourceCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descIssued, descOverloads, descBackwards, descRefused, descFenced, descRemaining, descInfo} {
+	for _, d := range []*prometheus.Desc{descIssued, descOverloads, descBackwards, descRefused, descFenced, descRemaining,
+		descConnsOpen, descConnsReclaimed, descInfo} {
 		ch <- d
 	}
 	describeLease(ch)
@@ -131,8 +136,18 @@ func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descBackwards, prometheus.CounterValue, float64(st.ClockBackwards))
 	ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(s.refused.Load()))
 	ch <- prometheus.MustNewConstMetric(descFenced, prometheus.GaugeValue, fenced)
-	ch <- prometheus.MustNewConstMetric(descRemaining, prometheus.GaugeValue, s.layout.End().Sub(s.now()).Seconds())
-	ch <- prometheus.MustNewConstMetric(descInfo, prometheus.GaugeValue, 1, s.layout.Name(), st.Spec,
+	name := ""
+	if l := s.src.Layout(); !l.IsZero() { // else not known yet
+		name = l.Name()
+		ch <- prometheus.MustNewConstMetric(descRemaining, prometheus.GaugeValue, l.End().Sub(s.now()).Seconds())
+	}
+	ch <- prometheus.MustNewConstMetric(descInfo, prometheus.GaugeValue, 1, name, st.Spec,
 		strconv.FormatInt(st.Node.Generator, 10), strconv.FormatInt(st.Node.DC, 10), strconv.FormatInt(st.Node.Worker, 10))
+	s.limiters.Range(func(k, v any) bool {
+		l := v.(*limiter)
+		ch <- prometheus.MustNewConstMetric(descConnsOpen, prometheus.GaugeValue, float64(l.open()), k.(string))
+		ch <- prometheus.MustNewConstMetric(descConnsReclaimed, prometheus.CounterValue, float64(l.reclaimed.Load()), k.(string))
+		return true
+	})
 	s.collectLease(ch)
 }

@@ -28,7 +28,11 @@ var parseNTests = []struct {
 	{"missing", "m=1", 0, "missing"},
 	{"no query", "", 0, "missing"},
 	{"plus sign", "n=%2B5", 0, "not a number"},
-	{"huge", "n=99999999999999999999999", 0, "not a number"},
+	{"huge", "n=99999999999999999999999", 0, "out of range"},
+	{"twelve zeros", "n=000000000005", 5, ""},
+	{"thirteen zeros", "n=0000000000005", 5, ""}, // was "not a number" while twelve worked
+	{"forty zeros", "n=00000000000000000000000000000000000000007", 7, ""},
+	{"zeros, then too many digits", "n=0000099999999999999", 0, "out of range"},
 	{"escaped digit", "n=%35", 5, ""},
 	{"escaped key", "%6E=7", 7, ""},
 	{"space", "n=+5", 0, "not a number"},

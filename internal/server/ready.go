@@ -19,15 +19,39 @@ type readier interface {
 
 // notReady returns why the source cannot issue an ID now, or nil. It spends no ID.
 func (s *Server) notReady() error {
-	if s.lease != nil {
-		if st := s.lease.Lease(); st.State != snowfall.LeaseHeld {
-			return &leaseError{state: st.State, cause: st.LastError}
-		}
+	if s.draining.Load() {
+		return errDraining
+	}
+	if err := s.leaseNotHeld(); err != nil {
+		return err
 	}
 	if r, ok := s.src.(readier); ok {
 		return r.Ready()
 	}
 	return s.src.Stats().Fenced
+}
+
+// errDraining is why a server that is shutting down is not ready: it still answers during its
+// drain delay, so that load balancers stop sending to it before it stops accepting.
+var errDraining = errors.New("server: draining: shutting down")
+
+// leaseNotHeld returns a leaseError when the source holds a lease and it is not held, else nil.
+func (s *Server) leaseNotHeld() error {
+	if s.lease != nil {
+		if st := s.lease.Lease(); st.State != snowfall.LeaseHeld {
+			return &leaseError{state: st.State, cause: st.LastError}
+		}
+	}
+	return nil
+}
+
+// leaseAcquiring returns a leaseError when the source has not held a lease yet, else nil.
+func (s *Server) leaseAcquiring() error {
+	var le *leaseError
+	if err := s.leaseNotHeld(); errors.As(err, &le) && le.state == snowfall.LeaseAcquiring {
+		return le
+	}
+	return nil
 }
 
 // leaseError says that the lease does not let the source issue.
@@ -53,6 +77,8 @@ func publicReason(err error, now time.Time) string {
 	switch {
 	case err == nil:
 		return ""
+	case errors.Is(err, errDraining):
+		return "shutting down: this server stops accepting connections soon; use another"
 	case errors.As(err, &le):
 		switch le.state {
 		case snowfall.LeaseFenced:
@@ -61,6 +87,8 @@ func publicReason(err error, now time.Time) string {
 			return "no lease: this server is claiming a generator id"
 		case snowfall.LeaseClosed:
 			return "shutting down"
+		case snowfall.LeaseAcquiring:
+			return "no lease yet: this server is acquiring a generator id; " + acquiringWhy(le.cause)
 		}
 		return "lease " + string(le.state)
 	case errors.As(err, &back):
@@ -84,6 +112,19 @@ func publicReason(err error, now time.Time) string {
 	return "cannot issue IDs now (details in the server log)"
 }
 
+// acquiringWhy says why a lease is not acquired yet, from the last claim's error.
+func acquiringWhy(err error) string {
+	switch {
+	case err == nil:
+		return "the first attempt is under way"
+	case errors.Is(err, snowfall.ErrClockBackwards):
+		return "the free ids' high-water marks are ahead of this server's clock, so it retries until its clock passes them"
+	case errors.Is(err, snowfall.ErrNoFreeGenerator):
+		return "every generator id is held, so it retries until one is free"
+	}
+	return "the lease store cannot be reached or refused the claim, so it retries (details in the server log)"
+}
+
 // retryAfter returns the Retry-After value for err: the seconds until the clock passes the last
 // issued time, a day once the layout ran out, else one second.
 func retryAfter(err error) []string {
@@ -98,23 +139,58 @@ func retryAfter(err error) []string {
 }
 
 // readyLog logs each change of readiness once, with the full error: the details public answers
-// leave out.
+// leave out. A change is a change of kind (see readinessKind), not of wording: the wait left
+// changes with every request while the state stays the same, and anonymous requests must not grow
+// the log. Refusals are counted instead (snowfall_id_requests_refused_total).
 type readyLog struct {
 	mu   sync.Mutex
 	last string
 }
 
-func (s *Server) noteReady(err error) {
-	msg := ""
-	if err != nil {
-		msg = err.Error()
+// readinessKind names the state err puts the server in, leaving out what changes while it lasts
+// (the wait left, how long ago a renewal failed, a driver's wording).
+func readinessKind(err error) string {
+	var le *leaseError
+	switch {
+	case err == nil:
+		return "ready"
+	case errors.As(err, &le):
+		if le.cause == nil {
+			return "lease " + string(le.state)
+		}
+		return "lease " + string(le.state) + ": " + readinessKind(le.cause)
+	case errors.Is(err, errDraining):
+		return "draining"
+	case errors.Is(err, snowfall.ErrClockBackwards):
+		return "clock behind"
+	case errors.Is(err, snowfall.ErrTimeOverflow):
+		return "layout ran out"
+	case errors.Is(err, snowfall.ErrClosed):
+		return "closed"
+	case errors.Is(err, snowfall.ErrFenced):
+		return "fenced"
+	case errors.Is(err, snowfall.ErrNoFreeGenerator):
+		return "no free generator id"
+	case errors.Is(err, snowfall.ErrMismatch):
+		return "mismatch"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
 	}
+	return "other"
+}
+
+func (s *Server) noteReady(err error) {
+	kind := readinessKind(err)
 	s.readyLog.mu.Lock()
-	changed := msg != s.readyLog.last
-	s.readyLog.last = msg
+	changed := kind != s.readyLog.last
+	if s.readyLog.last == "" && err == nil {
+		changed = false // ready from the start: nothing to say
+	}
+	s.readyLog.last = kind
 	s.readyLog.mu.Unlock()
 	switch {
 	case !changed:
+	case kind == "draining": // Serve said so when it began, and ID requests are still served
 	case err == nil:
 		s.log.Info("ready: IDs are issued again")
 	default:
@@ -122,6 +198,11 @@ func (s *Server) noteReady(err error) {
 		if errors.As(err, &back) {
 			s.log.Warn("not ready: the clock is behind the last issued time or the recorded high-water mark; ID requests get 503 until it passes",
 				"wait", back.Behind.Round(time.Millisecond).String(), "until", s.now().Add(back.Behind).UTC().Format(time.RFC3339), "err", err)
+			return
+		}
+		var le *leaseError
+		if errors.As(err, &le) && le.state == snowfall.LeaseAcquiring {
+			s.log.Info("not ready yet: acquiring a lease; ID requests get 503 until it is held", "err", err)
 			return
 		}
 		s.log.Warn("not ready: ID requests get 503", "err", err)

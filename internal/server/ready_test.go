@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -135,4 +136,39 @@ func (w *lockedWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
+}
+
+// TestReadinessLoggedOncePerChange: while a server cannot issue, anonymous requests do not grow the
+// log: the state is logged when it changes, whatever the wait left, and refusals are counted.
+func TestReadinessLoggedOncePerChange(t *testing.T) {
+	g := newGenerator(t, snowfall.Settings{After: time.Now().Add(90 * time.Second)})
+	log := &lockedWriter{b: &strings.Builder{}}
+	url := newServer(t, g, server.Config{Logger: slog.New(slog.NewTextHandler(log, nil))})
+	paths := []string{"/", "/readyz", "/ids?n=2", "/healthz"}
+	idRequests := 0
+	requests := func(n int) {
+		for i := range n {
+			p := paths[i%len(paths)]
+			if a := do(t, "GET", url+p); a.code != 503 {
+				t.Fatalf("GET %s: %d %q, want 503", p, a.code, a.body)
+			}
+			if p == "/" || p == "/ids?n=2" {
+				idRequests++
+			}
+			time.Sleep(time.Millisecond) // the wait left changes between requests
+		}
+	}
+	requests(300)
+	if n := strings.Count(log.String(), "\n"); n != 1 {
+		t.Errorf("300 refused requests wrote %d log lines, want 1:\n%s", n, log.String())
+	}
+	g.Revoke(nil) // a change of state: fenced
+	requests(100)
+	if n := strings.Count(log.String(), "\n"); n != 2 {
+		t.Errorf("after a change of state and 100 more requests: %d log lines, want 2:\n%s", n, log.String())
+	}
+	want := "snowfall_id_requests_refused_total " + strconv.Itoa(idRequests)
+	if body := do(t, "GET", url+"/metrics").body; !strings.Contains(body, want+"\n") {
+		t.Errorf("metrics lack %q", want)
+	}
 }

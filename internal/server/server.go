@@ -18,6 +18,12 @@
 // header, both with a JSON error too. An ID request that cannot be served in time (the generator is
 // fenced, its clock is far behind, its layout ran out) gets 503 with Retry-After: never a duplicate,
 // never a hang.
+//
+// ServeAdmin also answers /livez, /readyz, /healthz, /metrics and /stats on a second listener with
+// a connection cap of its own, so that probes and scrapes answer however busy the API is. Both
+// listeners reclaim quiet connections when their cap is full (see limiter). On shutdown the server
+// drains: /readyz answers 503 while it keeps serving for Config.DrainDelay, then it stops accepting
+// and finishes what is in flight.
 package server
 
 import (
@@ -29,6 +35,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,6 +51,7 @@ const (
 	DefaultMaxIDs          = api.MaxBatch
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultMaxConns        = 1024
+	DefaultAdminMaxConns   = 16
 	// MaxHeaderBytes bounds the request line and headers; ID requests need a few hundred bytes.
 	MaxHeaderBytes = 16 << 10
 )
@@ -51,7 +59,9 @@ const (
 // Config configures a Server. The zero value of every field but Source means its default.
 type Config struct {
 	// Source issues the IDs; required. When it also has a method Lease() snowfall.LeaseStatus, the
-	// lease shows in /stats, /metrics and /readyz; when it has Ready() error, /readyz asks it.
+	// lease shows in /stats, /metrics and /readyz; when it has Ready() error, /readyz asks it. A
+	// source whose Layout is the zero Layout does not know its layout yet (a lease store not
+	// reached): /decode answers 503 until it does.
 	Source snowfall.Source
 	// Logger receives start, stop and error records; nil discards them.
 	Logger *slog.Logger
@@ -60,15 +70,24 @@ type Config struct {
 	Timeout time.Duration
 	// MaxIDs is the most IDs one /ids request may ask for. Zero means DefaultMaxIDs.
 	MaxIDs int
-	// ShutdownTimeout bounds how long Serve waits for in-flight requests once its context is done.
-	// Zero means DefaultShutdownTimeout.
+	// ShutdownTimeout bounds how long Serve waits for in-flight requests once it stops accepting
+	// connections. Zero means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// DrainDelay is how long Serve keeps serving once its context is done, with /readyz answering
+	// 503 and keep-alive off, so that load balancers stop sending clients here before the
+	// listener closes. SkipDrain cuts it short. Zero means none.
+	DrainDelay time.Duration
 	// MaxBatchWork is how many /ids requests may fill IDs at once; others wait for a slot within
 	// Timeout, then get 503. Zero means GOMAXPROCS (at least 2).
 	MaxBatchWork int
-	// MaxConns is how many connections Serve keeps open at once; further clients wait in the
-	// listen queue until one closes. Zero means DefaultMaxConns.
+	// MaxConns is how many connections Serve keeps open at once. A client arriving when that many
+	// are open takes the place of the one idle longest between requests (or of a new one that has
+	// not sent its request within a second); when every one is busy with a request, it waits until
+	// one is not. Zero means DefaultMaxConns.
 	MaxConns int
+	// AdminMaxConns is the same cap for the admin listener of ServeAdmin. Zero means
+	// DefaultAdminMaxConns.
+	AdminMaxConns int
 	// Now reads the time for uptime and lifetime figures; nil means time.Now.
 	Now func() time.Time
 }
@@ -83,18 +102,25 @@ type Server struct {
 	grace   time.Duration
 	now     func() time.Time
 	started time.Time
-	layout  snowfall.Layout
 
-	batch    chan struct{} // a slot for each /ids request filling IDs at once
-	maxConns int
-	refused  atomic.Uint64 // ID requests answered with 503
-	readyLog readyLog
+	batch         chan struct{} // a slot for each /ids request filling IDs at once
+	maxConns      int
+	adminMaxConns int
+	drainDelay    time.Duration
+	refused       atomic.Uint64 // ID requests answered with 503
+	readyLog      readyLog
+	draining      atomic.Bool   // set when Serve's context is done
+	hurry         chan struct{} // closed by SkipDrain
+	hurryOnce     sync.Once
+	limiters      sync.Map // listener name ("api", "admin") → *limiter, for /metrics
 
 	reg     *prometheus.Registry
 	metrics *httpMetrics
 	mux     *http.ServeMux
 	idRoute http.Handler // GET /
+	special http.Handler // CONNECT, and requests for *
 	handler http.Handler
+	admin   http.Handler // the admin listener's
 }
 
 // New returns a server for c.Source. It returns an error when Source is nil or a setting is negative.
@@ -102,9 +128,9 @@ func New(c Config) (*Server, error) {
 	if c.Source == nil {
 		return nil, errors.New("server: no Source")
 	}
-	if c.Timeout < 0 || c.MaxIDs < 0 || c.ShutdownTimeout < 0 || c.MaxBatchWork < 0 || c.MaxConns < 0 {
-		return nil, fmt.Errorf("server: negative setting (Timeout %v, MaxIDs %d, ShutdownTimeout %v, MaxBatchWork %d, MaxConns %d)",
-			c.Timeout, c.MaxIDs, c.ShutdownTimeout, c.MaxBatchWork, c.MaxConns)
+	if c.Timeout < 0 || c.MaxIDs < 0 || c.ShutdownTimeout < 0 || c.DrainDelay < 0 || c.MaxBatchWork < 0 || c.MaxConns < 0 || c.AdminMaxConns < 0 {
+		return nil, fmt.Errorf("server: negative setting (Timeout %v, MaxIDs %d, ShutdownTimeout %v, DrainDelay %v, MaxBatchWork %d, MaxConns %d, AdminMaxConns %d)",
+			c.Timeout, c.MaxIDs, c.ShutdownTimeout, c.DrainDelay, c.MaxBatchWork, c.MaxConns, c.AdminMaxConns)
 	}
 	s := &Server{
 		src:     c.Source,
@@ -113,7 +139,9 @@ func New(c Config) (*Server, error) {
 		maxIDs:  c.MaxIDs,
 		grace:   c.ShutdownTimeout,
 		now:     c.Now,
-		layout:  c.Source.Layout(),
+
+		drainDelay: c.DrainDelay,
+		hurry:      make(chan struct{}),
 	}
 	s.lease, _ = c.Source.(leaser)
 	if s.log == nil {
@@ -137,6 +165,10 @@ func New(c Config) (*Server, error) {
 	if s.maxConns == 0 {
 		s.maxConns = DefaultMaxConns
 	}
+	s.adminMaxConns = c.AdminMaxConns
+	if s.adminMaxConns == 0 {
+		s.adminMaxConns = DefaultAdminMaxConns
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -157,9 +189,11 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Registry() *prometheus.Registry { return s.reg }
 
 // HTTPServer returns an http.Server for the API with the timeouts and header limit Serve uses.
-func (s *Server) HTTPServer() *http.Server {
+func (s *Server) HTTPServer() *http.Server { return s.httpServer(s.handler) }
+
+func (s *Server) httpServer(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           s.handler,
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		// Long enough for the largest /ids answer to a slow reader, short enough to drop a stuck one.
@@ -167,34 +201,106 @@ func (s *Server) HTTPServer() *http.Server {
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: MaxHeaderBytes,
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		// OPTIONS * comes to the handler, which answers it with the headers of every answer.
+		DisableGeneralOptionsHandler: true,
 	}
 }
 
-// Serve answers requests on ln, at most MaxConns connections at once, until ctx is done, then stops accepting connections, waits up to the
-// shutdown timeout for in-flight requests, and returns nil. It returns an error when serving fails
-// or in-flight requests outlast the timeout (they are then cut off). Serve closes ln.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := s.HTTPServer()
-	ln = limitListener(ln, s.maxConns)
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	s.log.Info("serving", "addr", ln.Addr().String(), "layout", s.layout.Name(), "spec", s.layout.Spec(),
-		"epoch", s.layout.Epoch().Format(time.RFC3339Nano))
+// Serve is ServeAdmin without an admin listener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error { return s.ServeAdmin(ctx, ln, nil) }
+
+// ServeAdmin answers the API on ln, at most MaxConns connections at once, and, when admin is not
+// nil, the operators' endpoints (/livez, /readyz, /healthz, /metrics, /stats) on admin, at most
+// AdminMaxConns at once. When ctx is done it drains: /readyz answers 503 and answers close their
+// connections while it keeps serving for DrainDelay (or until SkipDrain); then it stops accepting
+// on both listeners, waits up to ShutdownTimeout for requests in flight, and returns nil. It
+// returns an error when serving fails or requests in flight outlast the timeout (they are then cut
+// off). ServeAdmin closes both listeners; call it once.
+func (s *Server) ServeAdmin(ctx context.Context, ln, admin net.Listener) error {
+	type served struct {
+		hs   *http.Server
+		done chan error // what hs.Serve returned
+	}
+	failed := make(chan error, 2) // the same, from either listener
+	start := func(name string, ln net.Listener, max int, h http.Handler) served {
+		lim := newLimiter(ln, max)
+		s.limiters.Store(name, lim)
+		hs := s.httpServer(h)
+		hs.ConnState = lim.connState
+		sv := served{hs, make(chan error, 1)}
+		go func() {
+			err := hs.Serve(lim)
+			failed <- err
+			sv.done <- err
+		}()
+		return sv
+	}
+	servers := []served{start("api", ln, s.maxConns, s.handler)}
+	if admin != nil {
+		servers = append(servers, start("admin", admin, s.adminMaxConns, s.admin))
+		s.log.Info("serving the admin endpoints", "addr", admin.Addr().String())
+	}
+	if l := s.src.Layout(); l.IsZero() {
+		s.log.Info("serving", "addr", ln.Addr().String(), "layout", "the lease store's, once it answers")
+	} else {
+		s.log.Info("serving", "addr", ln.Addr().String(), "layout", l.Name(), "spec", l.Spec(),
+			"epoch", l.Epoch().Format(time.RFC3339Nano))
+	}
 	s.noteReady(s.notReady()) // a mark far ahead of the clock, a layout that ran out: say so at once
+	var serveErr error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("server: serve: %w", err)
+	case serveErr = <-failed:
 	case <-ctx.Done():
 	}
-	s.log.Info("shutting down", "grace", s.grace)
+	if serveErr == nil {
+		serveErr = s.drain(servers[0].hs, failed)
+	}
+	s.log.Info("shutting down: no new connections; waiting for requests in flight", "grace", s.grace)
 	sctx, cancel := context.WithTimeout(context.Background(), s.grace)
 	defer cancel()
-	err := hs.Shutdown(sctx)
-	<-errc // http.ErrServerClosed once Shutdown has begun
-	if err != nil {
-		hs.Close()
+	var err error
+	for _, sv := range servers { // the API first: the admin endpoints answer until it is done
+		if e := sv.hs.Shutdown(sctx); e != nil && err == nil {
+			err = e
+		}
+	}
+	for _, sv := range servers {
+		if err != nil {
+			sv.hs.Close()
+		}
+		<-sv.done // http.ErrServerClosed once Shutdown has begun
+	}
+	switch {
+	case serveErr != nil:
+		return fmt.Errorf("server: serve: %w", serveErr)
+	case err != nil:
 		return fmt.Errorf("server: shutdown: %w", err)
 	}
 	s.log.Info("stopped")
 	return nil
 }
+
+// drain makes the server unready, closes connections after their answers, and keeps serving for
+// the drain delay, or until SkipDrain or a listener fails (it returns that error).
+func (s *Server) drain(api *http.Server, failed <-chan error) error {
+	s.draining.Store(true)
+	api.SetKeepAlivesEnabled(false) // also closes the idle connections: clients reconnect, elsewhere once routed
+	if s.drainDelay <= 0 {
+		return nil
+	}
+	s.log.Info("draining: /readyz answers 503; serving on until the delay ends (a second signal ends it now)", "delay", s.drainDelay)
+	t := time.NewTimer(s.drainDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.hurry:
+		s.log.Info("drain delay cut short")
+	case err := <-failed:
+		return err
+	}
+	return nil
+}
+
+// SkipDrain ends the drain delay now, or makes it zero if it has not begun (a second signal). It
+// is safe to call at any time, more than once.
+func (s *Server) SkipDrain() { s.hurryOnce.Do(func() { close(s.hurry) }) }

@@ -11,6 +11,7 @@ import (
 // stats returns a snapshot for /stats.
 func (s *Server) stats() api.Stats {
 	st := s.src.Stats()
+	l := s.src.Layout()
 	b := api.Stats{
 		DC:               st.Node.DC,
 		Worker:           st.Node.Worker,
@@ -19,7 +20,7 @@ func (s *Server) stats() api.Stats {
 		Sequence:         st.Sequence,
 		SequenceOverload: st.SequenceOverloads,
 		Errors:           s.refused.Load(),
-		Layout:           s.layout.Name(),
+		Layout:           l.Name(),
 		Spec:             st.Spec,
 		EpochMs:          st.EpochMs,
 		IDsGenerated:     st.Issued,
@@ -28,9 +29,16 @@ func (s *Server) stats() api.Stats {
 		Lease:            s.leaseStats(),
 	}
 	if st.Fenced != nil {
-		b.Fenced = publicReason(st.Fenced, s.now())
+		err := st.Fenced
+		if le := s.leaseAcquiring(); le != nil {
+			err = le // "fenced" would say that a lease was held
+		}
+		b.Fenced = publicReason(err, s.now())
 	}
-	if s.layout.Has(snowfall.FieldGenerator) {
+	switch {
+	case l.IsZero(): // not known yet
+		b.Layout = ""
+	case l.Has(snowfall.FieldGenerator):
 		g := st.Node.Generator
 		b.Generator = &g
 	}

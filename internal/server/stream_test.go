@@ -65,7 +65,7 @@ func TestIDsCutOff(t *testing.T) {
 	}
 }
 
-// TestAcceptAndHeaders: Accept is parsed as media types (q=0 means no), and every answer, 503s and
+// TestAcceptAndHeaders: Accept is negotiated by quality (see TestAcceptsJSON), and every answer, 503s and
 // errors included, carries nosniff and no-store.
 func TestAcceptAndHeaders(t *testing.T) {
 	g := newGenerator(t, snowfall.Settings{})
@@ -73,7 +73,8 @@ func TestAcceptAndHeaders(t *testing.T) {
 	for _, c := range []struct{ accept, ctype string }{
 		{"application/json", "application/json"},
 		{"application/json;q=0", "text/plain; charset=utf-8"},
-		{"text/plain, application/json; q=0.5", "application/json"},
+		{"text/plain, application/json; q=0.5", "text/plain; charset=utf-8"},
+		{"text/plain;q=0.5, application/json", "application/json"},
 		{"application/jsonx", "text/plain; charset=utf-8"},
 		{"*/*", "text/plain; charset=utf-8"},
 	} {
@@ -95,20 +96,19 @@ func TestAcceptAndHeaders(t *testing.T) {
 	check("503", do(t, "GET", url+"/"))
 }
 
-// TestMaxConns: with MaxConns 1, a second connection is not served while the first is open, and is
-// served once it closes.
+// TestMaxConns: with MaxConns 1, a second connection is not served while the first is busy with
+// a request; once the first is idle, the second takes its place (the first is closed).
 func TestMaxConns(t *testing.T) {
-	g := newGenerator(t, snowfall.Settings{})
-	url, _, _ := serve(t, server.Config{Source: g, MaxConns: 1})
+	src := &slowSource{Source: newGenerator(t, snowfall.Settings{}), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	url, _, _ := serve(t, server.Config{Source: src, MaxConns: 1, Timeout: 10 * time.Second})
 	addr := strings.TrimPrefix(url, "http://")
 	first, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer first.Close()
 	fmt.Fprintf(first, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	if _, err := http.ReadResponse(bufio.NewReader(first), nil); err != nil {
-		t.Fatal(err)
-	}
+	<-src.entered
 	got := make(chan int, 1)
 	go func() {
 		resp, err := http.Get(url + "/livez")
@@ -121,17 +121,27 @@ func TestMaxConns(t *testing.T) {
 	}()
 	select {
 	case code := <-got:
-		t.Fatalf("second connection served (%d) while the first is open", code)
+		t.Fatalf("second connection served (%d) while the first is busy", code)
 	case <-time.After(300 * time.Millisecond):
 	}
-	first.Close()
+	close(src.release)
+	br := bufio.NewReader(first)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first request: %v %v", resp, err)
+	}
+	io.ReadAll(resp.Body)
 	select {
 	case code := <-got:
 		if code != 200 {
 			t.Errorf("second connection: %d, want 200", code)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("second connection not served 5s after the first closed")
+		t.Fatal("second connection not served 5s after the first went idle")
+	}
+	first.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("the idle first connection: read %v, want EOF (closed to admit the second)", err)
 	}
 }
 

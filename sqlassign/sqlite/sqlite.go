@@ -4,12 +4,14 @@
 //
 //	import _ "github.com/snowfall-go/snowfall/sqlassign/sqlite"
 //
+// Messages show a URL as its scheme and file path, without its query (pragmas and driver
+// parameters, which may hold a key).
+//
 // A program that imports only the other driver packages does not link SQLite.
 package sqlite
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"modernc.org/sqlite" // registers "sqlite"
@@ -24,23 +26,35 @@ func init() { drivers.Register(parseURL, "sqlite", "sqlite3") }
 // time), and a file waits for a busy lock, runs in WAL mode and commits with synchronous=FULL;
 // pragmas in the URL's query come after these and win.
 func parseURL(raw string) (drivers.Target, error) {
-	_, rest, _ := strings.Cut(raw, ":")
+	scheme, rest, _ := strings.Cut(raw, ":")
+	scheme = strings.ToLower(scheme)
 	path, query, _ := strings.Cut(rest, "?")
-	if path == ":memory:" {
-		return drivers.Target{Dialect: "sqlite", Driver: "sqlite", Memory: true, Display: raw,
-			DSN: "file::memory:?_txlock=immediate"}, nil
+	if strings.ContainsFunc(path, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return drivers.Target{}, errors.New("its file path holds a control character")
 	}
+	if path == ":memory:" {
+		return drivers.Target{Dialect: "sqlite", Driver: "sqlite", Memory: true, Display: scheme + "::memory:",
+			DSN: "file::memory:?_txlock=immediate", Classify: classify}, nil
+	}
+	display := scheme + ":" + path
 	if p, ok := strings.CutPrefix(path, "//"); ok {
 		path = p
 	}
 	if path == "" {
-		return drivers.Target{}, fmt.Errorf("sqlassign: %q has no file path (want sqlite:///path/to/file.db)", raw)
+		return drivers.Target{}, errors.New("it has no file path (want sqlite:///path/to/file.db)")
+	}
+	if !strings.HasPrefix(rest, "///") && strings.ContainsRune(raw, '@') {
+		// sqlite://user:password@/x.db: SQLite has no user or password, and the path (which
+		// messages show) would hold them, or a piece of them when the password holds a '?'.
+		// Only the absolute form, sqlite:///path, cannot carry user-information: there an '@'
+		// is part of the path (a home directory such as /home/ann@example.com) or of a value.
+		return drivers.Target{}, errors.New("it holds an '@' but does not start with sqlite:///: a sqlite: URL has no user or password (want sqlite:///path/to/file.db)")
 	}
 	dsn := "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
 	if query != "" {
 		dsn += "&" + query
 	}
-	return drivers.Target{Dialect: "sqlite", Driver: "sqlite", DSN: dsn, Display: raw, Busy: busy}, nil
+	return drivers.Target{Dialect: "sqlite", Driver: "sqlite", DSN: dsn, Display: display, Busy: busy, Classify: classify}, nil
 }
 
 // busy reports whether err is SQLITE_BUSY or one of its extended codes. SQLite returns it without
@@ -49,4 +63,20 @@ func parseURL(raw string) (drivers.Target, error) {
 func busy(err error) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
+// classify names SQLite's errors by their result code, in SQLite's fixed words: the driver's
+// message may quote the statement, and so a pragma's value.
+func classify(err error) string {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return ""
+	}
+	if s, ok := sqlite.ErrorCodeString[e.Code()]; ok {
+		return "SQLite: " + s
+	}
+	if s, ok := sqlite.ErrorCodeString[e.Code()&0xff]; ok {
+		return "SQLite: " + s
+	}
+	return "SQLite: error"
 }

@@ -133,6 +133,23 @@ func Get(t testing.TB, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// WaitReady polls url's /readyz until it answers 200 (a leased server listens before it holds its
+// lease), and fails the test after startTimeout.
+func WaitReady(t testing.TB, url string) {
+	t.Helper()
+	deadline := time.Now().Add(startTimeout)
+	for {
+		code, body := Get(t, url+"/readyz")
+		if code == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/readyz still %d %q after %v", url, code, body, startTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Binary is a command built once per test binary: declare one as a package variable, and call
 // Remove from TestMain.
 type Binary struct {

@@ -1,16 +1,17 @@
-// Package faultproxy is a TCP proxy for tests that can be cut and restored, to make a server
-// unreachable from a client without touching either.
+// Package faultproxy is a TCP proxy for tests that can be cut (connections refused and closed) or
+// stalled (connections accepted and never answered) and restored, to make a server unreachable
+// or unresponsive to a client without touching either.
 package faultproxy
 
 import (
 	"errors"
-	"io"
 	"net"
 	"sync"
 )
 
 // Proxy forwards TCP connections from Addr to a target. While cut, it closes every connection it
-// accepts at once and has closed the ones it was forwarding. It is safe for concurrent use.
+// accepts at once and has closed the ones it was forwarding. While stalled, it forwards nothing
+// and closes nothing. It is safe for concurrent use.
 type Proxy struct {
 	target string
 	ln     net.Listener
@@ -20,6 +21,7 @@ type Proxy struct {
 	cut    bool
 	closed bool
 	conns  map[net.Conn]struct{}
+	resume chan struct{} // while stalled, closed when the stall ends; nil otherwise
 }
 
 // New listens on a free port of 127.0.0.1 and forwards to target (host:port).
@@ -38,21 +40,53 @@ func New(target string) (*Proxy, error) {
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
 // Cut closes every forwarded connection and refuses new ones (they are accepted and closed) until
-// Restore.
+// Restore. It ends a stall.
 func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cut = true
+	p.endStall()
 	for c := range p.conns {
 		c.Close()
 	}
 }
 
-// Restore forwards new connections again.
+// Stall stops forwarding without closing anything, until Restore: what either side of a
+// forwarded connection sends is held (once the socket buffers fill, the sender blocks), and new
+// connections are accepted but not forwarded. To a client the target looks like a process that
+// was frozen: connected, never answering. Restore forwards what was held, late.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.resume == nil {
+		p.resume = make(chan struct{})
+	}
+}
+
+// Restore forwards again: new connections, and what a stall held.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
 	p.cut = false
+	p.endStall()
 	p.mu.Unlock()
+}
+
+// endStall ends a stall; p.mu is held.
+func (p *Proxy) endStall() {
+	if p.resume != nil {
+		close(p.resume)
+		p.resume = nil
+	}
+}
+
+// wait returns once the proxy is not stalled.
+func (p *Proxy) wait() {
+	p.mu.Lock()
+	ch := p.resume
+	p.mu.Unlock()
+	if ch != nil {
+		<-ch
+	}
 }
 
 // Close stops listening, closes every connection and waits for the proxy's goroutines.
@@ -109,6 +143,7 @@ func (p *Proxy) forward(c net.Conn) {
 		c.Close()
 		return
 	}
+	p.wait()
 	s, err := net.Dial("tcp", p.target)
 	if err != nil || !p.track(s) {
 		if s != nil {
@@ -119,7 +154,19 @@ func (p *Proxy) forward(c net.Conn) {
 	}
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				p.wait()
+				if _, err := dst.Write(buf[:n]); err != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
 		done <- struct{}{}
 	}
 	go pipe(s, c)

@@ -79,3 +79,49 @@ func TestCutRestore(t *testing.T) {
 		t.Error("dial after Close succeeded")
 	}
 }
+
+// TestStall: while stalled, connections old and new stay open and get no answer; Restore
+// delivers what was held.
+func TestStall(t *testing.T) {
+	p, err := faultproxy.New(echo(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	old := dial(t, p.Addr())
+	if !roundTrip(old) {
+		t.Fatal("no echo through the proxy")
+	}
+	p.Stall()
+	fresh := dial(t, p.Addr()) // accepted, not forwarded
+	for _, c := range []net.Conn{old, fresh} {
+		if _, err := c.Write([]byte("held\n")); err != nil {
+			t.Fatalf("write while stalled: %v", err)
+		}
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		var b [1]byte
+		if n, err := c.Read(b[:]); n != 0 || !isTimeout(err) {
+			t.Fatalf("read while stalled: %d bytes, %v; want a timeout (no answer, no close)", n, err)
+		}
+	}
+	p.Restore()
+	for _, c := range []net.Conn{old, fresh} {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil || line != "held\n" {
+			t.Fatalf("after Restore: got %q, %v; want the held line", line, err)
+		}
+	}
+	p.Stall()
+	p.Cut() // a cut ends a stall and closes what it held
+	old.SetReadDeadline(time.Now().Add(2 * time.Second))
+	var b [1]byte
+	if _, err := old.Read(b[:]); err == nil || isTimeout(err) {
+		t.Errorf("read after Cut of a stalled proxy: %v, want the connection closed", err)
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}

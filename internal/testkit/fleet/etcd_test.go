@@ -62,6 +62,10 @@ func startEtcd(t *testing.T) *etcdCluster {
 		for i := range c.procs {
 			c.stop(i, syscall.SIGKILL)
 		}
+		if t.Failed() {
+			t.Logf("etcd members' data and logs kept in %s", dir)
+			return
+		}
 		os.RemoveAll(dir)
 	})
 	for i := range 3 {
@@ -113,6 +117,24 @@ func (c *etcdCluster) stop(i int, sig syscall.Signal) {
 		p.Wait()
 		c.procs[i] = nil
 	}
+}
+
+// version returns the etcd server version of the first member that answers.
+func (c *etcdCluster) version(ctx context.Context) (string, error) {
+	cl, err := clientv3.New(clientv3.Config{Endpoints: c.clients, DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		return "", err
+	}
+	defer cl.Close()
+	var last error
+	for _, ep := range c.clients {
+		st, err := cl.Status(ctx, ep)
+		if err == nil {
+			return st.Version, nil
+		}
+		last = err
+	}
+	return "", fmt.Errorf("etcd version: %w", last)
 }
 
 // leader returns the index of the member that leads, waiting for one.

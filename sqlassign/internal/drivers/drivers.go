@@ -13,14 +13,20 @@ type Target struct {
 	Dialect string // "sqlite", "postgres" or "mysql"
 	Driver  string // the database/sql driver name
 	DSN     string
-	Memory  bool   // sqlite::memory:, which lives in one connection
-	Display string // the URL without its password, for messages
+	Memory  bool // sqlite::memory:, which lives in one connection
+	// Display is the URL as messages show it: built from its parsed parts, without the password
+	// (see internal/redact).
+	Display string
 	// Busy reports an error of a lock conflict that opening may retry (SQLite's SQLITE_BUSY from
 	// switching a new file to WAL mode while another process does too); nil when none is.
 	Busy func(error) bool
+	// Classify names the driver's errors in fixed words (see redact.Classify): SQLSTATEs, error
+	// numbers, result codes. It returns "" for an error it does not know.
+	Classify func(error) string
 }
 
-// Parser maps a database URL to a Target. Its errors start with "sqlassign: ".
+// Parser maps a database URL to a Target. Its errors say what is wrong in fixed words: they never
+// quote the URL, nor pass on a parser's error that does (net/url's and the drivers' do).
 type Parser func(raw string) (Target, error)
 
 var (

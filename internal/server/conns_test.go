@@ -1,0 +1,172 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/server"
+)
+
+// serveAdmin runs ServeAdmin for cfg on two loopback listeners and returns the API's and the admin
+// listener's addresses; the server stops when the test ends.
+func serveAdmin(t *testing.T, cfg server.Config) (api, admin string) {
+	t.Helper()
+	srv, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	aln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeAdmin(ctx, ln, aln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ln.Addr().String(), aln.Addr().String()
+}
+
+// dialN opens n connections to addr, each sending prefix; with a whole request as prefix, each
+// reads its answer and stays open, idle. They are closed when the test ends.
+func dialN(t *testing.T, addr string, n int, prefix string) []net.Conn {
+	t.Helper()
+	conns := make([]net.Conn, 0, n)
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		if prefix == "" {
+			continue
+		}
+		fmt.Fprint(c, prefix)
+		if strings.HasSuffix(prefix, "\r\n\r\n") {
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("connection %d of %d: %v", len(conns), n, err)
+			}
+			io.ReadAll(resp.Body)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // let the server take in the last ones
+	return conns
+}
+
+const idleRequest = "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"
+
+// probeWithin GETs path from addr on a new connection and fails the test unless it answers code
+// within limit; it returns how long the answer took.
+func probeWithin(t *testing.T, addr, path string, code int, limit time.Duration) time.Duration {
+	t.Helper()
+	c := &http.Client{Timeout: limit, Transport: &http.Transport{DisableKeepAlives: true}}
+	start := time.Now()
+	resp, err := c.Get("http://" + addr + path)
+	took := time.Since(start)
+	if err != nil {
+		t.Errorf("%s: no answer within %v: %v", path, limit, err)
+		return took
+	}
+	resp.Body.Close()
+	if resp.StatusCode != code {
+		t.Errorf("%s: %d, want %d", path, resp.StatusCode, code)
+	}
+	return took
+}
+
+// TestProbesAtConnCap: with the connection cap full of idle keep-alive connections, of new ones
+// that send nothing, or (on the admin listener's side) of requests that do not finish, /livez and
+// /readyz still answer within a bound.
+func TestProbesAtConnCap(t *testing.T) {
+	const bound = 3 * time.Second
+	probes := func(t *testing.T, addr string) {
+		t.Helper()
+		live := probeWithin(t, addr, "/livez", 200, bound)
+		ready := probeWithin(t, addr, "/readyz", 200, bound)
+		t.Logf("/livez answered in %v, /readyz in %v", live.Round(time.Microsecond), ready.Round(time.Microsecond))
+	}
+	for _, c := range []struct {
+		name   string
+		max    int // 0: the default
+		prefix string
+	}{
+		{"20 idle", 20, idleRequest},
+		{"1024 idle, default cap", 0, idleRequest},
+		{"20 silent", 20, ""},
+		{"20 half a header", 20, "GET /livez HTTP/1.1\r\nHo"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			api, _ := serveAdmin(t, server.Config{Source: newGenerator(t, snowfall.Settings{}), MaxConns: c.max})
+			n := c.max
+			if n == 0 {
+				n = server.DefaultMaxConns
+			}
+			dialN(t, api, n, c.prefix)
+			probes(t, api)
+		})
+	}
+	t.Run("admin, API busy", func(t *testing.T) {
+		src := &slowSource{Source: newGenerator(t, snowfall.Settings{}), entered: make(chan struct{}, 8), release: make(chan struct{})}
+		api, admin := serveAdmin(t, server.Config{Source: src, MaxConns: 4, Timeout: time.Minute})
+		busy := dialN(t, api, 4, "")
+		for _, c := range busy {
+			fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			<-src.entered
+		}
+		probes(t, admin)
+		c := &http.Client{Timeout: 300 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+		if resp, err := c.Get("http://" + api + "/livez"); err == nil {
+			resp.Body.Close()
+			t.Errorf("the API answered /livez with every connection busy: the test does not fill it")
+		}
+		close(src.release)
+		probeWithin(t, api, "/livez", 200, bound)
+	})
+	t.Run("admin full of idle and silent connections", func(t *testing.T) {
+		_, admin := serveAdmin(t, server.Config{Source: newGenerator(t, snowfall.Settings{})})
+		dialN(t, admin, server.DefaultAdminMaxConns/2, idleRequest)
+		dialN(t, admin, server.DefaultAdminMaxConns/2, "")
+		probes(t, admin)
+	})
+}
+
+// TestReclaimMetrics: /metrics counts the connections open and reclaimed on each listener.
+func TestReclaimMetrics(t *testing.T) {
+	api, admin := serveAdmin(t, server.Config{Source: newGenerator(t, snowfall.Settings{}), MaxConns: 3})
+	dialN(t, api, 3, idleRequest)
+	probeWithin(t, api, "/livez", 200, 3*time.Second) // reclaims one
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`snowfall_http_connections_reclaimed_total{listener="api"} 1`,
+		`snowfall_http_connections_reclaimed_total{listener="admin"} 0`,
+		`snowfall_http_connections_open{listener="admin"} 1`,
+	} {
+		if !strings.Contains(string(b), want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
