@@ -24,6 +24,12 @@ func (f ClockFunc) Now() time.Time { return f() }
 // wall time from the monotonic clock and an anchor it re-reads from the wall clock every 10 ms, so a
 // step of the wall clock, back or forward, shows within 10 ms. The times it returns carry a monotonic
 // reading. It is safe for concurrent use.
+//
+// A suspended machine hides from that reading in the same way: the monotonic clock stops while the
+// machine sleeps, so for up to 10 ms after it wakes neither the derived wall time nor the monotonic
+// time shows the suspension. A generator whose permit has a length (Permit.Valid; every Leased
+// generator's has) therefore reads both clocks afresh on every call, at the price of one more clock
+// read per ID: a permit that lapsed while the machine slept refuses the first call after it wakes.
 func SystemClock() Clock { return newSysClock(0) }
 
 // OffsetClock returns the system clock shifted by offset, for fault-injection tests that need a host
@@ -39,6 +45,32 @@ var monoBase = time.Now()
 type sysClock struct {
 	offset int64
 	anchor atomic.Pointer[anchor]
+	src    timeSource // nil: the runtime's clocks
+}
+
+// timeSource is what a sysClock reads instead of the runtime's clocks: tests inject one to model a
+// machine that is suspended (its wall reading jumps on resume, its monotonic one does not).
+type timeSource interface {
+	mono() int64             // monotonic nanoseconds since monoBase; stops while the machine is suspended
+	now() (wall, mono int64) // wall-clock Unix nanoseconds and the monotonic reading, together
+}
+
+// monoNow returns the monotonic reading, in nanoseconds since monoBase.
+func (c *sysClock) monoNow() int64 {
+	if c.src != nil {
+		return c.src.mono()
+	}
+	return int64(time.Since(monoBase))
+}
+
+// wallNow reads the wall clock (shifted by the offset) and the monotonic clock together.
+func (c *sysClock) wallNow() (wall, mono int64) {
+	if c.src != nil {
+		wall, mono = c.src.now()
+		return wall + c.offset, mono
+	}
+	t := time.Now()
+	return t.UnixNano() + c.offset, int64(t.Sub(monoBase))
 }
 
 type anchor struct {
@@ -46,15 +78,18 @@ type anchor struct {
 	wall int64 // Unix nanoseconds at mono
 }
 
-func newSysClock(offset time.Duration) *sysClock {
-	c := &sysClock{offset: int64(offset)}
+func newSysClock(offset time.Duration) *sysClock { return newSysClockFrom(offset, nil) }
+
+// newSysClockFrom returns a system clock that reads src (nil: the runtime's clocks).
+func newSysClockFrom(offset time.Duration, src timeSource) *sysClock {
+	c := &sysClock{offset: int64(offset), src: src}
 	c.reanchor()
 	return c
 }
 
 func (c *sysClock) reanchor() *anchor {
-	t := time.Now()
-	a := &anchor{mono: int64(t.Sub(monoBase)), wall: t.UnixNano() + c.offset}
+	wall, mono := c.wallNow()
+	a := &anchor{mono: mono, wall: wall}
 	c.anchor.Store(a)
 	return a
 }
@@ -62,8 +97,8 @@ func (c *sysClock) reanchor() *anchor {
 // reanchorFrom replaces old with a fresh anchor, unless another goroutine already did: one anchor
 // at a time keeps readings from different goroutines on the same scale.
 func (c *sysClock) reanchorFrom(old *anchor) *anchor {
-	t := time.Now()
-	a := &anchor{mono: int64(t.Sub(monoBase)), wall: t.UnixNano() + c.offset}
+	wall, mono := c.wallNow()
+	a := &anchor{mono: mono, wall: wall}
 	if c.anchor.CompareAndSwap(old, a) {
 		return a
 	}
@@ -72,7 +107,7 @@ func (c *sysClock) reanchorFrom(old *anchor) *anchor {
 
 // read returns wall-clock Unix nanoseconds and monotonic nanoseconds since monoBase.
 func (c *sysClock) read() (wall, mono int64) {
-	mono = int64(time.Since(monoBase))
+	mono = c.monoNow()
 	a := c.anchor.Load()
 	if mono-a.mono >= int64(resync) {
 		a = c.reanchorFrom(a)
@@ -109,6 +144,15 @@ func (r *clockReader) read() (wall, mono int64) {
 	}
 	t := r.clock.Now()
 	return t.UnixNano(), int64(t.Sub(monoBase))
+}
+
+// fresh is read, but never derived from an anchor: the system clock reads its wall clock now, so
+// that a suspension since the last anchor shows.
+func (r *clockReader) fresh() (wall, mono int64) {
+	if r.sys != nil {
+		return r.sys.wallNow()
+	}
+	return r.read()
 }
 
 // stamp returns one reading as a Stamp.

@@ -78,13 +78,13 @@ func (d *Decoded) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Decode splits id into its fields. A negative id is an error wrapping ErrInvalidID, and so is an id
-// whose time lies past 9999-12-31, which a layout with a long unit and a wide time field can hold
-// (its time is computed exactly, never wrapped around).
+// Decode splits id into its fields. An id that l cannot issue, negative or above MaxID, is an error
+// wrapping ErrInvalidID, and so is an id whose time lies past 9999-12-31, which a layout with a long
+// unit and a wide time field can hold (its time is computed exactly, never wrapped around).
 func (l Layout) Decode(id ID) (Decoded, error) {
 	l = l.orDefault()
-	if id < 0 {
-		return Decoded{}, fmt.Errorf("%w: %d is negative", ErrInvalidID, int64(id))
+	if err := l.checkID(id); err != nil {
+		return Decoded{}, err
 	}
 	field := func(k FieldKind) int64 {
 		s := l.shift(k)
@@ -121,6 +121,19 @@ func tickMs(epochMs, tick, unitMs int64) (int64, bool) {
 		return 0, false
 	}
 	return epochMs + tick*unitMs, true
+}
+
+// checkID returns an error wrapping ErrInvalidID, naming the value and the range, for an id that l
+// cannot issue: negative, or above MaxID.
+func (l Layout) checkID(id ID) error {
+	switch {
+	case id < 0:
+		return fmt.Errorf("%w: %d is negative", ErrInvalidID, int64(id))
+	case id > l.MaxID():
+		return fmt.Errorf("%w: %d is above %d, the largest ID of layout %s (%d bits), range [0, %d]",
+			ErrInvalidID, int64(id), int64(l.MaxID()), l.name, l.width, int64(l.MaxID()))
+	}
+	return nil
 }
 
 // DecodeString parses an ID in decimal (or, failing that, in the fixed-width base32 or base58 forms)

@@ -62,7 +62,7 @@ func TestDecodedJSONRoundTrip(t *testing.T) {
 	}
 	for _, l := range layouts {
 		for range 200 {
-			d, err := l.Decode(ID(r.Int64()))
+			d, err := l.Decode(ID(r.Int64() & int64(l.MaxID())))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,7 +107,7 @@ func TestDecodeString(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	fuzzSeeds(f)
-	layouts := []Layout{DefaultLayout(), must(Preset(PresetPysnowflake)), must(ParseLayout("time=39,seq=8,gen=16,unit=10ms"))}
+	layouts := []Layout{DefaultLayout(), must(Preset(PresetPysnowflake)), must(ParseLayout("time=39,seq=8,gen=16,unit=10ms")), must(Preset(PresetJS))}
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, l := range layouts {
 			d, err := DecodeString(l, s)
@@ -115,7 +115,13 @@ func FuzzDecode(f *testing.F) {
 				if !errors.Is(err, ErrInvalidID) {
 					t.Fatalf("error %v does not wrap ErrInvalidID", err)
 				}
+				if id, perr := ParseAny(s); perr == nil && id >= 0 && id <= l.MaxID() {
+					t.Fatalf("Decode(%d) under %s refused an ID in [0, MaxID]: %v", id, l.Name(), err)
+				}
 				continue
+			}
+			if d.ID > l.MaxID() {
+				t.Fatalf("Decode(%d) under %s accepted an ID above MaxID %d", d.ID, l.Name(), l.MaxID())
 			}
 			id, err := l.Compose(l.Ticks(d.Time), d.Sequence, d.Node())
 			if err != nil || id != d.ID {

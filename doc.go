@@ -3,10 +3,12 @@
 //
 // # Layouts
 //
-// An ID is a non-negative int64: a zero sign bit, then fields from the highest bits to the lowest.
-// The time field always comes first, so IDs sort by the time they were made (k-sorted: IDs of one
-// tick from different generators interleave). A Layout is data: four presets, or custom fields
-// (ParseLayout("time=41,dc=5,worker=5,seq=12"), with an optional unit=10ms), each with its epoch.
+// An ID is a non-negative int64: a zero sign bit, then fields from the highest bits to the lowest,
+// filling 63 bits, or 53 (the top bits zero) for IDs that JavaScript numbers hold exactly. The time
+// field always comes first, so IDs sort by the time they were made (k-sorted: IDs of one tick from
+// different generators interleave). A Layout is data: five presets, or custom fields
+// (ParseLayout("time=41,dc=5,worker=5,seq=12"), with an optional unit=10ms), each with its epoch,
+// and optionally a spread ("twitter,spread=64", see Layout.WithSpread).
 //
 // The presets, each with 1 ms ticks (the package's Presets example prints these limits from the
 // code):
@@ -47,6 +49,24 @@
 //	4,096 IDs per ms per worker; dc 0..31, worker 0..31;
 //	2^41 ms ≈ 69.7 years: the time field runs out on 2080-07-10.
 //
+// js, epoch 2020-01-01T00:00:00Z, 53 bits: every ID it can ever issue is below 2^53, so a
+// JavaScript number (and any JSON parser that reads numbers as doubles) holds it exactly:
+//
+//	 63      53 52                                  12 11       5 4       0
+//	+----------+---------------------------------------+----------+---------+
+//	|    0     |             time (41 bits)            | seq (7)  | gen (5) |
+//	+----------+---------------------------------------+----------+---------+
+//	128 IDs per ms per generator (128,000 per second); generators 0..31;
+//	2^41 ms ≈ 69.7 years: the time field runs out on 2089-09-06; the largest ID is 2^53 - 1.
+//
+// # Shards
+//
+// Layouts whose lowest field is the node (snowfall, js) put every ID of a generator in one shard
+// of id % N; layouts whose lowest field is the sequence (twitter, pysnowflake) put most IDs in
+// shard 0 at request rates, since a tick's first ID has sequence 0. Partition by Layout.Shard
+// (snowfall shard, and the SQL function snowfall sql generates) for any layout, or give a
+// sequence-lowest layout a spread, so that id % N itself is even for N dividing the spread.
+//
 // Node values outside their field's range are errors that name the value and the range; they are
 // never masked, since masking would make two nodes issue the same IDs.
 //
@@ -63,7 +83,8 @@
 //     up, and past that returns a ClockBackwardsError saying how far behind the clock is. It never
 //     issues an ID at or below one it issued.
 //   - A high-water mark (Settings.After) keeps a new generator strictly above what an earlier one
-//     with the same node values may have issued: restarts and lease takeovers rest on it.
+//     with the same node values may have issued: restarts and lease takeovers rest on it, and so
+//     do migrations from another generator (ParseFloor, LeaseSettings.After).
 //   - A Permit (Grant) caps the time field at a durably recorded mark and lapses after a duration
 //     measured on both the wall and the monotonic clock; both are checked on every call, so a
 //     process that wakes from a long pause cannot issue with a lease it has lost.
@@ -123,8 +144,10 @@
 // expired in the store: a Permit starts at a Stamp read before the renewal was sent (the store
 // computes the new expiry after that) and lasts Lease - Margin, measured as the larger of the
 // wall-clock and the monotonic elapsed time (the monotonic clock stops while a machine is
-// suspended). A holder cut off from its store, paused or suspended therefore refuses (ErrFenced
-// wrapping ErrLeaseLost) before another instance can claim its id. Fencing alone is not enough (a
+// suspended), both read afresh on every call of a generator under such a permit (the cheap reading
+// of SystemClock would hide a suspension for up to 10 ms after the machine wakes). A holder cut off
+// from its store, paused or suspended therefore refuses (ErrFenced wrapping ErrLeaseLost) before
+// another instance can claim its id. Fencing alone is not enough (a
 // goroutine preempted between its checks and its compare-and-swap issues later than it checked; a
 // store whose clock steps forward expires leases early), which is why the mark carries uniqueness.
 // A renewal's ceiling, Start + Lease on the holder's clock, lies beyond every tick its permit can
@@ -136,7 +159,10 @@
 // the ceiling. Generator.Revoke is a barrier, not a flag: it sets a bit in the word that every ID's
 // compare-and-swap replaces, so a call in flight (permit checked, clock read, preempted for any
 // time) either issued before the seal, and its tick is in the mark Close records, or fails its
-// compare-and-swap and then sees the revocation. Neither clocks nor scheduling enter into it.
+// compare-and-swap and then sees the revocation. Neither clocks nor scheduling enter into it. A
+// later Grant (Leased never grants a revoked generator; statefile grants after a start-up
+// Revoke) does not re-open the barrier: it moves the word past the sealed one instead of clearing
+// the bit, so a call that loaded the word before Revoke never wins its compare-and-swap.
 // Every call to the store has a deadline (renewals and releases Lease - Margin, claims at least
 // 10 s, the first read of the manifest 10 s), so a connection that drops packets silently costs
 // one deadline, not minutes of TCP retries.

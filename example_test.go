@@ -39,7 +39,7 @@ func ExampleParseLayout() {
 	fmt.Println(err)
 	// Output:
 	// 4096 31 31
-	// snowfall: invalid layout: fields sum to 64 bits, must be 63
+	// snowfall: invalid layout: fields sum to 64 bits, must be 63 (or 53, for IDs below 2^53 that JavaScript numbers hold exactly)
 }
 
 func ExampleID_Base32() {
@@ -63,15 +63,23 @@ func Example_presets() {
 		} else {
 			fmt.Printf("dc 0..%d, worker 0..%d", l.Max(snowfall.FieldDC), l.Max(snowfall.FieldWorker))
 		}
-		fmt.Printf("; %.1f years: the time field runs out on %s\n", l.Lifetime().Hours()/24/365.25, l.End().Format(time.DateOnly))
+		fmt.Printf("; IDs below 2^%d\n", l.Width())
+		fmt.Printf("  %.1f years: the time field runs out on %s\n", l.Lifetime().Hours()/24/365.25, l.End().Format(time.DateOnly))
 	}
 	// Output:
 	// snowfall: time=40,seq=12,gen=11, epoch 2020-01-01T00:00:00Z
-	//   4096 IDs per ms per generator; generators 0..2047; 34.8 years: the time field runs out on 2054-11-03
+	//   4096 IDs per ms per generator; generators 0..2047; IDs below 2^63
+	//   34.8 years: the time field runs out on 2054-11-03
 	// pysnowflake: time=41,dc=4,worker=8,seq=10, epoch 1987-06-10T00:00:00Z
-	//   1024 IDs per ms per generator; dc 0..15, worker 0..255; 69.7 years: the time field runs out on 2057-02-13
+	//   1024 IDs per ms per generator; dc 0..15, worker 0..255; IDs below 2^63
+	//   69.7 years: the time field runs out on 2057-02-13
 	// pysnowflake-legacy: time=41,dc=2,worker=8,seq=12, epoch 1987-06-10T00:00:00Z
-	//   4096 IDs per ms per generator; dc 0..3, worker 0..255; 69.7 years: the time field runs out on 2057-02-13
+	//   4096 IDs per ms per generator; dc 0..3, worker 0..255; IDs below 2^63
+	//   69.7 years: the time field runs out on 2057-02-13
 	// twitter: time=41,dc=5,worker=5,seq=12, epoch 2010-11-04T01:42:54.657Z
-	//   4096 IDs per ms per generator; dc 0..31, worker 0..31; 69.7 years: the time field runs out on 2080-07-10
+	//   4096 IDs per ms per generator; dc 0..31, worker 0..31; IDs below 2^63
+	//   69.7 years: the time field runs out on 2080-07-10
+	// js: time=41,seq=7,gen=5, epoch 2020-01-01T00:00:00Z
+	//   128 IDs per ms per generator; generators 0..31; IDs below 2^53
+	//   69.7 years: the time field runs out on 2089-09-06
 }

@@ -24,7 +24,10 @@ type Settings struct {
 	// ClockBackwardsError. Zero means DefaultMaxBackwards; negative means never wait.
 	MaxBackwards time.Duration
 	// After is a high-water mark: the generator never issues an ID whose time field is at or below
-	// the tick holding After. The zero time sets no mark. Restarts and lease takeovers use it.
+	// the tick holding After. The zero time sets no mark. Restarts, lease takeovers and migrations
+	// (ParseFloor reads an earlier generator's largest ID or last time) use it. A mark ahead of the
+	// clock is accepted: Next waits for the clock within MaxBackwards, and Ready and CheckFloor
+	// report a mark further ahead.
 	After time.Time
 }
 
@@ -49,6 +52,7 @@ type Generator struct {
 	nodeBits int64
 	seqBits  uint
 	seqMask  uint64
+	spread   uint64 // the layout's spread minus one: the mask of where a new tick's sequence starts
 	tShift   uint
 	sShift   uint
 	maxTick  int64
@@ -81,6 +85,9 @@ func New(s Settings) (*Generator, error) {
 		maxBack:  s.MaxBackwards,
 	}
 	g.seqMask = 1<<g.seqBits - 1
+	if l.spread > 0 {
+		g.spread = uint64(l.spread) - 1
+	}
 	if g.maxBack == 0 {
 		g.maxBack = DefaultMaxBackwards
 	}
@@ -117,6 +124,17 @@ func (g *Generator) Node() Node { return g.node }
 
 // read returns the clock's wall time in Unix nanoseconds and a monotonic reading.
 func (g *Generator) read() (wall, mono int64) { return g.clk.read() }
+
+// readFor reads the clock for a call under permit p. A permit whose length is checked needs a
+// reading that shows a suspended machine at once: the system clock's cheap reading derives the
+// wall time from the monotonic clock, which stops while the machine is suspended, and so hides a
+// suspension until its next anchor (see SystemClock). Such calls read both clocks afresh.
+func (g *Generator) readFor(p *permit) (wall, mono int64) {
+	if p != nil && p.valid > 0 {
+		return g.clk.fresh()
+	}
+	return g.clk.read()
+}
 
 // Stamp reads the generator's clock, for Permit.Start.
 func (g *Generator) Stamp() Stamp { return g.clk.stamp() }
@@ -204,10 +222,10 @@ func (g *Generator) reserve(ctx context.Context, want uint64, try bool) (tick, s
 			// Load the state before reading the clock: every tick in the state was then read from
 			// the clock before our reading, so now < last means the clock really went back.
 			old = g.state.Load()
-			wall, mono = g.read()
+			wall, mono = g.readFor(p)
 			now = g.tick(wall)
 		case reread:
-			wall, mono = g.read()
+			wall, mono = g.readFor(p)
 			now = g.tick(wall)
 			old = g.state.Load()
 		default:
@@ -231,7 +249,9 @@ func (g *Generator) reserve(ctx context.Context, want uint64, try bool) (tick, s
 		var first uint64
 		switch {
 		case now > last:
-			next, first = now, 0
+			// A new tick's sequence starts at 0, or with a spread where the last tick's left off,
+			// modulo the spread (at 0 after a full tick): see Layout.WithSpread.
+			next, first = now, (used+1)&g.spread
 		case used < g.seqMask:
 			// Same tick, or a clock behind the last tick while that tick has sequence left: go on
 			// in the last tick, which keeps IDs increasing.
@@ -258,8 +278,9 @@ func (g *Generator) reserve(ctx context.Context, want uint64, try bool) (tick, s
 		if g.state.CompareAndSwap(old, uint64(next)<<g.seqBits|(first+n-1)) {
 			if next != last {
 				// Count the IDs of the tick this call closed; the IDs of the open tick are
-				// counted from the state itself (see issuedNow).
-				g.done.Add(used + 1)
+				// counted from the state itself (see issuedNow), less the sequence numbers
+				// below its first, which a spread skips.
+				g.done.Add(used + 1 - first)
 			}
 			return next, int64(first), n, nil
 		}

@@ -3,6 +3,7 @@ package snowfall
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/snowfall-go/snowfall/internal/testkit/mutexgen"
 )
@@ -88,4 +89,37 @@ func BenchmarkMutexUncappedParallel(b *testing.B) {
 			g.Next()
 		}
 	})
+}
+
+// BenchmarkNextUncappedPermit is NextUncapped with a permit whose length is checked on every call,
+// as a Leased generator's is.
+func BenchmarkNextUncappedPermit(b *testing.B) {
+	g := uncapped(b)
+	g.Grant(Permit{Start: g.Stamp(), Valid: time.Hour})
+	benchNext(b, g)
+}
+
+// BenchmarkNextSpread is BenchmarkNext under twitter with spread=64, against twitter without: the
+// cost of a spread at full load.
+func BenchmarkNextSpread(b *testing.B) {
+	for _, spec := range []string{"twitter", "twitter,spread=64"} {
+		b.Run(spec, func(b *testing.B) {
+			l, err := ParseLayout(spec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			g, _ := New(Settings{Layout: l})
+			benchNext(b, g)
+			reportLimit(b, l, b.N)
+		})
+	}
+}
+
+// BenchmarkNextPermit is BenchmarkNext with a permit whose length is checked on every call (a
+// fresh reading of both clocks per ID), as a Leased generator's is: it still runs at the limit.
+func BenchmarkNextPermit(b *testing.B) {
+	g, _ := New(Settings{})
+	g.Grant(Permit{Start: g.Stamp(), Valid: time.Hour})
+	benchNext(b, g)
+	reportLimit(b, g.Layout(), b.N)
 }

@@ -44,8 +44,12 @@ func (l *Leased) acquire(ctx context.Context) error {
 		l.fail(err)
 		return err
 	}
+	after := c.Prev // the floor: the previous tenure's mark, or the caller's if that is later
+	if l.after.After(after) {
+		after = l.after
+	}
 	g, err := New(Settings{Layout: l.man.Layout, Node: NodeOf(l.man.Layout, c.ID), Clock: l.clk.clock,
-		MaxBackwards: l.maxBack, After: c.Prev})
+		MaxBackwards: l.maxBack, After: after})
 	if err != nil {
 		l.giveBack(c.ID, token, c.Prev)
 		l.fail(err)

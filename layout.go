@@ -8,22 +8,31 @@ import (
 // maxFields is the most fields a layout can hold: time, sequence, dc and worker.
 const maxFields = 4
 
-// Layout describes how the 63 usable bits of an ID are split into fields, from high to low, and the
-// epoch and unit of the time field. The sign bit is always zero. A Layout is an immutable value; the
-// zero Layout stands for the default preset (see DefaultLayout) wherever a Layout is accepted.
-// Layouts are comparable with ==.
+// The widths a layout's fields can fill: every bit of an int64 but the sign, or 53 bits, so that
+// every ID is below 2^53 and a JavaScript number (an IEEE double) holds it exactly.
+const (
+	FullWidth = 63
+	JSWidth   = 53
+)
+
+// Layout describes how the usable bits of an ID are split into fields, from high to low, and the
+// epoch and unit of the time field: 63 bits (the sign bit is always zero), or 53 (the top 11 bits
+// are zero). A Layout is an immutable value; the zero Layout stands for the default preset (see
+// DefaultLayout) wherever a Layout is accepted. Layouts are comparable with ==.
 type Layout struct {
 	name    string
 	fields  [maxFields]Field
 	n       int
+	width   int // FullWidth or JSWidth: the sum of the fields' bits
 	epochMs int64
 	unit    time.Duration
+	spread  int64 // 0, or the power of two the sequence rolls over (see WithSpread)
 }
 
 // NewLayout builds a layout from fields listed from the highest bits to the lowest.
 // The time field must come first so that IDs sort by creation time; there must be one time and one
 // sequence field and either one generator field or a dc and a worker field; every field has at least
-// one bit and the bits sum to 63. The epoch must not be in the future nor before 1970, and is kept
+// one bit and the bits sum to 63, or to 53 for IDs that stay below 2^53 (JSWidth). The epoch must not be in the future nor before 1970, and is kept
 // to the millisecond; unit is the time field's tick (0 means one millisecond) and must be a whole
 // number of milliseconds up to an hour. A layout with the fields, epoch and unit of a preset is that
 // preset (Name says which, and it equals the preset with ==). Errors wrap ErrInvalidLayout.
@@ -65,9 +74,10 @@ func newLayout(fields []Field, epoch time.Time, unit time.Duration, checkFuture 
 	default:
 		return l, fmt.Errorf("%w: node fields must be gen alone, or dc and worker", ErrInvalidLayout)
 	}
-	if sum != 63 {
-		return l, fmt.Errorf("%w: fields sum to %d bits, must be 63", ErrInvalidLayout, sum)
+	if sum != FullWidth && sum != JSWidth {
+		return l, fmt.Errorf("%w: fields sum to %d bits, must be 63 (or 53, for IDs below 2^53 that JavaScript numbers hold exactly)", ErrInvalidLayout, sum)
 	}
+	l.width = sum
 	if l.bits(FieldSequence) > 30 {
 		return l, fmt.Errorf("%w: seq has %d bits, allowed [1, 30]", ErrInvalidLayout, l.bits(FieldSequence))
 	}
@@ -157,9 +167,17 @@ func (l Layout) bits(k FieldKind) int {
 	return 0
 }
 
+// Width returns how many low bits of an ID the fields fill: 63, or 53 for a layout whose IDs stay
+// below 2^53 (JSWidth).
+func (l Layout) Width() int { return l.orDefault().width }
+
+// MaxID returns the largest ID the layout can ever issue: every field at its largest value,
+// 2^Width - 1. No generator of l issues an ID above it, and Decode refuses one.
+func (l Layout) MaxID() ID { return ID(1)<<l.Width() - 1 }
+
 // shift returns how far the field of the kind is shifted left, or -1.
 func (l Layout) shift(k FieldKind) int {
-	pos := 63
+	pos := l.width
 	for _, f := range l.fields[:l.n] {
 		pos -= f.Bits
 		if f.Kind == k {

@@ -38,6 +38,12 @@ type LeaseSettings struct {
 	Clock Clock
 	// MaxBackwards is passed to each generator (see Settings).
 	MaxBackwards time.Duration
+	// After is a floor for every tenure, on top of the floor the lease gives (the previous holder's
+	// mark): each generator issues only above the later of the two. A fleet that replaces another
+	// generator with the same layout passes the old generator's largest ID or last time through
+	// ParseFloor. The zero time sets none; a floor further ahead of the clock than MaxBackwards is
+	// refused (see CheckFloor).
+	After time.Time
 	// Holder describes this instance in the manifest; the zero value means this host and process.
 	Holder Holder
 	// Logger receives lease events; nil means none.
@@ -99,6 +105,7 @@ type Leased struct {
 	margin  time.Duration
 	clk     clockReader // the clock of the generators and of the fencing measures
 	maxBack time.Duration
+	after   time.Time // LeaseSettings.After
 	holder  Holder
 	start   int64 // LeaseSettings.Start
 	log     *slog.Logger
@@ -132,9 +139,10 @@ type tenure struct {
 // background goroutine until Close. Errors: ErrMismatch when s.Layout differs from the manifest's,
 // ErrNoFreeGenerator when every id is held, ErrInvalidLayout for a layout with more than MaxPoolSize
 // ids (or an epoch after the clock's time), an error for a lease not longer than the probe interval
-// plus the margin, and the assigner's errors. ctx bounds the manifest's read and the first claim
-// only; with s.Background the claim is not waited for (see LeaseSettings.Background), and
-// ErrNoFreeGenerator and the claim's errors are not returned. The result is safe for concurrent use.
+// plus the margin, ErrClockBackwards for an After further ahead of the clock than MaxBackwards, and
+// the assigner's errors. ctx bounds the manifest's read and the first claim only; with s.Background
+// the claim is not waited for (see LeaseSettings.Background), and ErrNoFreeGenerator and the
+// claim's errors are not returned. The result is safe for concurrent use.
 func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error) {
 	mctx, cancel := context.WithTimeout(ctx, manifestTimeout)
 	m, err := ReadManifest(mctx, a, Manifest{Layout: s.Layout, Probe: s.Probe})
@@ -143,7 +151,7 @@ func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error
 		return nil, err
 	}
 	l := &Leased{a: a, man: m, probe: m.Probe, lease: s.Lease, margin: s.Margin,
-		maxBack: s.MaxBackwards, holder: s.Holder, log: s.Logger, onLost: s.OnLost,
+		maxBack: s.MaxBackwards, after: s.After, holder: s.Holder, log: s.Logger, onLost: s.OnLost,
 		lost: make(chan error, 8), done: make(chan struct{})}
 	if l.lease == 0 {
 		l.lease = 2 * l.probe
@@ -163,6 +171,11 @@ func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error
 		clock = SystemClock()
 	}
 	l.clk = newClockReader(clock)
+	if !s.After.IsZero() {
+		if err := CheckFloor(m.Layout, s.After, clock.Now(), s.MaxBackwards); err != nil {
+			return nil, fmt.Errorf("snowfall: LeaseSettings.After: %w", err)
+		}
+	}
 	if l.holder == (Holder{}) {
 		l.holder.Host, _ = os.Hostname()
 		l.holder.PID = int64(os.Getpid())

@@ -82,3 +82,34 @@ func TestManifestEpochInFuture(t *testing.T) {
 		t.Errorf("manifest epoch in the future: got %v, want ErrInvalidLayout saying so", err)
 	}
 }
+
+// TestManifestKeepsSpread: a fleet shares its layout's spread through the manifest: a holder that
+// takes the manifest's layout gets it, and one that asks for another spread (or none) is refused
+// with ErrMismatch naming both.
+func TestManifestKeepsSpread(t *testing.T) {
+	spread, err := snowfall.ParseLayout("twitter,spread=64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := memassign.New(nil)
+	first, err := snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{Layout: spread})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	l, err := snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{}) // the manifest's layout
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if l.Layout() != spread || l.Layout().Spread() != 64 {
+		t.Errorf("Layout() = %v, want %v", l.Layout(), spread)
+	}
+	for _, other := range []string{"twitter", "twitter,spread=32"} {
+		o, _ := snowfall.ParseLayout(other)
+		_, err := snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{Layout: o})
+		if !errors.Is(err, snowfall.ErrMismatch) || !strings.Contains(err.Error(), o.Spec()) || !strings.Contains(err.Error(), spread.Spec()) {
+			t.Errorf("layout %s on a manifest of %s: got %v, want ErrMismatch naming both specs", other, spread.Spec(), err)
+		}
+	}
+}

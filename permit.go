@@ -15,7 +15,9 @@ type Permit struct {
 	Until time.Time
 	// Start is a Stamp taken before the renewal that granted this permit began.
 	Start Stamp
-	// Valid is how long after Start the permit lasts, measured with Stamp.Since; zero means no limit.
+	// Valid is how long after Start the permit lasts, measured with Stamp.Since on a fresh reading
+	// of both clocks at every call (so a suspension of the machine shows at once, see
+	// SystemClock); zero means no limit.
 	Valid time.Duration
 	// Cause is the error a refused caller sees inside its FenceError; nil means ErrLeaseLost.
 	Cause error
@@ -29,12 +31,22 @@ type permit struct {
 	closed bool // revoked: refuse everything
 }
 
-// sealed is the bit of Generator.state that Revoke sets. Tick and sequence use at most 63 bits
-// (a layout's fields sum to 63 with the node's), so the top bit is always free.
+// sealed is the bit of Generator.state that Revoke sets. Tick and sequence use at most 62 bits (the
+// node fields take at least one of a layout's 63), and Grant's step past the last tick (at most to
+// the tick after the layout's last) at most one more, so the top bit is always free.
 const sealed = 1 << 63
 
-// Grant sets the permit that bounds what g issues from now on, replacing any earlier one (and lifting
-// a Revoke).
+// Grant sets the permit that bounds what g issues from now on, replacing any earlier one, and lifts
+// a Revoke.
+//
+// Lifting a Revoke never re-opens it for calls that were in flight: Grant does not clear the seal
+// back to the word Revoke sealed (a call that loaded that word before Revoke would then win its
+// compare-and-swap, under the permit it checked before Revoke, however long after the Grant). It
+// moves the word past it instead, so that no word a call loaded before the Grant can ever match
+// again: the state only grows. The new word marks one more sequence number of the sealed tick
+// used, or, when that tick was full, the next tick used up (so that no tick ahead of the clock is
+// opened). This costs at most one sequence number, or one tick, per Grant that lifts a seal
+// (Issued does not count it).
 func (g *Generator) Grant(p Permit) {
 	np := &permit{until: math.MaxInt64, start: p.Start, valid: int64(p.Valid), cause: p.Cause}
 	if !p.Until.IsZero() {
@@ -46,23 +58,41 @@ func (g *Generator) Grant(p Permit) {
 	g.permit.Store(np)
 	for { // lift a Revoke's seal, after the new permit is in place
 		old := g.state.Load()
-		if old&sealed == 0 || g.state.CompareAndSwap(old, old&^sealed) {
+		if old&sealed == 0 {
 			return
 		}
+		// The skipped number is not an issued ID: take it off the count first (a reader may see
+		// one fewer for a moment, never one more).
+		w := old &^ sealed
+		next, adj := w+1, ^uint64(0) // one more number of the same tick; -1
+		if w&g.seqMask == g.seqMask {
+			// The sealed tick is used up, and the next word would open the next tick, maybe
+			// ahead of the clock: mark that tick used up instead, so the generator goes on only
+			// once its clock is past it. The sealed tick is closed here, all of its sequence
+			// counted, and the tick marked used up is not counted.
+			next, adj = w+1+g.seqMask, 0
+		}
+		g.done.Add(adj)
+		if g.state.CompareAndSwap(old, next) {
+			return
+		}
+		g.done.Add(-adj) // another Grant lifted it first
 	}
 }
 
 // Revoke makes g refuse to issue, with a FenceError carrying cause, until the next Grant. It is a
 // barrier for calls in flight: once it returns, no Next or Fill that began before it can still
-// issue, so the last tick issued is final (until a Grant; Stats reports it as LastTimestamp). It
-// returns that tick's time.
+// issue, neither now nor after a later Grant, so the last tick issued is final until a Grant (Stats
+// reports it as LastTimestamp). It returns that tick's time.
 //
 // Why nothing in flight gets through: every ID is issued by a compare-and-swap of state from the
 // value the call loaded. Revoke stores the revoked permit and then sets the sealed bit of state
 // with a compare-and-swap of its own. A call whose compare-and-swap comes after the seal fails it,
 // since state changed; it loads state again, sees the seal and returns the FenceError. A call
 // whose compare-and-swap came first is in the state Revoke sealed, so its tick is at most the
-// time Revoke returns. Nothing depends on clocks or on how long a goroutine was preempted.
+// time Revoke returns. A Grant moves the state past the sealed word (see Grant), so a call that
+// loaded the word before Revoke fails its compare-and-swap after the Grant too, loads the new
+// permit and is judged by it. Nothing depends on clocks or on how long a goroutine was preempted.
 func (g *Generator) Revoke(cause error) time.Time {
 	if cause == nil {
 		cause = ErrLeaseLost
@@ -85,7 +115,7 @@ func (g *Generator) Fenced() error {
 	if p == nil {
 		return nil
 	}
-	w, m := g.read()
+	w, m := g.readFor(p)
 	return p.check(g.tick(w), Stamp{w, m}, g)
 }
 

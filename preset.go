@@ -13,6 +13,7 @@ const (
 	PresetPysnowflake       = "pysnowflake"
 	PresetPysnowflakeLegacy = "pysnowflake-legacy"
 	PresetTwitter           = "twitter"
+	PresetJS                = "js"
 )
 
 // Epochs of the presets, in Unix milliseconds.
@@ -24,7 +25,7 @@ const (
 
 // PresetNames lists the preset layouts in the order they are documented.
 func PresetNames() []string {
-	return []string{PresetSnowfall, PresetPysnowflake, PresetPysnowflakeLegacy, PresetTwitter}
+	return []string{PresetSnowfall, PresetPysnowflake, PresetPysnowflakeLegacy, PresetTwitter, PresetJS}
 }
 
 func presetFields(name string) ([]Field, int64, bool) {
@@ -37,11 +38,14 @@ func presetFields(name string) ([]Field, int64, bool) {
 		return []Field{{FieldTime, 41}, {FieldDC, 2}, {FieldWorker, 8}, {FieldSequence, 12}}, EpochPysnowflake, true
 	case PresetTwitter:
 		return []Field{{FieldTime, 41}, {FieldDC, 5}, {FieldWorker, 5}, {FieldSequence, 12}}, EpochTwitter, true
+	case PresetJS:
+		return []Field{{FieldTime, 41}, {FieldSequence, 7}, {FieldGenerator, 5}}, EpochSnowfall, true
 	}
 	return nil, 0, false
 }
 
-// presetName returns the name of the preset whose fields, epoch and unit l has, or "custom".
+// presetName returns the name of the preset whose fields, epoch and unit l has, or "custom". A
+// spread does not change the name: it changes which IDs are issued, not how they decode.
 func presetName(l Layout) string {
 	for _, name := range PresetNames() {
 		fields, epoch, _ := presetFields(name)

@@ -12,7 +12,7 @@ import (
 // issuing, so health checks spend no ID. It is safe for concurrent use; like any snapshot, the
 // answer may change at once.
 func (g *Generator) Ready() error {
-	wall, mono := g.read()
+	wall, mono := g.readFor(g.permit.Load())
 	now := g.tick(wall)
 	st := g.state.Load()
 	if st&sealed != 0 { // revoked: the permit says why

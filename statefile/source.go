@@ -49,6 +49,9 @@ type Settings struct {
 	Node         snowfall.Node
 	Clock        snowfall.Clock
 	MaxBackwards time.Duration
+	// After is a floor on top of the recorded mark (a migration from another generator, see
+	// snowfall.ParseFloor): the generator issues only above the later of the two.
+	After time.Time
 	// Ahead is how far ahead of the clock the mark is recorded; zero means DefaultAhead. The mark
 	// is moved every Ahead/4.
 	Ahead time.Duration
@@ -62,6 +65,7 @@ type Source struct {
 	g     *snowfall.Generator
 	path  string
 	ahead time.Duration
+	floor time.Time // Settings.After: marks are recorded ahead of it too
 	log   *slog.Logger
 
 	mu     sync.Mutex
@@ -126,8 +130,12 @@ func start(s Settings, layout snowfall.Layout) (*Source, error) {
 		}
 		after = st.Mark
 	}
+	floor := after
+	if s.After.After(floor) {
+		floor = s.After
+	}
 	g, err := snowfall.New(snowfall.Settings{Layout: layout, Node: s.Node, Clock: s.Clock,
-		MaxBackwards: s.MaxBackwards, After: after})
+		MaxBackwards: s.MaxBackwards, After: floor})
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +143,7 @@ func start(s Settings, layout snowfall.Layout) (*Source, error) {
 		g:     g,
 		path:  s.Path,
 		ahead: s.Ahead,
+		floor: s.After,
 		log:   s.Logger,
 		state: State{Layout: layout, Node: s.Node, Mark: after},
 		done:  make(chan struct{}),
@@ -157,7 +166,11 @@ func start(s Settings, layout snowfall.Layout) (*Source, error) {
 func (s *Source) advance() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	target := time.UnixMilli(s.g.Stamp().Time().Add(s.ahead).UnixMilli()).UTC()
+	base := s.g.Stamp().Time()
+	if s.floor.After(base) { // the generator issues only above the floor: record ahead of it
+		base = s.floor
+	}
+	target := time.UnixMilli(base.Add(s.ahead).UnixMilli()).UTC()
 	if s.forked != nil {
 		return s.forked
 	}

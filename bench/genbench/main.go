@@ -36,6 +36,22 @@ func main() {
 	w.Flush()
 	fmt.Println()
 
+	// The cost of a spread at full load: twitter with and without spread=64, row by row.
+	fmt.Fprintln(w, "layout twitter (12-bit sequence)\tgoroutines\tIDs/s\tlimit IDs/s\tratio\t")
+	for _, n := range []int{1, 8} {
+		for _, spec := range []string{"twitter", "twitter,spread=64"} {
+			l, err := snowfall.ParseLayout(spec)
+			check(err)
+			g, err := snowfall.New(snowfall.Settings{Layout: l})
+			check(err)
+			ids := run(n, *dur, func() { _, err := g.Next(); check(err) })
+			rate := float64(ids) / dur.Seconds()
+			fmt.Fprintf(w, "Next %s\t%d\t%.0f\t%.0f\t%.3f\t\n", spec, n, rate, l.Limit(), rate/l.Limit())
+		}
+	}
+	w.Flush()
+	fmt.Println()
+
 	l, err := snowfall.ParseLayout("time=41,seq=21,gen=1")
 	check(err)
 	fmt.Fprintln(w, "uncapped (21-bit sequence)\tgoroutines\tns/ID lock-free\tns/ID mutex\tlock-free ÷ mutex\t")

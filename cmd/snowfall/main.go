@@ -20,6 +20,9 @@ func commands() []cli.Command {
 	return []cli.Command{
 		nextCmd{},
 		decodeCmd{},
+		shardCmd{},
+		rangeCmd{},
+		sqlCmd{},
 		serveCmd{},
 		getCmd{},
 		statsCmd{},

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"flag"
+	"time"
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/cli"
@@ -17,7 +18,7 @@ type nextCmd struct{}
 func (nextCmd) Name() string     { return "next" }
 func (nextCmd) Synopsis() string { return "print new IDs from a local generator" }
 
-var nextSpec = cli.Spec{Name: "next", Usage: "snowfall next [-n N] [--layout L] [--epoch E] [--generator G | --dc D --worker W]", EnvPrefix: envPrefix}
+var nextSpec = cli.Spec{Name: "next", Usage: "snowfall next [-n N] [--layout L] [--epoch E] [--generator G | --dc D --worker W] [--floor ID|TIME]", EnvPrefix: envPrefix}
 
 // nName names -n in a message: -n, or SNOWFALL_N when the value came from there.
 func nName(fs *flag.FlagSet, getenv func(string) string) string {
@@ -34,6 +35,7 @@ func (c nextCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	n := &nf.V
 	var lf cli.LayoutFlags
 	lf.Register(fs, true)
+	floor := fs.String("floor", "", floorUsage)
 	if err := nextSpec.Parse(fs, args, sio); err != nil {
 		return err
 	}
@@ -49,7 +51,11 @@ func (c nextCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	if err != nil {
 		return err
 	}
-	g, err := snowfall.New(snowfall.Settings{Layout: l, Node: node})
+	after, err := parseFloor(fs, sio.Getenv, *floor, l, time.Now())
+	if err != nil {
+		return err
+	}
+	g, err := snowfall.New(snowfall.Settings{Layout: l, Node: node, After: after})
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ func (serveCmd) Synopsis() string { return "serve IDs over HTTP (pysnowflake-com
 
 var serveSpec = cli.Spec{
 	Name: "serve",
-	Usage: "snowfall serve [--host H] [--port P] [--admin-addr HOST:PORT] [--layout L] [--epoch E] [--generator G | --dc D --worker W | --db URL [--group G] [--probe D] [--db-timeout D] [--exit-on-start-failure]] [--state-file PATH] [--max-conns N] [--drain-delay D] [--shutdown-timeout D]\n" +
+	Usage: "snowfall serve [--host H] [--port P] [--admin-addr HOST:PORT] [--layout L] [--epoch E] [--generator G | --dc D --worker W | --db URL [--group G] [--probe D] [--db-timeout D] [--exit-on-start-failure]] [--state-file PATH] [--floor ID|TIME] [--max-conns N] [--drain-delay D] [--shutdown-timeout D]\n" +
 		"(without --generator, --dc/--worker and --db, the generator id is leased from a SQLite file in $XDG_STATE_HOME/snowfall, default ~/.local/state/snowfall)",
 	EnvPrefix: envPrefix,
 }

@@ -29,6 +29,7 @@ type serveFlags struct {
 	db          cli.DBFlags
 	probe       time.Duration
 	stateFile   string
+	floor       string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -45,6 +46,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.db.Register(fs)
 	fs.DurationVar(&f.probe, "probe", 0, "lease heartbeat interval, with --db (default: the manifest's, 5s for a new one)")
 	fs.StringVar(&f.stateFile, "state-file", "", "with --generator or --dc/--worker: record a high-water mark in this file, so that a restart never issues at or below it")
+	fs.StringVar(&f.floor, "floor", "", floorUsage)
 }
 
 // nodeSet reports whether any of --generator, --dc and --worker was given.
@@ -150,8 +152,17 @@ func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, erro
 		log.Info("no --generator, --dc/--worker or --db: leasing a generator id from the default database", "db", cfg.DB)
 	}
 	if cfg.DB.IsZero() {
-		cfg.Node, err = f.layout.Node(l)
+		if cfg.Node, err = f.layout.Node(l); err != nil {
+			return cfg, err
+		}
 	}
+	if !cfg.DB.IsZero() && !cfg.LayoutSet && f.floor != "" && floorIsID(f.floor) {
+		// The manifest's layout decodes the ID; an ID is decoded under --layout, which NewLeased
+		// then checks against the manifest.
+		return cfg, cli.Usagef("serve: %s is an ID: give --layout (and --epoch) of the manifest to decode it, or give a time",
+			cli.FlagName(fs, envPrefix, sio.Getenv, "floor"))
+	}
+	cfg.Floor, err = parseFloor(fs, sio.Getenv, f.floor, l, time.Now().Add(f.clockOffset))
 	return cfg, err
 }
 

@@ -45,6 +45,9 @@ type Config struct {
 	Embedded bool
 	// ClockOffset shifts the generator's clock, for fault-injection tests only; Open warns.
 	ClockOffset time.Duration
+	// Floor is a migration floor (snowfall.ParseFloor): every generator issues only above it, and
+	// above the floor the state file or the lease gives. The zero time sets none.
+	Floor time.Time
 	// Logger receives what Open and Close do; it must not be nil.
 	Logger *slog.Logger
 }
@@ -100,13 +103,13 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	case !cfg.DB.IsZero():
 		return openLeased(ctx, cfg, clock)
 	case cfg.StateFile != "":
-		sf, err := statefile.Open(statefile.Settings{Path: cfg.StateFile, Layout: cfg.Layout, Node: cfg.Node, Clock: clock, Logger: cfg.Logger})
+		sf, err := statefile.Open(statefile.Settings{Path: cfg.StateFile, Layout: cfg.Layout, Node: cfg.Node, Clock: clock, Logger: cfg.Logger, After: cfg.Floor})
 		if err != nil {
 			return nil, err
 		}
 		s.src, s.close = sf, func() { sf.Close() }
 	default:
-		g, err := snowfall.New(snowfall.Settings{Layout: cfg.Layout, Node: cfg.Node, Clock: clock})
+		g, err := snowfall.New(snowfall.Settings{Layout: cfg.Layout, Node: cfg.Node, Clock: clock, After: cfg.Floor})
 		if err != nil {
 			return nil, err
 		}
@@ -123,7 +126,7 @@ func openLeased(ctx context.Context, cfg Config, clock snowfall.Clock) (*Source,
 	if err != nil {
 		return nil, err
 	}
-	ls := snowfall.LeaseSettings{Probe: cfg.Probe, Clock: clock, Logger: log}
+	ls := snowfall.LeaseSettings{Probe: cfg.Probe, Clock: clock, Logger: log, After: cfg.Floor}
 	if cfg.LayoutSet {
 		ls.Layout = cfg.Layout // else the manifest's layout
 	}
