@@ -11,9 +11,10 @@
 # server's shutdown grace) and release its lease; give it 20 s before SIGKILL (--stop-timeout 20,
 # compose stop_grace_period: 20s, Kubernetes terminationGracePeriodSeconds: 30).
 #
-# Offline builds: the build stage needs the Go image and the module proxy. Its only step is
-# deploy/container/rootfs.sh, which .ci/container.sh runs on the host instead (there is no image
-# registry where CI runs), before building this file's final stage unchanged from that tree.
+# Offline builds: the build stage needs the Go image (GO_IMAGE) and Go modules. Where no registry
+# is reachable, .ci/go-image.sh makes a local Go image from the host's toolchain under the same tag,
+# and .ci/container.sh builds this whole file with it, the host's module cache mounted as its
+# GOPROXY (podman build --volume …:/gomodcache), then checks the image's size and contents.
 
 ARG GO_IMAGE=docker.io/library/golang:1.26
 FROM ${GO_IMAGE} AS build
@@ -24,7 +25,7 @@ COPY . .
 ARG VERSION=(devel)
 RUN VERSION="$VERSION" deploy/container/rootfs.sh /rootfs
 
-# final stage: .ci/container.sh builds everything below this line from the tree rootfs.sh made
+# final stage: the two commands, the CA certificates and the volume's directory, nothing else
 FROM scratch
 COPY --from=build /rootfs/usr/local/bin/ /usr/local/bin/
 COPY --from=build /rootfs/etc/ssl/certs/ /etc/ssl/certs/

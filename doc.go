@@ -200,7 +200,8 @@
 // harmless by comparison (the mark, not the expiry, carries uniqueness). After such an event, the
 // safe course is to stop every holder of the manifest for longer than the lease, or to raise every
 // row's mark to a time past what any holder can have issued (for example now plus the lease plus
-// the largest clock skew) before holders claim again.
+// the largest clock skew) before holders claim again: MarkRaiser, which every assigner of this
+// module implements, and the command snowfall leases raise-marks do that.
 //
 // # Encodings
 //

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -12,7 +13,8 @@ import (
 // TestDockerfile checks the Dockerfile's final stage against the real commands: FROM scratch, a
 // non-root user, the volume holding the default lease database, the server listening on all
 // interfaces on the port it exposes, SIGTERM, a health check on a probe path with real flags, and
-// the build stage running deploy/container/rootfs.sh. .ci/container.sh builds and runs the image.
+// the build stage running deploy/container/rootfs.sh. .ci/container.sh builds the whole file with a
+// local Go image, checks the image's size and contents, and runs it.
 func TestDockerfile(t *testing.T) {
 	b, err := os.ReadFile("../Dockerfile")
 	if err != nil {
@@ -35,7 +37,7 @@ func TestDockerfile(t *testing.T) {
 		final = append(final, l)
 	}
 	if !buildRunsRootfs {
-		t.Error("no build stage runs deploy/container/rootfs.sh (the step .ci/container.sh runs offline)")
+		t.Error("no build stage runs deploy/container/rootfs.sh")
 	}
 	if st, err := os.Stat("container/rootfs.sh"); err != nil || st.Mode()&0o111 == 0 {
 		t.Errorf("deploy/container/rootfs.sh is missing or not executable: %v", err)
@@ -106,5 +108,23 @@ func TestDockerfile(t *testing.T) {
 	}
 	if u, err := url.Parse(given["server"]); err != nil || u.Port() != port {
 		t.Errorf("HEALTHCHECK --server %q, want the server's port %s", given["server"], port)
+	}
+}
+
+// TestImageBoundDocumented checks that docs/operations.md states the image size bound that
+// .ci/container.sh enforces.
+func TestImageBoundDocumented(t *testing.T) {
+	sh, err := os.ReadFile("../.ci/container.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile("../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enforced := regexp.MustCompile(`(?m)^max_mib=(\d+)$`).FindSubmatch(sh)
+	stated := regexp.MustCompile(`CI fails it above (\d+) MiB`).FindSubmatch(doc)
+	if enforced == nil || stated == nil || string(enforced[1]) != string(stated[1]) {
+		t.Errorf(".ci/container.sh enforces %q MiB, docs/operations.md states %q MiB: want one number in both", enforced, stated)
 	}
 }

@@ -201,9 +201,29 @@ var mapped = map[string]mapping{
 	"docker run -d -p 8910:8910 -v snowfall:/var/lib/snowfall --stop-timeout 20 snowfall": {
 		where: ".ci/container.sh", evidence: []string{"run --no-healthcheck -d", ":8910", ":/var/lib/snowfall", "--stop-timeout 20"}},
 	// TestCompose checks compose.yaml and runs its services' command line.
-	"docker compose up -d": {where: "TestCompose", pkg: "deploy"},
+	"docker compose -p snowfall up -d": {where: "TestCompose", pkg: "deploy"},
 	// TestKubernetes checks the manifests of the kustomization and runs the container's command.
 	"kubectl apply -k deploy/kubernetes/": {where: "TestKubernetes", pkg: "deploy"},
+	// TestKubernetes checks that this command creates the Secret and key the Deployment reads.
+	"kubectl create secret generic snowfall-db --from-literal=url='postgres://snowfall:lease-secret@postgres:5432/snowfall?sslmode=require'": {
+		where: "TestKubernetes", pkg: "deploy"},
+	// .ci/release-check.sh unpacks every archive scripts/release.sh made, checks the sums and
+	// installs from it with these commands.
+	"sha256sum --check --ignore-missing SHA256SUMS": {where: ".ci/release-check.sh", evidence: []string{"sha256sum --check --ignore-missing SHA256SUMS"}},
+	"tar -xzf snowfall_v1.2.3_linux_amd64.tar.gz":   {where: ".ci/release-check.sh", evidence: []string{"tar -xzf \"$name.tar.gz\""}},
+	"install -m 755 snowfall_v1.2.3_linux_amd64/snowfall /usr/local/bin/snowfall": {
+		where: ".ci/release-check.sh", evidence: []string{"install -m 755 \"$name/snowfall\""}},
+	"install -m 755 snowfall_v1.2.3_linux_amd64/snowflake_start_server /usr/local/bin/snowflake_start_server": {
+		where: ".ci/release-check.sh", evidence: []string{"install -m 755 \"$name/snowflake_start_server\""}},
+	// TestLeastPrivilegeEtcd runs these against an etcd of its own with authentication on.
+	"etcdctl role add snowfall": {where: "TestLeastPrivilegeEtcd", pkg: "deploy"},
+	"etcdctl role grant-permission snowfall readwrite --prefix=true /snowfall/orders/": {where: "TestLeastPrivilegeEtcd", pkg: "deploy"},
+	"etcdctl user add snowfall:lease-secret":                                           {where: "TestLeastPrivilegeEtcd", pkg: "deploy"},
+	"etcdctl user grant-role snowfall snowfall":                                        {where: "TestLeastPrivilegeEtcd", pkg: "deploy"},
+	// TestBackupRestore runs these on the test database, a group of its own for orders.
+	"pg_dump --clean --if-exists --table=snowfall_orders_properties --table=snowfall_orders_manifest --file=snowfall-orders.sql 'postgres://postgres@db:5432/ids'": {
+		where: "TestBackupRestore", pkg: "deploy"},
+	"psql --quiet --file=snowfall-orders.sql 'postgres://postgres@db:5432/ids'": {where: "TestBackupRestore", pkg: "deploy"},
 }
 
 // ciText is .ci/run and every .ci/ or scripts/ file it names.

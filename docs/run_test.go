@@ -138,11 +138,18 @@ func checkUsages(t *testing.T) {
 			case strings.TrimSpace(line) == "```":
 				in = false
 			case in && strings.HasPrefix(line, "snowfall "):
-				sub := strings.Fields(line)[1]
-				out, _ := exec.Command(snowfallBin.Path(t), sub, "-h").CombinedOutput()
+				// The subcommand: the words before the first flag or option (leases raise-marks).
+				var sub []string
+				for _, w := range strings.Fields(line)[1:] {
+					if strings.HasPrefix(w, "-") || strings.HasPrefix(w, "[") || strings.HasPrefix(w, "(") {
+						break
+					}
+					sub = append(sub, w)
+				}
+				out, _ := exec.Command(snowfallBin.Path(t), append(sub, "-h")...).CombinedOutput()
 				first, _, _ := strings.Cut(string(out), "\n")
 				if first != "usage: "+line {
-					t.Errorf("%s:%d: %s\n\tsnowfall %s -h says: %s", p, i+1, line, sub, first)
+					t.Errorf("%s:%d: %s\n\tsnowfall %s -h says: %s", p, i+1, line, strings.Join(sub, " "), first)
 				}
 			}
 		}

@@ -3,7 +3,8 @@
 # snowflake_start_server): static (CGO_ENABLED=0; the SQLite driver is pure Go), -trimpath, stamped
 # with the version, revision and commit time (-ldflags -X, since builds here use -buildvcs=false),
 # for linux and darwin on amd64 and arm64, one .tar.gz per platform (both commands, LICENSE,
-# README.md) and a SHA256SUMS file over the archives.
+# README.md and docs/*.md, so that the README's links work once unpacked) and a SHA256SUMS file
+# over the archives. .ci/release-check.sh checks them as a user would.
 #   Usage: scripts/release.sh VERSION [OUTDIR]      VERSION like v1.2.3; OUTDIR defaults to dist/
 #   Check a download with: sha256sum --check --ignore-missing SHA256SUMS
 # TARGETS (environment) overrides the platform list, e.g. TARGETS="linux/amd64".
@@ -41,6 +42,7 @@ for t in $targets; do
       -o "$dir/$cmd" "./cmd/$cmd"
   done
   cp LICENSE README.md "$dir/"
+  mkdir -p "$dir/docs" && cp docs/*.md "$dir/docs/"
   # Reproducible archives: fixed order, owner and modification time.
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="${when:-1970-01-01T00:00:00Z}" \
     -C "$work" -cf - "$name" | gzip -n >"$out/$name.tar.gz"

@@ -140,3 +140,71 @@ func rawDB(t *testing.T, dialect, u string) *sql.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// TestMigrateLeastPrivilege: where servers run as a user that may only read and write the tables
+// (docs/operations.md, "Least privileges"), a new server on an old-shape manifest refuses to open
+// with an error that says to run schema create as the owner; once the owner has opened it (what
+// snowfall schema create does), the lease user opens it and claims.
+func TestMigrateLeastPrivilege(t *testing.T) {
+	for _, b := range backends()[1:] { // PostgreSQL and MariaDB: SQLite has no users
+		t.Run(b.name, func(t *testing.T) {
+			ctx := t.Context()
+			u, g := b.url(t), group()
+			super := rawDB(t, b.name, u)
+			manifest, props := "snowfall_"+g+"_manifest", "snowfall_"+g+"_properties"
+			user := "sflease_" + g
+			for _, s := range []string{strings.Replace(oldManifest, "%s", manifest, 1),
+				"CREATE TABLE " + props + " (name VARCHAR(64) NOT NULL PRIMARY KEY, value VARCHAR(1024) NOT NULL)"} {
+				if _, err := super.ExecContext(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var grants []string
+			lease, _ := url.Parse(u)
+			if b.name == "postgres" {
+				grants = []string{"CREATE ROLE " + user + " LOGIN PASSWORD 'lease-secret'",
+					"GRANT SELECT, INSERT, UPDATE ON " + props + ", " + manifest + " TO " + user}
+				t.Cleanup(func() {
+					super.ExecContext(context.Background(), "DROP TABLE IF EXISTS "+manifest+", "+props)
+					super.ExecContext(context.Background(), "DROP ROLE IF EXISTS "+user)
+				})
+			} else {
+				grants = []string{"CREATE USER '" + user + "'@'%' IDENTIFIED BY 'lease-secret'",
+					"GRANT SELECT, INSERT, UPDATE ON " + strings.TrimPrefix(lease.Path, "/") + "." + props + " TO '" + user + "'@'%'",
+					"GRANT SELECT, INSERT, UPDATE ON " + strings.TrimPrefix(lease.Path, "/") + "." + manifest + " TO '" + user + "'@'%'"}
+				t.Cleanup(func() {
+					super.ExecContext(context.Background(), "DROP TABLE IF EXISTS "+manifest+", "+props)
+					super.ExecContext(context.Background(), "DROP USER IF EXISTS '"+user+"'@'%'")
+				})
+			}
+			for _, s := range grants {
+				if _, err := super.ExecContext(ctx, s); err != nil {
+					t.Fatalf("%s: %v", s, err)
+				}
+			}
+			lease.User = url.UserPassword(user, "lease-secret")
+			_, err := sqlassign.Open(ctx, lease.String(), sqlassign.Options{Group: g})
+			if err == nil || !strings.Contains(err.Error(), "schema create") || !strings.Contains(err.Error(), "version column") {
+				t.Fatalf("the lease user on an old-shape manifest: got %v, want an error saying to run schema create as the owner", err)
+			}
+			t.Logf("the lease user on an old-shape manifest: %v", err)
+			owner, err := sqlassign.Open(ctx, u, sqlassign.Options{Group: g})
+			if err != nil {
+				t.Fatalf("the owner on an old-shape manifest: %v", err)
+			}
+			owner.Close()
+			a, err := sqlassign.Open(ctx, lease.String(), sqlassign.Options{Group: g})
+			if err != nil {
+				t.Fatalf("the lease user after the owner added the column: %v", err)
+			}
+			defer a.Close()
+			l, err := snowfall.NewLeased(ctx, a, snowfall.LeaseSettings{Probe: time.Second})
+			if err != nil {
+				t.Fatalf("NewLeased as the lease user: %v", err)
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

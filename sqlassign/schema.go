@@ -3,10 +3,13 @@ package sqlassign
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"regexp"
 	"strings"
+
+	"github.com/snowfall-go/snowfall/internal/redact"
 )
 
 // groupRE is what a group name may hold: it becomes part of the table names.
@@ -51,35 +54,89 @@ func (a *Assigner) schema() []string {
 }
 
 // createSchema creates the tables if they do not exist, and adds the version column to a manifest
-// table made by an earlier version (addVersion). Concurrent first-time CREATE TABLE IF NOT EXISTS
-// can fail on PostgreSQL (a unique violation in its catalog), so there it runs under a
-// transaction-scoped advisory lock; every dialect also retries a few times (MySQL's concurrent
-// ALTER TABLE of the same table fails with a duplicate column in all but one, whose retry then finds
-// the column).
+// table made by an earlier version (addVersion). Tables that exist and have the column need no
+// statement but a read (see privileges.go: a lease user may not create or alter tables). Concurrent
+// first-time CREATE TABLE IF NOT EXISTS can fail on PostgreSQL (a unique violation in its catalog),
+// so there it runs under a transaction-scoped advisory lock; every dialect also retries a few times
+// (MySQL's concurrent ALTER TABLE of the same table fails with a duplicate column in all but one,
+// whose retry then finds the column).
 func (a *Assigner) createSchema(ctx context.Context) error {
+	if a.tablesExist(ctx) { // see privileges.go
+		if a.hasVersion(ctx) {
+			return nil
+		}
+		if err := a.retry(ctx, "add the version column", func(ctx context.Context) error {
+			return a.schemaTx(ctx, func(tx *sql.Tx) error { return a.addVersion(ctx, tx) })
+		}); err != nil {
+			return &versionError{manifest: a.manifest, err: err}
+		}
+		return nil
+	}
 	return a.retry(ctx, "create schema", func(ctx context.Context) error {
-		tx, err := a.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		if a.d.name == "postgres" {
-			h := fnv.New64a()
-			h.Write([]byte("snowfall schema " + a.manifest))
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64())); err != nil {
-				return err
+		return a.schemaTx(ctx, func(tx *sql.Tx) error {
+			for _, s := range a.schema() {
+				if _, err := tx.ExecContext(ctx, s); err != nil {
+					return err
+				}
 			}
-		}
-		for _, s := range a.schema() {
-			if _, err := tx.ExecContext(ctx, s); err != nil {
-				return err
-			}
-		}
-		if err := a.addVersion(ctx, tx); err != nil {
-			return err
-		}
-		return tx.Commit()
+			return a.addVersion(ctx, tx)
+		})
 	})
+}
+
+// versionError reports a manifest table of an earlier version whose version column could not be
+// added (a lease user may not alter tables).
+type versionError struct {
+	manifest string
+	err      error
+}
+
+// Error says what to do, in words of its own: err's text may hold a driver's words (see wrap).
+func (e *versionError) Error() string {
+	return "the manifest table " + e.manifest + ", made by an earlier version, lacks the version column that claims are " +
+		"conditioned on, and adding it failed: run this version's snowfall schema create as the tables' owner (a user " +
+		"that may alter them) before its servers"
+}
+
+func (e *versionError) Unwrap() error { return e.err }
+
+// schemaError returns the error of Open or New for err from createSchema at display: the operation,
+// the store and the class of the cause (redact.Wrap: never a driver's words), after what to do
+// when the cause is a versionError.
+func schemaError(display string, err error, classify func(error) string) error {
+	var v *versionError
+	if errors.As(err, &v) {
+		return fmt.Errorf("sqlassign: %s: %w", v.Error(), redact.Wrap("sqlassign: add the version column at", display, v.err, classify))
+	}
+	return redact.Wrap("sqlassign: create the tables at", display, err, classify)
+}
+
+// schemaTx runs f in a transaction that, on PostgreSQL, holds the group's advisory lock, and
+// commits it.
+func (a *Assigner) schemaTx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := a.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if a.d.name == "postgres" {
+		h := fnv.New64a()
+		h.Write([]byte("snowfall schema " + a.manifest))
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64())); err != nil {
+			return err
+		}
+	}
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// hasVersion reports whether the manifest table has the version column, with a statement that reads
+// no rows (and needs only SELECT).
+func (a *Assigner) hasVersion(ctx context.Context) bool {
+	var n int64
+	return a.db.QueryRowContext(ctx, "SELECT COUNT(version) FROM "+a.manifest+" WHERE 1 = 0").Scan(&n) == nil
 }
 
 // addVersion adds the version column to a manifest table that lacks it (one made before claims were

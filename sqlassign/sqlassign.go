@@ -17,9 +17,10 @@
 // # Upgrading
 //
 // Manifest tables made by versions before conditioned claims lack the version column; Open (and
-// New) add it, every row at version 0, in the transaction that creates missing tables (PostgreSQL
-// and SQLite serialize it; MySQL's concurrent ALTER TABLE fails in all but one Open, whose retry
-// then finds the column). Servers of the earlier version can keep running on the table during a
+// New) add it, every row at version 0 (PostgreSQL and SQLite serialize concurrent Opens; MySQL's
+// concurrent ALTER TABLE fails in all but one Open, whose retry then finds the column). A user that
+// may not alter the table (a least-privilege lease user) cannot add it: Open then fails and says
+// to run this version's snowfall schema create as the tables' owner first. Servers of the earlier version can keep running on the table during a
 // rolling upgrade: they name their columns, so the new one does not disturb them, and they never
 // change it, which is safe for the new servers' claims:
 //
@@ -150,7 +151,7 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	}
 	if err := a.createSchema(ctx); err != nil {
 		db.Close()
-		return nil, redact.Wrap("sqlassign: create the tables at", t.display, err, t.classify)
+		return nil, schemaError(t.display, err, t.classify)
 	}
 	return a, nil
 }
@@ -186,6 +187,9 @@ func (a *Assigner) Dialect() string { return a.d.name }
 
 // Tables returns the names of the properties and manifest tables.
 func (a *Assigner) Tables() (properties, manifest string) { return a.props, a.manifest }
+
+// errRace marks an attempt that lost a race and may be tried again.
+var errRace = errors.New("sqlassign: lost a race")
 
 // retry runs f up to a.attempts times, with jittered backoff, while it fails with anything but
 // ErrNoFreeGenerator or ctx's end.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -60,9 +61,11 @@ func batchInFlight(base string, n int) (wait func() (int, time.Time, error)) {
 }
 
 // closedErr reports whether err says that the server no longer accepts connections: refused, or
-// reset when the connection was still in the listen queue as the listener closed.
+// reset or closed without an answer (EOF) when the connection was still in the listen queue as the
+// listener closed.
 func closedErr(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "connection reset"))
+	return err != nil && (strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "connection reset") ||
+		errors.Is(err, io.EOF))
 }
 
 // quickGet GETs url on a new connection; it returns the status code, or 0 and the error.

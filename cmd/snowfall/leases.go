@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/snowfall-go/snowfall"
@@ -17,17 +19,26 @@ type leasesCmd struct{}
 func (leasesCmd) Name() string     { return "leases" }
 func (leasesCmd) Synopsis() string { return "list the generator ids held in a database" }
 
-var leasesSpec = cli.Spec{Name: "leases", Usage: "snowfall leases --db URL [--group G] [--db-timeout 10s]", EnvPrefix: envPrefix}
+var leasesSpec = cli.Spec{
+	Name: "leases",
+	Usage: "snowfall leases [--db URL] [--group G] [--db-timeout 10s]\n" +
+		"(without --db, the database snowfall serve uses without --db: leases.db in $XDG_STATE_HOME/snowfall, default ~/.local/state/snowfall)\n" +
+		"snowfall leases raise-marks -h: raise the high-water marks after a restore or a failover to a replica that lagged",
+	EnvPrefix: envPrefix,
+}
 
 func (c leasesCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
+	if len(args) > 0 && args[0] == "raise-marks" {
+		return raiseMarks(ctx, args[1:], sio)
+	}
 	fs := flag.NewFlagSet(c.Name(), flag.ContinueOnError)
 	var f cli.DBFlags
 	f.Register(fs)
 	if err := leasesSpec.Parse(fs, args, sio); err != nil {
 		return err
 	}
-	if !f.DB.Given() {
-		return cli.Usagef("leases: --db is required")
+	if err := defaultLeasesDB(&f, "leases", sio.Getenv); err != nil {
+		return err
 	}
 	db := f.DB.URL()
 	if err := checkDurations(fs, sio.Getenv, durationBound{name: "db-timeout", v: &f.Timeout, lo: minDBTimeout, hi: maxDBTimeout}); err != nil {
@@ -74,4 +85,37 @@ func openStore(ctx context.Context, cmd string, fs *flag.FlagSet, f *cli.DBFlags
 		return nil, nil, fmt.Errorf("%s: %w", cmd, err)
 	}
 	return a, say, nil
+}
+
+// defaultLeasesDB sets --db, when it was not given, to the lease database snowfall serve uses
+// without --db and node flags (see defaultDB): the state directory's leases.db, or one at the old
+// default place. Unlike serve it creates nothing: when there is no such file, it returns an error
+// naming where it looked.
+func defaultLeasesDB(f *cli.DBFlags, cmd string, getenv func(string) string) error {
+	if f.DB.Given() {
+		return nil
+	}
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	dir, err := stateDir(getenv)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, defaultDBName)
+	if _, err := os.Stat(path); err != nil && getenv("XDG_STATE_HOME") == "" {
+		if od := oldDefaultDir(getenv); od != "" {
+			if st, err := os.Stat(filepath.Join(od, defaultDBName)); err == nil && st.Mode().IsRegular() {
+				path = filepath.Join(od, defaultDBName)
+			}
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("%s: no --db, and no lease database at %s, where snowfall serve keeps it without --db: %w", cmd, path, err)
+	}
+	u, err := sqliteURL(path)
+	if err != nil {
+		return err
+	}
+	return f.DB.Set(u)
 }

@@ -155,6 +155,10 @@ func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, erro
 		if cfg.Node, err = f.layout.Node(l); err != nil {
 			return cfg, err
 		}
+		if f.stateFile == "" {
+			log.Warn("static node values without --state-file: a restart with the clock behind the last ID issued can repeat IDs; "+
+				"give --state-file PATH to record a high-water mark across restarts", "node", cfg.Node)
+		}
 	}
 	if !cfg.DB.IsZero() && !cfg.LayoutSet && f.floor != "" && floorIsID(f.floor) {
 		// The manifest's layout decodes the ID; an ID is decoded under --layout, which NewLeased
