@@ -107,9 +107,15 @@
 // fresh random token, and every later write to the row by the holder (renewal, release) is
 // conditioned on that token, checked by rows affected. A claim only succeeds on a row whose lease
 // has expired by the store's clock (never a local clock compared across hosts) or that was
-// released, in one transaction that locks the row before it replaces the token. So the tenures of
-// one id are totally ordered by the row's compare-and-swap, and once a tenure has been replaced
-// none of its writes can succeed again.
+// released, and only if the row is still in the state the claimer read (Assigner.Free returns
+// each free id with its mark and a version that every claim and release changes): the claim is a
+// compare-and-swap of that state for the new token, atomic in the store. So the tenures of one id
+// are totally ordered by the row's compare-and-swap, and once a tenure has been replaced none of
+// its writes can succeed again, its claim included: a claim the network delivers a second time,
+// or late, finds the version its own first delivery (or any tenure since) changed, and fails with
+// ErrClaimConflict. Without that condition, a duplicated claim could put a replaced tenure's
+// token back on the row after another tenure had held it, and that tenure's next renewal would
+// succeed over the IDs issued in between (issue 18, defect 4).
 //
 // The high-water mark. The row also holds mark, a time: a ceiling for the holder, a floor for the
 // next one.
@@ -122,8 +128,9 @@
 //  2. Marks only rise: every store writes a renewal's mark as max(stored, given) in the statement
 //     itself, so a renewal delivered late (its client gave up, a later one went through on another
 //     connection) cannot pull the mark under IDs the later permit allowed.
-//  3. Floor: a claim reads the previous tenure's mark in the transaction that replaces the token,
-//     and the new generator issues only ticks strictly above it (Settings.After).
+//  3. Floor: a claim is conditioned on the previous tenure's mark as Free read it, so the mark
+//     it reports is the row's when the token was replaced, and the new generator issues only ticks
+//     strictly above it (Settings.After).
 //
 // Every write of the old tenure is ordered before the claim (the row's compare-and-swap), and the
 // claim reads the mark after them, so the ticks of successive tenures of an id are disjoint ranges.
@@ -160,10 +167,25 @@
 // 10 s, the first read of the manifest 10 s), so a connection that drops packets silently costs
 // one deadline, not minutes of TCP retries.
 //
+// Claims. The keeper reads a batch of free ids (Free, in the order Assigner documents: ids whose
+// marks are not ahead of its clock first, from LeaseSettings.Start, wrapping) and claims the
+// first; claims of one process that run at once start at different ids. After a conflict it tries
+// one at random among the next few, more of them after each conflict, and reads again after a few
+// conflicts, so that many claimers of many hosts that read the same ids spread over them.
+//
 // # What the store must provide
 //
 // The argument assumes that the store never loses a write it acknowledged, and that its
 // transactions are serializable on one row (a conditional update sees the latest committed value).
+// An Assigner of another store must give each row a version that changes with every claim and every
+// release, return it from Free with the mark, and make Claim one atomic compare-and-swap of the
+// row's version, mark and expiry against the token (an UPDATE … WHERE id = ? AND version = ? AND
+// mark = ? AND expires < now whose rows affected it checks, or a transaction compared on
+// revisions), never taking an id other than the one asked for; it must write the missing
+// properties in one atomic write. This contract changed in issue 18 (Free was added, and Claim
+// takes the id Free read instead of choosing one): assigners written against the earlier
+// interface no longer compile, on purpose, since a Claim that chooses its id cannot be
+// conditioned on a state its caller read.
 // Concretely: SQLite with synchronous=FULL (sqlassign sets it; NORMAL under WAL can roll back
 // acknowledged commits on power loss), PostgreSQL with synchronous_commit on (the default) and no
 // failover to an asynchronous replica, MySQL/MariaDB with InnoDB, innodb_flush_log_at_trx_commit=1

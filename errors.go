@@ -29,6 +29,9 @@ var (
 	ErrLeaseLost = errors.New("snowfall: lease lost")
 	// ErrNoFreeGenerator: every generator id of a manifest is held by a live instance.
 	ErrNoFreeGenerator = errors.New("snowfall: no free generator id")
+	// ErrClaimConflict: a claim found its id's row changed since Assigner.Free read it (another
+	// claim took it, it was released, or its mark moved) and took nothing; read again.
+	ErrClaimConflict = errors.New("snowfall: claim conflict: the generator id changed since it was read")
 	// ErrMismatch: an instance's epoch or layout differs from the one its manifest records.
 	ErrMismatch = errors.New("snowfall: configuration mismatch")
 	// ErrClosed: the generator or assigner was closed.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/snowfall-go/snowfall/internal/simbug"
@@ -37,8 +38,7 @@ func (l *Leased) acquire(ctx context.Context) error {
 	start := l.clk.stamp()
 	token := newToken()
 	cctx, cancel := context.WithTimeout(ctx, l.claimTimeout())
-	c, err := l.a.Claim(cctx, ClaimRequest{Size: PoolSize(l.man.Layout), Token: token, Lease: l.lease,
-		Now: start.Time(), Ahead: l.lease, Holder: l.holder})
+	c, err := l.claim(cctx, ClaimRequest{Token: token, Lease: l.lease, Now: start.Time(), Ahead: l.lease, Holder: l.holder})
 	cancel()
 	if err != nil {
 		l.fail(err)
@@ -81,6 +81,92 @@ func (l *Leased) acquire(ctx context.Context) error {
 	}
 	l.log.Info("snowfall: lease acquired", "generator", c.ID, "floor", floor, "ceiling", c.Mark)
 	return nil
+}
+
+// Claim spreading. A claim reads at least freeBatch free ids and tries first the preferred one
+// that no other claim of this process is trying or took meanwhile (see joinBurst: claims of one
+// process that run at once read from where the last one picked). After each
+// conflict (another claimer took an id first, or its row changed) it tries one at random among the
+// next 8^conflicts preferred ids it read (among those whose marks are not ahead of its clock, if
+// there are any), so that claimers of several processes that read the same ids at once spread over
+// them instead of all retrying the same one. It reads again after freeRetries conflicts on one read
+// (the ids others took are then no longer listed), with a larger limit.
+const (
+	freeBatch   = 16
+	freeRetries = 4
+	spreadBits  = 3
+	maxCrowded  = 8 // reads that found only ids other claims of this process took, before trying them
+)
+
+// pause waits d or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// claim reads the free ids and claims one of them (see freeBatch), with r's token, clock and
+// holder. It returns ErrNoFreeGenerator when every id is held, and keeps trying while claims
+// conflict, until ctx ends.
+func (l *Leased) claim(ctx context.Context, r ClaimRequest) (Claim, error) {
+	size := PoolSize(l.man.Layout)
+	b := joinBurst(l.a)
+	defer b.leave()
+	fr := FreeRequest{Size: size, Now: r.Now, Start: b.start(l.start%size, size), Limit: int(min(freeBatch, size))}
+	conflicts, crowded := 0, 0
+	for reads := 0; ; reads++ {
+		if reads > 0 {
+			fr.Limit = int(min(max(2*int64(fr.Limit), 2<<min(spreadBits*conflicts, 16)), size))
+		}
+		free, err := l.a.Free(ctx, fr)
+		if err != nil {
+			return Claim{}, err
+		}
+		if len(free) == 0 {
+			return Claim{}, fmt.Errorf("%w: all %d generator ids are held by live instances", ErrNoFreeGenerator, size)
+		}
+		for tries := 0; len(free) > 0 && tries < freeRetries; tries++ {
+			due := 0 // the ids whose marks are not ahead of this clock come first
+			for due < len(free) && !free[due].Mark.After(r.Now) {
+				due++
+			}
+			i := b.pick(free, due, 1<<min(spreadBits*conflicts, 16), conflicts > 0, crowded >= maxCrowded)
+			if i < 0 {
+				// Every id read is being claimed, or was taken, by other claims of this process:
+				// wait a moment and read again (more of them); after a few times, try them anyway.
+				crowded++
+				if err := pause(ctx, time.Duration(crowded)*time.Millisecond); err != nil {
+					return Claim{}, err
+				}
+				break
+			}
+			r.Free = free[i]
+			c, err := l.a.Claim(ctx, r)
+			if err == nil {
+				if c.ID != r.Free.ID {
+					// The contract says a claim takes the id asked for or none: one that took
+					// another may have taken it in a state nobody read. Give it back.
+					l.giveBack(c.ID, r.Token, c.Prev)
+					return Claim{}, fmt.Errorf("snowfall: a claim of generator %d took generator %d: the assigner breaks its contract", r.Free.ID, c.ID)
+				}
+				return c, nil
+			}
+			if !errors.Is(err, ErrClaimConflict) {
+				b.release(r.Free.ID)
+				return Claim{}, err
+			}
+			free = slices.Delete(free, i, i+1)
+			conflicts++
+		}
+		if err := ctx.Err(); err != nil {
+			return Claim{}, fmt.Errorf("snowfall: claim: %d conflicts with other claimers in %d reads: %w", conflicts, reads+1, err)
+		}
+	}
 }
 
 // giveBack releases an id claimed but never issued from, with mark, the previous tenure's. A

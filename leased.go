@@ -56,6 +56,12 @@ type LeaseSettings struct {
 	// ErrLeaseLost). A server can then start, answer its health checks and wait for conditions
 	// that pass by themselves (every id held, marks ahead of this clock, a store that is down).
 	Background bool
+	// Start is the generator id where a claim's search for a free id begins (modulo the pool
+	// size): the free ids whose marks are not ahead of this clock are preferred from Start
+	// upwards, then from 0. Zero means the lowest. Deployments that cannot share a store (each
+	// host its own embedded database) can start from a value derived from the host, so that two
+	// of them rarely take the same id; within one store, claims never share an id whatever it is.
+	Start int64
 }
 
 // LeaseState is the state of a Leased generator's lease; its text is what the server shows.
@@ -101,6 +107,7 @@ type Leased struct {
 	maxBack time.Duration
 	after   time.Time // LeaseSettings.After
 	holder  Holder
+	start   int64 // LeaseSettings.Start
 	log     *slog.Logger
 	onLost  func(error)
 
@@ -152,6 +159,10 @@ func NewLeased(ctx context.Context, a Assigner, s LeaseSettings) (*Leased, error
 	if l.margin == 0 {
 		l.margin = l.lease / 10
 	}
+	if s.Start < 0 {
+		return nil, fmt.Errorf("snowfall: lease settings: start %d is negative; want a generator id in [0, %d)", s.Start, PoolSize(m.Layout))
+	}
+	l.start = s.Start
 	if l.lease <= l.probe || l.margin < 0 || l.margin >= l.lease-l.probe {
 		return nil, fmt.Errorf("snowfall: lease settings: lease %v must exceed probe %v by more than margin %v", l.lease, l.probe, l.margin)
 	}

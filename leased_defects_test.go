@@ -10,6 +10,7 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/testkit/fakeclock"
+	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
 	"github.com/snowfall-go/snowfall/memassign"
 )
 
@@ -100,7 +101,7 @@ func TestReacquireHasDeadline(t *testing.T) {
 		l := newLeased(t, a, snowfall.LeaseSettings{Probe: time.Second}) // lease 2 s, margin 200 ms
 		defer l.Close()
 		a.Expire(context.Background(), 0)
-		if _, err := a.Claim(context.Background(), snowfall.ClaimRequest{Size: 2048, Token: "thief", Lease: time.Hour,
+		if _, err := leasetest.ClaimFirst(context.Background(), a, 2048, snowfall.ClaimRequest{Token: "thief", Lease: time.Hour,
 			Now: time.Now().Add(time.Minute)}); err != nil {
 			t.Fatal(err)
 		}

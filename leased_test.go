@@ -10,6 +10,7 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/testkit/fakeclock"
+	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
 	"github.com/snowfall-go/snowfall/memassign"
 )
 
@@ -108,7 +109,7 @@ func TestLeaseLoss(t *testing.T) {
 		a.Expire(context.Background(), 0)
 		// The thief's clock is a minute ahead, so the expired id 0 (its mark 2 s ahead) is the
 		// lowest whose mark is not ahead of it.
-		c, err := a.Claim(context.Background(), snowfall.ClaimRequest{Size: 2048, Token: "thief", Lease: time.Hour,
+		c, err := leasetest.ClaimFirst(context.Background(), a, 2048, snowfall.ClaimRequest{Token: "thief", Lease: time.Hour,
 			Now: time.Now().Add(time.Minute), Ahead: time.Hour})
 		if err != nil || c.ID != 0 {
 			t.Fatalf("steal: %+v, %v", c, err)
@@ -168,7 +169,7 @@ func TestLeaseMarkIsCeilingAndFloor(t *testing.T) {
 		}
 		// Every other id is held, so the next holder must take id 0 back, whatever its mark.
 		for i := 1; i < 2048; i++ {
-			if _, err := a.Claim(context.Background(), snowfall.ClaimRequest{Size: 2048, Token: fmt.Sprint("other", i),
+			if _, err := leasetest.ClaimFirst(context.Background(), a, 2048, snowfall.ClaimRequest{Token: fmt.Sprint("other", i),
 				Lease: time.Hour, Now: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
@@ -201,6 +202,7 @@ func TestLeaseSettingsErrors(t *testing.T) {
 	}{
 		{"lease not above probe", snowfall.LeaseSettings{Probe: time.Second, Lease: time.Second}},
 		{"margin too large", snowfall.LeaseSettings{Probe: time.Second, Lease: 2 * time.Second, Margin: time.Second}},
+		{"negative start", snowfall.LeaseSettings{Start: -1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := snowfall.NewLeased(t.Context(), a, tc.s); err == nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/testkit/cmdtest"
+	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
 	"github.com/snowfall-go/snowfall/internal/testkit/testdb"
 	"github.com/snowfall-go/snowfall/sqlassign"
 	_ "github.com/snowfall-go/snowfall/sqlassign/mysql"
@@ -393,7 +394,7 @@ func TestBackupRestore(t *testing.T) {
 	if code, out := runSnowfall(t, "leases", "raise-marks", "--db", pg, "--group", g, "--by", "3s"); code != 0 {
 		t.Fatalf("raise-marks after the restore: exit %d\n%s", code, out)
 	}
-	c, err := a.Claim(ctx, snowfall.ClaimRequest{Size: 2048, Token: "after-restore", Lease: time.Minute, Now: time.Now(), Ahead: time.Second})
+	c, err := leasetest.ClaimFirst(ctx, a, 2048, snowfall.ClaimRequest{Token: "after-restore", Lease: time.Minute, Now: time.Now(), Ahead: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

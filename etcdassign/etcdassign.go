@@ -25,9 +25,10 @@
 // its election timeout) to that minimum. A lease of d is granted with a TTL of d rounded up to
 // the next whole second, so the store's lease lasts at least d after the store's now, as the
 // Assigner contract requires; it may last up to a second longer (more, if the server raises it),
-// which only delays a takeover of an id whose holder died. A claim grants its etcd lease after its
-// read of the manifest and before the transaction that takes the id, so the store's now of a claim
-// is the grant: later than the claimer's clock reading (ClaimRequest.Now and the permit's start),
+// which only delays a takeover of an id whose holder died. A claim grants its etcd lease before the
+// transaction that takes the id (a claim that loses a race leaves it to the next claim with the same
+// token, which the same claimer makes), so the store's now of a claim is the grant: later than the
+// claimer's clock reading (ClaimRequest.Now and the permit's start),
 // which is what the holder's self-fencing measures from. A renewal's is its keep-alive, which
 // resets the TTL from the leader's now. A leader change extends every lease by
 // its TTL (etcd renews all leases when a new leader takes over): again only later, never earlier.
@@ -62,8 +63,10 @@ type Options struct {
 	// Group names an independent manifest under the same prefix: keys /<prefix>/<group>/….
 	// Lower-case letters, digits and underscores, up to 40.
 	Group string
-	// Attempts bounds the reads of the manifest a claim makes when every id it found free was
-	// taken by others meanwhile; zero means 8.
+	// Attempts is unused, and kept so that code which sets it still compiles: a claim is one
+	// transaction, and the Leased keeper reads again and retries when claims conflict.
+	//
+	// Deprecated: it has no effect.
 	Attempts int
 }
 
@@ -84,6 +87,8 @@ type Assigner struct {
 	flight      *flight           // the read of the manifest in progress, if any
 	members     []*member         // one client per endpoint, for renewals (members.go)
 	memberLease time.Duration     // the lease the members' timeouts are derived from
+
+	spares map[spareKey]spare // guarded by mu: etcd leases of claims that lost a race (claim.go)
 }
 
 // tenure is what a renewal needs about a claim: its etcd lease and TTL, and the mark this

@@ -99,7 +99,7 @@ func TestSuite(t *testing.T) {
 // claim claims from a with the given clock and returns the claim.
 func claim(t *testing.T, a snowfall.Assigner, size int64, token string, now time.Time, ahead time.Duration) snowfall.Claim {
 	t.Helper()
-	c, err := a.Claim(t.Context(), snowfall.ClaimRequest{Size: size, Token: token, Lease: time.Minute, Now: now, Ahead: ahead})
+	c, err := leasetest.ClaimFirst(t.Context(), a, size, snowfall.ClaimRequest{Token: token, Lease: time.Minute, Now: now, Ahead: ahead})
 	if err != nil {
 		t.Fatalf("Claim %s: %v", token, err)
 	}
@@ -190,7 +190,7 @@ func TestClaimPrefersMarksBehind(t *testing.T) {
 			t.Errorf("claim %d: got id %d, want %d (order 1, 2, 3 by max(mark, now) then id, then 0 whose mark is ahead)", i, c.ID, want)
 		}
 	}
-	if _, err := a.Claim(ctx, snowfall.ClaimRequest{Size: 4, Token: "full", Lease: time.Minute, Now: now}); !errors.Is(err, snowfall.ErrNoFreeGenerator) {
+	if _, err := leasetest.ClaimFirst(ctx, a, 4, snowfall.ClaimRequest{Token: "full", Lease: time.Minute, Now: now}); !errors.Is(err, snowfall.ErrNoFreeGenerator) {
 		t.Errorf("claim on a full pool: got %v, want ErrNoFreeGenerator", err)
 	} else if !strings.Contains(err.Error(), "4") {
 		t.Errorf("error %q does not say how many ids there are", err)
@@ -203,12 +203,12 @@ func TestLeaseRoundsUp(t *testing.T) {
 	a := open(t, etcdURL(), group())
 	const lease = 1500 * time.Millisecond
 	start := time.Now()
-	c, err := a.Claim(t.Context(), snowfall.ClaimRequest{Size: 1, Token: "x", Lease: lease, Now: start, Ahead: lease})
+	c, err := leasetest.ClaimFirst(t.Context(), a, 1, snowfall.ClaimRequest{Token: "x", Lease: lease, Now: start, Ahead: lease})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for {
-		_, err := a.Claim(t.Context(), snowfall.ClaimRequest{Size: 1, Token: "y", Lease: lease, Now: time.Now(), Ahead: lease})
+		_, err := leasetest.ClaimFirst(t.Context(), a, 1, snowfall.ClaimRequest{Token: "y", Lease: lease, Now: time.Now(), Ahead: lease})
 		if err == nil {
 			if d := time.Since(start); d < lease {
 				t.Fatalf("id %d taken over %v after its claim, before the lease of %v", c.ID, d, lease)
@@ -239,7 +239,7 @@ func TestRenewKeepsAndLoses(t *testing.T) {
 		t.Fatalf("Renew through another Assigner: %v", err)
 	}
 	// A lease of 1 s renewed every 300 ms for 2.5 s stays held.
-	c2, err := a.Claim(ctx, snowfall.ClaimRequest{Size: 2, Token: "short", Lease: time.Second, Now: time.Now(), Ahead: time.Second})
+	c2, err := leasetest.ClaimFirst(ctx, a, 2, snowfall.ClaimRequest{Token: "short", Lease: time.Second, Now: time.Now(), Ahead: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func TestDeadlines(t *testing.T) {
 	calls := map[string]func(ctx context.Context) error{
 		"Properties": func(ctx context.Context) error { _, err := a.Properties(ctx, nil); return err },
 		"Claim": func(ctx context.Context) error {
-			_, err := a.Claim(ctx, snowfall.ClaimRequest{Size: 4, Token: "t2", Lease: time.Minute, Now: time.Now()})
+			_, err := leasetest.ClaimFirst(ctx, a, 4, snowfall.ClaimRequest{Token: "t2", Lease: time.Minute, Now: time.Now()})
 			return err
 		},
 		"Renew":   func(ctx context.Context) error { return a.Renew(ctx, c.ID, "tok", time.Minute, time.Now()) },

@@ -12,29 +12,43 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// Properties implements snowfall.Assigner: each missing default is written with a transaction
-// that succeeds only if the key is still absent, so concurrent first users agree on one value.
+// Properties implements snowfall.Assigner. The missing defaults are written together in one
+// transaction that succeeds only if every one of them is still absent, so that concurrent first
+// users with different configurations never leave a manifest that mixes them (issue 18, defect 7).
+// When another user stored one of them first, it reads again and writes what is still missing (a
+// newer version's property on an existing manifest is stored once); each failed attempt means one
+// more of the missing keys was stored, so it ends.
 func (a *Assigner) Properties(ctx context.Context, defaults map[string]string) (map[string]string, error) {
-	props, err := a.readProperties(ctx)
-	if err != nil {
-		return nil, err
-	}
-	missing := false
-	for k, v := range defaults {
-		if _, ok := props[k]; ok {
-			continue
+	for {
+		props, err := a.readProperties(ctx)
+		if err != nil {
+			return nil, err
 		}
-		missing = true
-		key := a.prefix + "props/" + k
-		if _, err := a.c.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-			Then(clientv3.OpPut(key, v)).Commit(); err != nil {
-			return nil, fmt.Errorf("etcdassign: store property %s: %w", k, err)
+		var missing []string
+		for k := range defaults {
+			if _, ok := props[k]; !ok {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) == 0 {
+			return props, nil
+		}
+		slices.Sort(missing)
+		cmps := make([]clientv3.Cmp, len(missing))
+		puts := make([]clientv3.Op, len(missing))
+		for i, k := range missing {
+			key := a.prefix + "props/" + k
+			cmps[i] = clientv3.Compare(clientv3.CreateRevision(key), "=", 0)
+			puts[i] = clientv3.OpPut(key, defaults[k])
+		}
+		r, err := a.c.Txn(ctx).If(cmps...).Then(puts...).Commit()
+		if err != nil {
+			return nil, fmt.Errorf("etcdassign: store properties %s: %w", strings.Join(missing, ", "), err)
+		}
+		if r.Succeeded {
+			return a.readProperties(ctx)
 		}
 	}
-	if !missing {
-		return props, nil
-	}
-	return a.readProperties(ctx) // another process may have stored other values first
 }
 
 func (a *Assigner) readProperties(ctx context.Context) (map[string]string, error) {
@@ -63,34 +77,29 @@ type manifest struct {
 	marks map[int64]candidate
 }
 
-// flight is a read of the manifest in progress, which concurrent claims of this Assigner share.
+// flight is a read of the manifest in progress, which concurrent Free calls of this Assigner share.
 type flight struct {
-	done   chan struct{}
-	m      manifest
-	err    error
-	joined int // claims that share it besides the one that reads
+	done chan struct{}
+	m    manifest
+	err  error
 }
 
-// read returns the manifest and the rank of this claim among the claims sharing the read (0 for
-// the one that made it). Claims that arrive while a read is in flight wait for it instead of
-// reading again, and their ranks spread them over the free ids.
-func (a *Assigner) read(ctx context.Context) (manifest, int, error) {
+// read returns the manifest. Calls that arrive while a read is in flight wait for it instead of
+// reading again.
+func (a *Assigner) read(ctx context.Context) (manifest, error) {
 	a.mu.Lock()
 	if f := a.flight; f != nil {
-		f.joined++
-		rank := f.joined
 		a.mu.Unlock()
 		select {
 		case <-f.done:
 			if f.err == nil {
-				return f.m, rank, nil
+				return f.m, nil
 			}
 			// The reader's context may have ended; read with this one.
 		case <-ctx.Done():
-			return manifest{}, 0, ctx.Err()
+			return manifest{}, ctx.Err()
 		}
-		m, err := a.readOnce(ctx)
-		return m, 0, err
+		return a.readOnce(ctx)
 	}
 	f := &flight{done: make(chan struct{})}
 	a.flight = f
@@ -100,7 +109,7 @@ func (a *Assigner) read(ctx context.Context) (manifest, int, error) {
 	a.flight = nil
 	a.mu.Unlock()
 	close(f.done)
-	return f.m, 0, f.err
+	return f.m, f.err
 }
 
 // readOnce reads the manifest in one transaction.
@@ -130,34 +139,6 @@ func (a *Assigner) readOnce(ctx context.Context) (manifest, error) {
 		m.marks[id] = candidate{id: id, mark: v, markRev: kv.ModRevision}
 	}
 	return m, nil
-}
-
-// free returns the free ids of m in [0, size) in the order a claim prefers them: by
-// max(mark, nowMs), then by id. An id whose mark lies ahead of the claimer's clock comes after
-// every id it could issue on at once.
-func (m manifest) free(size, nowMs int64) []candidate {
-	var now, ahead []candidate
-	for id := range size {
-		if m.held[id] {
-			continue
-		}
-		c, ok := m.marks[id]
-		if !ok {
-			c = candidate{id: id}
-		}
-		if c.mark > nowMs {
-			ahead = append(ahead, c)
-		} else {
-			now = append(now, c)
-		}
-	}
-	slices.SortFunc(ahead, func(x, y candidate) int {
-		if x.mark != y.mark {
-			return compare(x.mark, y.mark)
-		}
-		return compare(x.id, y.id)
-	})
-	return append(now, ahead...)
 }
 
 func compare(x, y int64) int {

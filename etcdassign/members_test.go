@@ -10,6 +10,7 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/testkit/faultproxy"
+	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
 )
 
 // TestRenewAroundOneMember: with one member of three stalled (its client traffic accepted, never
@@ -41,7 +42,7 @@ func TestRenewAroundOneMember(t *testing.T) {
 	// unless renewals keep succeeding.
 	const lease, every, deadline = 2 * time.Second, 500 * time.Millisecond, time.Second
 	ctx := t.Context()
-	c, err := a.Claim(ctx, snowfall.ClaimRequest{Size: 4, Token: "tok", Lease: lease, Now: time.Now(), Ahead: lease})
+	c, err := leasetest.ClaimFirst(ctx, a, 4, snowfall.ClaimRequest{Token: "tok", Lease: lease, Now: time.Now(), Ahead: lease})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ package memassign
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,10 +19,11 @@ import (
 type Assigner struct {
 	now func() time.Time
 
-	mu    sync.Mutex
-	props map[string]string
-	rows  map[int64]*row
-	fail  error
+	mu       sync.Mutex
+	props    map[string]string
+	rows     map[int64]*row
+	versions int64 // the last version given to a row
+	fail     error
 }
 
 type row struct {
@@ -30,6 +33,7 @@ type row struct {
 	renewed time.Time
 	expires time.Time
 	mark    time.Time
+	version int64
 }
 
 // New returns an empty manifest whose lease times are read from now (nil means time.Now).
@@ -73,50 +77,90 @@ func (a *Assigner) Properties(ctx context.Context, defaults map[string]string) (
 	return out, nil
 }
 
-// Claim implements snowfall.Assigner. Of the free ids it takes the lowest whose mark is not ahead of
-// r.Now, or, when every free id's mark is ahead, the one whose mark is the least ahead.
+// Free implements snowfall.Assigner.
+func (a *Assigner) Free(ctx context.Context, r snowfall.FreeRequest) ([]snowfall.FreeID, error) {
+	if err := checkFree(r); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.check("free"); err != nil {
+		return nil, err
+	}
+	now := a.now()
+	due := make([]snowfall.FreeID, 0, min(int64(r.Limit), r.Size))
+	var ahead []snowfall.FreeID
+	for i := range r.Size {
+		id := (r.Start + i) % r.Size // from Start, wrapping
+		var f snowfall.FreeID
+		if w := a.rows[id]; w != nil {
+			if now.Before(w.expires) {
+				continue
+			}
+			f = snowfall.FreeID{ID: id, Mark: w.mark, Version: w.version}
+		} else {
+			f = snowfall.FreeID{ID: id}
+		}
+		if simbug.FarMarkClaim || !f.Mark.After(r.Now) {
+			due = append(due, f)
+			if len(due) == r.Limit {
+				break
+			}
+		} else {
+			ahead = append(ahead, f)
+		}
+	}
+	// Stable: among equal marks, the wrapping order from Start.
+	slices.SortStableFunc(ahead, func(x, y snowfall.FreeID) int { return x.Mark.Compare(y.Mark) })
+	out := append(due, ahead...)
+	return out[:min(len(out), r.Limit)], nil
+}
+
+func checkFree(r snowfall.FreeRequest) error {
+	if r.Size <= 0 || r.Size > snowfall.MaxPoolSize || r.Start < 0 || r.Start >= r.Size || r.Limit < 1 {
+		return fmt.Errorf("memassign: free: size %d, start %d, limit %d: want size in [1, %d], start in [0, size), limit at least 1",
+			r.Size, r.Start, r.Limit, snowfall.MaxPoolSize)
+	}
+	return nil
+}
+
+// Claim implements snowfall.Assigner: it takes r.Free.ID if the row is free and still has the
+// version and the mark Free read, else it returns an error wrapping snowfall.ErrClaimConflict.
+// Every claim, renewal and release gives the row a new version.
 func (a *Assigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Claim, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err := a.check("claim"); err != nil {
 		return snowfall.Claim{}, err
 	}
+	id := r.Free.ID
+	if id < 0 || id >= snowfall.MaxPoolSize {
+		return snowfall.Claim{}, fmt.Errorf("memassign: claim generator %d: out of range [0, %d)", id, snowfall.MaxPoolSize)
+	}
 	now := a.now()
-	best := int64(-1)
-	var bestMark time.Time
-	for id := int64(0); id < r.Size; id++ {
-		w := a.rows[id]
-		if w != nil && now.Before(w.expires) {
-			continue
-		}
-		var mark time.Time
-		if w != nil {
-			mark = w.mark
-		}
-		if simbug.FarMarkClaim || !mark.After(r.Now) {
-			best = id // the lowest id not ahead: nothing can be better
-			break
-		}
-		if best < 0 || mark.Before(bestMark) {
-			best, bestMark = id, mark
-		}
-	}
-	if best < 0 {
-		return snowfall.Claim{}, fmt.Errorf("%w: all %d generator ids are held by live instances", snowfall.ErrNoFreeGenerator, r.Size)
-	}
-	w := a.rows[best]
+	w := a.rows[id]
 	if w == nil {
 		w = &row{}
-		a.rows[best] = w
 	}
+	if now.Before(w.expires) || w.version != r.Free.Version || !w.mark.Equal(r.Free.Mark) {
+		return snowfall.Claim{}, fmt.Errorf("memassign: claim generator %d: %w", id, snowfall.ErrClaimConflict)
+	}
+	a.rows[id] = w
 	prev := w.mark
 	mark := r.Now
 	if mark.Before(prev) {
 		mark = prev
 	}
 	mark = mark.Add(r.Ahead)
-	*w = row{token: r.Token, holder: r.Holder, claimed: now, renewed: now, expires: now.Add(r.Lease), mark: mark}
-	return snowfall.Claim{ID: best, Prev: prev, Mark: mark}, nil
+	*w = row{token: r.Token, holder: r.Holder, claimed: now, renewed: now, expires: now.Add(r.Lease), mark: mark,
+		version: a.nextVersion()}
+	return snowfall.Claim{ID: id, Prev: prev, Mark: mark}, nil
+}
+
+// nextVersion returns a version no row has had. a.mu must be held.
+func (a *Assigner) nextVersion() int64 {
+	a.versions++
+	return a.versions
 }
 
 // Renew implements snowfall.Assigner; it never lowers the mark.
@@ -131,7 +175,7 @@ func (a *Assigner) Renew(ctx context.Context, id int64, token string, lease time
 		return fmt.Errorf("memassign: renew generator %d: %w: held by another token", id, snowfall.ErrLeaseLost)
 	}
 	now := a.now()
-	w.renewed, w.expires = now, now.Add(lease)
+	w.renewed, w.expires, w.version = now, now.Add(lease), a.nextVersion()
 	if mark.After(w.mark) || simbug.LowerMark {
 		w.mark = mark // marks only rise: a late renewal must not lower a later one's
 	}
@@ -149,7 +193,7 @@ func (a *Assigner) Release(ctx context.Context, id int64, token string, mark tim
 	if w == nil || w.token != token {
 		return fmt.Errorf("memassign: release generator %d: %w: held by another token", id, snowfall.ErrLeaseLost)
 	}
-	*w = row{mark: mark}
+	*w = row{mark: mark, version: a.nextVersion()}
 	return nil
 }
 
@@ -162,9 +206,9 @@ func (a *Assigner) Leases(ctx context.Context) ([]snowfall.LeaseRecord, error) {
 	}
 	now := a.now()
 	var out []snowfall.LeaseRecord
-	for id := int64(0); id < int64(len(a.rows)); id++ {
+	for _, id := range slices.Sorted(maps.Keys(a.rows)) {
 		w := a.rows[id]
-		if w == nil || !now.Before(w.expires) {
+		if !now.Before(w.expires) {
 			continue
 		}
 		out = append(out, snowfall.LeaseRecord{ID: id, Holder: w.holder, Claimed: w.claimed,
@@ -175,7 +219,8 @@ func (a *Assigner) Leases(ctx context.Context) ([]snowfall.LeaseRecord, error) {
 
 var _ snowfall.Assigner = (*Assigner)(nil)
 
-// Expire ends the lease on id at once, as if it had lapsed, for tests of lease loss.
+// Expire ends the lease on id at once, as if it had lapsed, for tests of lease loss. The row keeps
+// its version: expiry writes nothing in a real store either.
 func (a *Assigner) Expire(ctx context.Context, id int64) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -2,10 +2,14 @@ package sqlassign
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"regexp"
 	"strings"
+
+	"github.com/snowfall-go/snowfall/internal/redact"
 )
 
 // groupRE is what a group name may hold: it becomes part of the table names.
@@ -32,6 +36,9 @@ func (a *Assigner) schema() []string {
 )`,
 		// One row per generator id. Times are Unix milliseconds: expires_ms, claimed_ms and
 		// renewed_ms from the database's clock, mark_ms (the high-water mark) from the holder's.
+		// version counts the row's claims and releases: a claim is conditioned on it (and on
+		// mark_ms), so that a claim delivered twice cannot succeed twice. Tables made before it
+		// existed get it from addVersion.
 		`CREATE TABLE IF NOT EXISTS ` + a.manifest + ` (
 	generator BIGINT NOT NULL PRIMARY KEY,
 	token VARCHAR(64) NOT NULL DEFAULT '',
@@ -40,38 +47,124 @@ func (a *Assigner) schema() []string {
 	claimed_ms BIGINT NOT NULL DEFAULT 0,
 	renewed_ms BIGINT NOT NULL DEFAULT 0,
 	host VARCHAR(255) NOT NULL DEFAULT '',
-	pid BIGINT NOT NULL DEFAULT 0
+	pid BIGINT NOT NULL DEFAULT 0,
+	version BIGINT NOT NULL DEFAULT 0
 )`,
 	}
 }
 
-// createSchema creates the tables if they do not exist. Concurrent first-time CREATE TABLE IF NOT
-// EXISTS can fail on PostgreSQL (a unique violation in its catalog), so there it runs under a
-// transaction-scoped advisory lock; every dialect also retries a few times.
+// createSchema creates the tables if they do not exist, and adds the version column to a manifest
+// table made by an earlier version (addVersion). Tables that exist and have the column need no
+// statement but a read (see privileges.go: a lease user may not create or alter tables). Concurrent
+// first-time CREATE TABLE IF NOT EXISTS can fail on PostgreSQL (a unique violation in its catalog),
+// so there it runs under a transaction-scoped advisory lock; every dialect also retries a few times
+// (MySQL's concurrent ALTER TABLE of the same table fails with a duplicate column in all but one,
+// whose retry then finds the column).
 func (a *Assigner) createSchema(ctx context.Context) error {
 	if a.tablesExist(ctx) { // see privileges.go
+		if a.hasVersion(ctx) {
+			return nil
+		}
+		if err := a.retry(ctx, "add the version column", func(ctx context.Context) error {
+			return a.schemaTx(ctx, func(tx *sql.Tx) error { return a.addVersion(ctx, tx) })
+		}); err != nil {
+			return &versionError{manifest: a.manifest, err: err}
+		}
 		return nil
 	}
 	return a.retry(ctx, "create schema", func(ctx context.Context) error {
-		tx, err := a.db.BeginTx(ctx, nil)
-		if err != nil {
+		return a.schemaTx(ctx, func(tx *sql.Tx) error {
+			for _, s := range a.schema() {
+				if _, err := tx.ExecContext(ctx, s); err != nil {
+					return err
+				}
+			}
+			return a.addVersion(ctx, tx)
+		})
+	})
+}
+
+// versionError reports a manifest table of an earlier version whose version column could not be
+// added (a lease user may not alter tables).
+type versionError struct {
+	manifest string
+	err      error
+}
+
+// Error says what to do, in words of its own: err's text may hold a driver's words (see wrap).
+func (e *versionError) Error() string {
+	return "the manifest table " + e.manifest + ", made by an earlier version, lacks the version column that claims are " +
+		"conditioned on, and adding it failed: run this version's snowfall schema create as the tables' owner (a user " +
+		"that may alter them) before its servers"
+}
+
+func (e *versionError) Unwrap() error { return e.err }
+
+// schemaError returns the error of Open or New for err from createSchema at display: the operation,
+// the store and the class of the cause (redact.Wrap: never a driver's words), after what to do
+// when the cause is a versionError.
+func schemaError(display string, err error, classify func(error) string) error {
+	var v *versionError
+	if errors.As(err, &v) {
+		return fmt.Errorf("sqlassign: %s: %w", v.Error(), redact.Wrap("sqlassign: add the version column at", display, v.err, classify))
+	}
+	return redact.Wrap("sqlassign: create the tables at", display, err, classify)
+}
+
+// schemaTx runs f in a transaction that, on PostgreSQL, holds the group's advisory lock, and
+// commits it.
+func (a *Assigner) schemaTx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := a.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if a.d.name == "postgres" {
+		h := fnv.New64a()
+		h.Write([]byte("snowfall schema " + a.manifest))
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64())); err != nil {
 			return err
 		}
-		defer tx.Rollback()
-		if a.d.name == "postgres" {
-			h := fnv.New64a()
-			h.Write([]byte("snowfall schema " + a.manifest))
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64())); err != nil {
-				return err
-			}
-		}
-		for _, s := range a.schema() {
-			if _, err := tx.ExecContext(ctx, s); err != nil {
-				return err
-			}
-		}
-		return tx.Commit()
-	})
+	}
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// hasVersion reports whether the manifest table has the version column, with a statement that reads
+// no rows (and needs only SELECT).
+func (a *Assigner) hasVersion(ctx context.Context) bool {
+	var n int64
+	return a.db.QueryRowContext(ctx, "SELECT COUNT(version) FROM "+a.manifest+" WHERE 1 = 0").Scan(&n) == nil
+}
+
+// addVersion adds the version column to a manifest table that lacks it (one made before claims were
+// conditioned on it), with every row at version 0. Servers of the earlier version may still be
+// running on the table: they neither read nor write the column, which is safe (see the package
+// documentation, "Upgrading").
+func (a *Assigner) addVersion(ctx context.Context, tx *sql.Tx) error {
+	var q string
+	switch a.d.name {
+	case "postgres":
+		// The table the unqualified name resolves to, as in every other statement.
+		q = "SELECT COUNT(*) FROM pg_attribute WHERE attrelid = CAST($1 AS regclass) AND attname = 'version' AND NOT attisdropped"
+	case "mysql":
+		q = "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'version'"
+	default:
+		q = "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = 'version'"
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, q, a.manifest).Scan(&n); err != nil {
+		return fmt.Errorf("look for the version column of %s: %w", a.manifest, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "ALTER TABLE "+a.manifest+" ADD COLUMN version BIGINT NOT NULL DEFAULT 0"); err != nil {
+		return fmt.Errorf("add the version column to %s: %w", a.manifest, err)
+	}
+	return nil
 }
 
 // Prepare makes sure the manifest has a row for every generator id in [0, size). Claim calls it

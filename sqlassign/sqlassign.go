@@ -5,12 +5,37 @@
 // It keeps two tables, snowfall_properties (name, value) and snowfall_manifest (one row per
 // generator id), or snowfall_<group>_properties and snowfall_<group>_manifest for a group. Lease
 // times are BIGINT Unix milliseconds read from the database's clock in the statement that writes
-// them, so hosts never compare their clocks. A claim is one transaction that finds a free row,
-// locks it (FOR UPDATE SKIP LOCKED; SQLite's single writer) and replaces its token with an update
-// conditioned on the lease having expired, checked by rows affected; renewals and releases are
-// updates conditioned on the token; marks only rise. The safety argument, and what it needs from the
-// database (durable commits, no failover to an asynchronous replica), is in the snowfall package
-// documentation (go doc github.com/snowfall-go/snowfall, "Leases").
+// them, so hosts never compare their clocks. Free is a read of the free rows, each with its mark
+// and its version (a BIGINT that every claim and release adds one to); a claim is one UPDATE
+// conditioned on the version and the mark it read and on the lease having expired, checked by
+// rows affected, so that a claim applied twice, or late, cannot succeed on a newer state of the
+// row; renewals and releases are updates conditioned on the token; marks only rise. The safety
+// argument, and what it needs from the database (durable commits, no failover to an asynchronous
+// replica), is in the snowfall package documentation (go doc github.com/snowfall-go/snowfall,
+// "Leases").
+//
+// # Upgrading
+//
+// Manifest tables made by versions before conditioned claims lack the version column; Open (and
+// New) add it, every row at version 0 (PostgreSQL and SQLite serialize concurrent Opens; MySQL's
+// concurrent ALTER TABLE fails in all but one Open, whose retry then finds the column). A user that
+// may not alter the table (a least-privilege lease user) cannot add it: Open then fails and says
+// to run this version's snowfall schema create as the tables' owner first. Servers of the earlier version can keep running on the table during a
+// rolling upgrade: they name their columns, so the new one does not disturb them, and they never
+// change it, which is safe for the new servers' claims:
+//
+//   - A new claim is also conditioned on the mark it read, and every old claim raises the mark
+//     (to at least its clock plus the lease above the old one), so a new claim never takes a row
+//     whose state changed under an old tenure, except back to exactly the state it read (an old
+//     tenure that issued nothing and released the mark it found), where the floor it read is
+//     still right.
+//   - A new claim adds one to the version, which old tenures never lower, so a replay of it
+//     fails whatever old tenures came between.
+//   - Old and new claims of one row exclude each other through its expiry: each is an update
+//     conditioned on the lease having expired.
+//
+// An old server's own claims are not conditioned: a replay of one of them can still revive its
+// tenure (issue 18, defect 4), until the last old server is gone.
 //
 // The package imports no driver: Open and CheckURL accept the URLs of the driver packages a program
 // imports, so that it links only those drivers.
@@ -28,6 +53,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,8 +70,8 @@ type Options struct {
 	// MaxConns bounds the open connections; zero means 4 for SQLite files and 20 for servers.
 	// A SQLite database in no file (in memory, temporary) always has one.
 	MaxConns int
-	// Attempts bounds the tries of a claim or of schema creation that fail on a race or a
-	// transient error; zero means 8.
+	// Attempts bounds the tries of schema creation that fail on a race or a transient error;
+	// zero means 8. (A claim is one conditional UPDATE; the Leased keeper retries conflicts.)
 	Attempts int
 	// Unshared lets Open return a store that other processes do not share (sqlite::memory:, a
 	// temporary database), for tests and prototypes within one process. Without it Open checks
@@ -151,7 +178,7 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	}
 	if err := a.createSchema(ctx); err != nil {
 		db.Close()
-		return nil, redact.Wrap("sqlassign: create the tables at", t.display, err, t.classify)
+		return nil, schemaError(t.display, err, t.classify)
 	}
 	return a, nil
 }
@@ -226,27 +253,46 @@ func backoff(ctx context.Context, i int) bool {
 	}
 }
 
-// Properties implements snowfall.Assigner. It writes only when a default is missing.
+// Properties implements snowfall.Assigner. It writes only when a default is missing, and then
+// writes every missing default in one statement, so that concurrent first users with different
+// configurations never leave a manifest that mixes them (issue 18, defect 7). The statement inserts
+// the names in sorted order and skips a name already present (ON CONFLICT DO NOTHING, INSERT
+// IGNORE), so the first name both writers miss is where they meet: the later writer's insert of it
+// waits on the earlier one's uncommitted row (a unique index check waits for the inserting
+// transaction in PostgreSQL and InnoDB, in every isolation level; SQLite has one writer) and then
+// skips it and every other name the earlier one wrote. A name only the later writer has (a newer
+// version's property on an existing manifest) is still stored, once.
 func (a *Assigner) Properties(ctx context.Context, defaults map[string]string) (map[string]string, error) {
 	props, err := a.readProperties(ctx)
 	if err != nil {
 		return nil, err
 	}
-	missing := false
-	for k, v := range defaults {
-		if _, ok := props[k]; ok {
-			continue
-		}
-		missing = true
-		unlock := a.writer()
-		_, err := a.db.ExecContext(ctx, a.d.q(a.d.insertPrefix+" "+a.props+" (name, value) VALUES (?, ?)"+a.d.insertSuffix), k, v)
-		unlock()
-		if err != nil {
-			return nil, fmt.Errorf("sqlassign: store property %s: %w", k, err)
+	var missing []string
+	for k := range defaults {
+		if _, ok := props[k]; !ok {
+			missing = append(missing, k)
 		}
 	}
-	if !missing {
+	if len(missing) == 0 {
 		return props, nil
+	}
+	slices.Sort(missing)
+	var b strings.Builder
+	args := make([]any, 0, 2*len(missing))
+	b.WriteString(a.d.insertPrefix + " " + a.props + " (name, value) VALUES ")
+	for i, k := range missing {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?)")
+		args = append(args, k, defaults[k])
+	}
+	b.WriteString(a.d.insertSuffix)
+	unlock := a.writer()
+	_, err = a.db.ExecContext(ctx, a.d.q(b.String()), args...)
+	unlock()
+	if err != nil {
+		return nil, fmt.Errorf("sqlassign: store properties %s: %w", strings.Join(missing, ", "), err)
 	}
 	return a.readProperties(ctx) // another process may have stored other values first
 }
@@ -289,72 +335,100 @@ func msTime(ms int64) time.Time {
 	return time.UnixMilli(ms)
 }
 
-// Claim implements snowfall.Assigner. Of the free ids it takes the lowest whose mark is not ahead
-// of r.Now or, when every free id's mark is ahead, the one least ahead, retrying a bounded number of
-// times when it loses a race.
-func (a *Assigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Claim, error) {
-	if err := a.Prepare(ctx, r.Size); err != nil {
-		return snowfall.Claim{}, err
+// Free implements snowfall.Assigner: one SELECT of the free rows in the order a claim prefers them.
+// The first call for a size adds the manifest's rows (Prepare).
+func (a *Assigner) Free(ctx context.Context, r snowfall.FreeRequest) ([]snowfall.FreeID, error) {
+	if r.Size <= 0 || r.Size > snowfall.MaxPoolSize || r.Start < 0 || r.Start >= r.Size || r.Limit < 1 {
+		return nil, fmt.Errorf("sqlassign: free: size %d, start %d, limit %d: want size in [1, %d], start in [0, size), limit at least 1",
+			r.Size, r.Start, r.Limit, snowfall.MaxPoolSize)
 	}
-	var c snowfall.Claim
-	err := a.retry(ctx, "claim", func(ctx context.Context) error {
-		var err error
-		unlock := a.writer()
-		c, err = a.claim(ctx, r)
-		unlock()
-		return err
-	})
-	return c, err
+	if err := a.Prepare(ctx, r.Size); err != nil {
+		return nil, err
+	}
+	// The ids whose mark is not ahead of the claimer's clock first, from Start upwards and then
+	// from 0, in the primary key's order (a range scan that stops at the limit: no sort of the
+	// manifest); then, if there are too few, the others by mark, least ahead first. The reads
+	// need not be one snapshot: a claim checks the state it is given, so a stale or repeated
+	// entry costs one conflict at most (repeats are dropped here).
+	nowMs := r.Now.UnixMilli()
+	free := "SELECT generator, mark_ms, version FROM " + a.manifest + " WHERE generator >= ? AND generator < ? AND expires_ms < {now}"
+	var out []snowfall.FreeID
+	seen := map[int64]bool{}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{free + " AND mark_ms <= ? ORDER BY generator LIMIT ?", []any{r.Start, r.Size, nowMs}},
+		{free + " AND mark_ms <= ? ORDER BY generator LIMIT ?", []any{0, r.Start, nowMs}},
+		{free + " AND mark_ms > ? ORDER BY mark_ms, CASE WHEN generator >= ? THEN 0 ELSE 1 END, generator LIMIT ?",
+			[]any{0, r.Size, nowMs, r.Start}},
+	} {
+		if len(out) >= r.Limit {
+			break
+		}
+		if err := a.readFree(ctx, a.d.q(q.sql), append(q.args, int64(r.Limit-len(out))), seen, &out); err != nil {
+			return nil, fmt.Errorf("sqlassign: read free generator ids: %w", err)
+		}
+	}
+	return out, nil
 }
 
-func (a *Assigner) claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Claim, error) {
-	tx, err := a.db.BeginTx(ctx, &sql.TxOptions{Isolation: a.d.isolation})
+// readFree appends the free ids query returns to out, unless seen.
+func (a *Assigner) readFree(ctx context.Context, query string, args []any, seen map[int64]bool, out *[]snowfall.FreeID) error {
+	rows, err := a.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return snowfall.Claim{}, err
+		return err
 	}
-	defer tx.Rollback()
-	var id, prev int64
-	// First the lowest free id whose mark is not ahead of the claimer's clock (the primary key's
-	// order: rows are locked one at a time as the scan finds them), then, only if there is none,
-	// the free id whose mark is least ahead, which the holder gives back if it cannot wait it out.
-	err = tx.QueryRowContext(ctx, a.d.q("SELECT generator, mark_ms FROM "+a.manifest+
-		" WHERE generator < ? AND expires_ms < {now} AND mark_ms <= ? ORDER BY generator LIMIT 1"+a.d.lock),
-		r.Size, r.Now.UnixMilli()).Scan(&id, &prev)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = tx.QueryRowContext(ctx, a.d.q("SELECT generator, mark_ms FROM "+a.manifest+
-			" WHERE generator < ? AND expires_ms < {now} ORDER BY mark_ms, generator LIMIT 1"+a.d.lock), r.Size).Scan(&id, &prev)
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		// Free rows locked by other claimers are skipped; they may yet be released by a
-		// failed claim, so only a manifest without free rows at all is full.
-		var free int64
-		if err := tx.QueryRowContext(ctx, a.d.q("SELECT COUNT(*) FROM "+a.manifest+
-			" WHERE generator < ? AND expires_ms < {now}"), r.Size).Scan(&free); err != nil {
-			return snowfall.Claim{}, err
+	defer rows.Close()
+	for rows.Next() {
+		var f snowfall.FreeID
+		var mark int64
+		if err := rows.Scan(&f.ID, &mark, &f.Version); err != nil {
+			return err
 		}
-		if free > 0 {
-			return snowfall.Claim{}, errRace
+		if !seen[f.ID] {
+			seen[f.ID] = true
+			f.Mark = msTime(mark)
+			*out = append(*out, f)
 		}
-		return snowfall.Claim{}, fmt.Errorf("%w: all %d generator ids are held by live instances", snowfall.ErrNoFreeGenerator, r.Size)
 	}
-	if err != nil {
-		return snowfall.Claim{}, err
-	}
+	return rows.Err()
+}
+
+// Claim implements snowfall.Assigner: one UPDATE of the row r.Free names, conditioned on the
+// version and the mark Free read and on the lease having expired, its rows affected checked. Claims
+// and releases add one to the version; renewals leave it, but a renewal that raises the mark fails
+// the mark's condition, and so does any other write of the mark (the version is the tenure's, the
+// mark is the floor's).
+func (a *Assigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Claim, error) {
+	id := r.Free.ID
+	prev := msOf(r.Free.Mark)
 	markMs := max(r.Now.UnixMilli(), prev) + r.Ahead.Milliseconds()
-	res, err := tx.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+
-		" SET token = ?, expires_ms = {now} + ?, mark_ms = {greatest}(mark_ms, ?), claimed_ms = {now}, renewed_ms = {now}, host = ?, pid = ?"+
-		" WHERE generator = ? AND expires_ms < {now}"),
-		r.Token, r.Lease.Milliseconds(), markMs, r.Holder.Host, r.Holder.PID, id)
+	unlock := a.writer()
+	res, err := a.db.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+
+		" SET token = ?, expires_ms = {now} + ?, mark_ms = ?, claimed_ms = {now}, renewed_ms = {now}, host = ?, pid = ?, version = version + 1"+
+		" WHERE generator = ? AND version = ? AND {greatest}(mark_ms, 0) = ? AND expires_ms < {now}"),
+		r.Token, r.Lease.Milliseconds(), markMs, r.Holder.Host, r.Holder.PID, id, r.Free.Version, prev)
+	unlock()
 	if err != nil {
-		return snowfall.Claim{}, err
+		return snowfall.Claim{}, fmt.Errorf("sqlassign: claim generator %d: %w", id, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return snowfall.Claim{}, errRace
+	n, err := res.RowsAffected()
+	if err != nil {
+		return snowfall.Claim{}, fmt.Errorf("sqlassign: claim generator %d: %w", id, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return snowfall.Claim{}, err
+	if n != 1 {
+		return snowfall.Claim{}, fmt.Errorf("sqlassign: claim generator %d: %w", id, snowfall.ErrClaimConflict)
 	}
 	return snowfall.Claim{ID: id, Prev: msTime(prev), Mark: time.UnixMilli(markMs)}, nil
+}
+
+// msOf is the stored form of a mark: Unix milliseconds, 0 for none.
+func msOf(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return max(t.UnixMilli(), 0)
 }
 
 // Renew implements snowfall.Assigner: one UPDATE, one round trip. The mark only rises, in the
@@ -374,7 +448,7 @@ func (a *Assigner) Renew(ctx context.Context, id int64, token string, lease time
 func (a *Assigner) Release(ctx context.Context, id int64, token string, mark time.Time) error {
 	defer a.writer()()
 	res, err := a.db.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+
-		" SET token = '', expires_ms = 0, mark_ms = ?, host = '', pid = 0 WHERE generator = ? AND token = ?"),
+		" SET token = '', expires_ms = 0, mark_ms = ?, host = '', pid = 0, version = version + 1 WHERE generator = ? AND token = ?"),
 		mark.UnixMilli(), id, token)
 	return a.checkOwned(res, err, "release", id)
 }

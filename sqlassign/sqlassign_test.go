@@ -285,7 +285,7 @@ func TestRenewSameValues(t *testing.T) {
 			a := open(t, b.url(t), group())
 			ctx := t.Context()
 			mark := time.Now().Add(time.Minute)
-			c, err := a.Claim(ctx, snowfall.ClaimRequest{Size: 4, Token: "tok", Lease: time.Minute, Now: time.Now(), Ahead: time.Minute})
+			c, err := leasetest.ClaimFirst(ctx, a, 4, snowfall.ClaimRequest{Token: "tok", Lease: time.Minute, Now: time.Now(), Ahead: time.Minute})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -304,7 +304,7 @@ func TestRenewSameValues(t *testing.T) {
 				t.Errorf("Release: %v", err)
 			}
 			// Size 1: the released id is the only one, though its mark is ahead of this clock.
-			c2, err := a.Claim(ctx, snowfall.ClaimRequest{Size: 1, Token: "tok2", Lease: time.Minute, Now: time.Now().Add(-time.Hour), Ahead: time.Second})
+			c2, err := leasetest.ClaimFirst(ctx, a, 1, snowfall.ClaimRequest{Token: "tok2", Lease: time.Minute, Now: time.Now().Add(-time.Hour), Ahead: time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}

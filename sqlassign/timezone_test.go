@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
 )
 
 // TestMySQLTimeZone (issue 10, defect 3): lease times are Unix milliseconds whatever the session's
@@ -29,7 +30,7 @@ func TestMySQLTimeZone(t *testing.T) {
 			q.Set("timestamp", strconv.FormatInt(at.Unix(), 10))
 			u.RawQuery = q.Encode()
 			a := open(t, u.String(), group())
-			c, err := a.Claim(t.Context(), snowfall.ClaimRequest{Size: 4, Token: "tz", Lease: time.Minute, Now: at})
+			c, err := leasetest.ClaimFirst(t.Context(), a, 4, snowfall.ClaimRequest{Token: "tz", Lease: time.Minute, Now: at})
 			if err != nil {
 				t.Fatalf("Claim: %v", err)
 			}

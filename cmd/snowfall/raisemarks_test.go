@@ -12,6 +12,7 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/assignurl"
+	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
 	"github.com/snowfall-go/snowfall/internal/testkit/testdb"
 )
 
@@ -74,7 +75,7 @@ func raiseMarksOn(t *testing.T, db string) {
 	}
 
 	// A holder: the raise refuses, and changes nothing; --force raises its mark too.
-	c, err := a.Claim(ctx, snowfall.ClaimRequest{Size: 2048, Token: "live", Lease: time.Minute, Now: time.Now(), Ahead: 4 * time.Second,
+	c, err := leasetest.ClaimFirst(ctx, a, 2048, snowfall.ClaimRequest{Token: "live", Lease: time.Minute, Now: time.Now(), Ahead: 4 * time.Second,
 		Holder: snowfall.Holder{Host: "web-1", PID: 7}})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +102,7 @@ func raiseMarksOn(t *testing.T, db string) {
 	if code != 0 || !strings.Contains(errs, "raised 2048 of 2048 marks") || len(strings.Split(strings.TrimSpace(out), "\n")) != 2049 {
 		t.Fatalf("raise-marks --by 30s: exit %d, stderr %q, %d lines of stdout", code, errs, len(strings.Split(out, "\n")))
 	}
-	got, err := a.Claim(ctx, snowfall.ClaimRequest{Size: 2048, Token: "next", Lease: time.Minute, Now: time.Now(), Ahead: time.Second})
+	got, err := leasetest.ClaimFirst(ctx, a, 2048, snowfall.ClaimRequest{Token: "next", Lease: time.Minute, Now: time.Now(), Ahead: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

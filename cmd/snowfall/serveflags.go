@@ -140,6 +140,7 @@ func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, erro
 		if cfg.DB, err = assignurl.Parse(db); err != nil {
 			return cfg, fmt.Errorf("serve: default lease database: %w", err)
 		}
+		cfg.Embedded = true
 		if old {
 			log.Warn("using the lease database at its old default place, under the cache directory, which tools and people wipe: "+
 				"move it to the state directory, or pass --db", "db", cfg.DB, "new default", newDefaultDB(sio.Getenv))

@@ -40,6 +40,10 @@ type Config struct {
 	// their error, as servers did before they could start without a lease. Without it, Open
 	// returns at once and the source acquires its lease in the background (see Failed).
 	ExitOnStartFailure bool
+	// Embedded says DB is the embedded default store, not one given: claims on it start at an id
+	// derived from this host and the store (see PropStartSalt), so that independent deployments
+	// rarely take the same one.
+	Embedded bool
 	// ClockOffset shifts the generator's clock, for fault-injection tests only; Open warns.
 	ClockOffset time.Duration
 	// Floor is a migration floor (snowfall.ParseFloor): every generator issues only above it, and
@@ -139,6 +143,9 @@ func openLeased(ctx context.Context, cfg Config, clock snowfall.Clock) (*Source,
 	}
 	var leased *snowfall.Leased
 	err = DBCall(ctx, "claim a generator id", cfg.DB, cfg.DBTimeout, say, func(ctx context.Context) error {
+		if err := setStart(ctx, cfg, a, &ls); err != nil {
+			return err
+		}
 		var err error
 		leased, err = snowfall.NewLeased(ctx, a, ls) // ctx bounds the first claim only
 		return err

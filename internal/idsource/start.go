@@ -157,6 +157,9 @@ func startLeased(cfg Config, clock snowfall.Clock) *Source {
 				step = "read the lease store's manifest"
 				var l *snowfall.Leased
 				err = DBCall(ctx, "read the manifest", cfg.DB, cfg.DBTimeout, say, func(ctx context.Context) error {
+					if err := setStart(ctx, cfg, store, &ls); err != nil {
+						return err
+					}
 					var err error
 					l, err = snowfall.NewLeased(ctx, store, ls) // ctx bounds the manifest's read only
 					return err

@@ -33,7 +33,7 @@ func BenchAcquire(b *testing.B, a snowfall.Assigner) {
 func BenchRenew(b *testing.B, a snowfall.Assigner) {
 	ctx := context.Background()
 	size := snowfall.PoolSize(snowfall.DefaultLayout())
-	c, err := a.Claim(ctx, snowfall.ClaimRequest{Size: size, Token: "bench", Lease: time.Minute, Now: time.Now(), Ahead: time.Minute})
+	c, err := ClaimFirst(ctx, a, size, snowfall.ClaimRequest{Token: "bench", Lease: time.Minute, Now: time.Now(), Ahead: time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -42,6 +42,12 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Lost", func(t *testing.T) { testLost(t, b) })
 	t.Run("MarksOnlyRise", func(t *testing.T) { testMarksOnlyRise(t, b) })
 	t.Run("FarMarkAvoided", func(t *testing.T) { testFarMark(t, b) })
+	t.Run("ReplayedClaim", func(t *testing.T) { testReplayedClaim(t, b) })
+	t.Run("StaleClaim", func(t *testing.T) { testStaleClaim(t, b) })
+	t.Run("FreeOrder", func(t *testing.T) { testFreeOrder(t, b) })
+	t.Run("Start", func(t *testing.T) { testStart(t, b) })
+	t.Run("ManifestRace", func(t *testing.T) { testManifestRace(t, b) })
+	t.Run("ManifestAddsNewProperty", func(t *testing.T) { testManifestAddsNewProperty(t, b) })
 	if b.Helper != nil {
 		t.Run("TakeoverAfterKill", func(t *testing.T) { testKill(t, b) })
 		t.Run("StoppedHolder", func(t *testing.T) { testStop(t, b) })

@@ -92,7 +92,7 @@ func testMarksOnlyRise(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	now := time.Now().Truncate(time.Millisecond)
-	c, err := a.Claim(ctx, snowfall.ClaimRequest{Size: size, Token: "t1", Lease: time.Minute, Now: now, Ahead: time.Second})
+	c, err := ClaimFirst(ctx, a, size, snowfall.ClaimRequest{Token: "t1", Lease: time.Minute, Now: now, Ahead: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func testMarksOnlyRise(t *testing.T, b Backend) {
 		if err := e.Expire(ctx, c.ID); err != nil {
 			t.Fatal(err)
 		}
-		c2, err := a.Claim(ctx, snowfall.ClaimRequest{Size: size, Token: "t2", Lease: time.Minute, Now: now.Add(time.Minute)})
+		c2, err := ClaimFirst(ctx, a, size, snowfall.ClaimRequest{Token: "t2", Lease: time.Minute, Now: now.Add(time.Minute)})
 		if err != nil || c2.ID != c.ID {
 			t.Fatalf("claim after expiry: %+v, %v", c2, err)
 		}

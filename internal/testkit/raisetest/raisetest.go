@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
 )
 
 // Store is an assigner whose marks can be raised.
@@ -88,7 +89,7 @@ func ms(t time.Time) int64 {
 
 func claim(t *testing.T, s Store, token string, now time.Time) snowfall.Claim {
 	t.Helper()
-	c, err := s.Claim(ctx(t), snowfall.ClaimRequest{Size: size, Token: token, Lease: time.Minute, Now: now,
+	c, err := leasetest.ClaimFirst(ctx(t), s, size, snowfall.ClaimRequest{Token: token, Lease: time.Minute, Now: now,
 		Ahead: time.Second, Holder: snowfall.Holder{Host: "raisetest", PID: 1}})
 	if err != nil {
 		t.Fatalf("claim %s: %v", token, err)

@@ -17,7 +17,11 @@ func TestChecks(t *testing.T) {
 		now  time.Time
 	}
 	claim := func(e *env, h int, token string) snowfall.Claim {
-		c, err := e.s.m.claim(snowfall.ClaimRequest{Size: poolSize, Token: token, Lease: lease, Now: e.now,
+		free, err := e.s.m.free(snowfall.FreeRequest{Size: poolSize, Now: e.now, Limit: 1})
+		if err != nil || len(free) == 0 {
+			t.Fatalf("free: %v, %v", free, err)
+		}
+		c, err := e.s.m.claim(snowfall.ClaimRequest{Free: free[0], Token: token, Lease: lease, Now: e.now,
 			Ahead: lease, Holder: snowfall.Holder{Host: []string{"h0", "h1"}[h], PID: 0}})
 		if err != nil {
 			t.Fatalf("claim: %v", err)
@@ -82,6 +86,31 @@ func TestChecks(t *testing.T) {
 			issue(e, 0, id(c.ID, ms(e, 5), 0))
 			issue(e, 0, id(c.ID, ms(e, 4), 0))
 		}, map[string]int{"order": 1}},
+		{"revived", func(e *env) {
+			// A store that applies a claim again to the row as it then is (the seam of
+			// Options.UnconditionedReplays): the tenure of h0 holds the row again after h1's.
+			free, err := e.s.m.free(snowfall.FreeRequest{Size: poolSize, Now: e.now, Limit: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := snowfall.ClaimRequest{Free: free[0], Token: "a", Lease: lease, Now: e.now, Ahead: lease,
+				Holder: snowfall.Holder{Host: "h0"}}
+			c, err := e.s.m.claim(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.s.m.delivered(c.ID, "a")
+			if _, err := e.s.m.claim(r); err == nil {
+				t.Fatal("the same claim applied twice succeeded")
+			}
+			e.s.m.a.Expire(t.Context(), c.ID)
+			e.now = c.Mark.Add(time.Millisecond)
+			c2 := claim(e, 1, "b")
+			if err := e.s.m.release(c2.ID, "b", c2.Mark); err != nil {
+				t.Fatal(err)
+			}
+			e.s.m.claimAsIs(r)
+		}, map[string]int{"revived": 1}},
 		{"mark lowered", func(e *env) {
 			// memassign keeps marks rising, so the lowered mark is reported to the model as a
 			// store that lowered it would: the check is the model's, whatever the store does.

@@ -14,9 +14,13 @@
 // The manifest is the real memassign code on a steppable database clock (model, net.go). Each
 // incarnation reaches it through a link that, call by call, delays the call before the store applies
 // it (60 % a few ms, 20 % up to 200 ms, 20 % 0.5 to 4 s: often past the caller's deadline, so that a
-// later call is applied first), applies it a second time up to 3 s later (4 %), loses the reply
-// after applying it (4 %), or drops it silently (1 %: neither applied nor answered). A caller whose
-// context ends gets ctx.Err(), and its call is still applied when its time comes.
+// later call is applied first), applies it a second time (6 %: half of them up to 3 s later, half 2
+// to 12 s later, past the lease and the tenures that follow it), loses the reply after applying it
+// (4 %), or drops it silently (1 %: neither applied nor answered). A link is also cut off now and
+// then (a network partition of 0.6 to 10.6 s): the calls sent meanwhile wait and are applied when it
+// heals. A caller whose context ends gets ctx.Err(), and its call is still applied when its time
+// comes. Claims are the two calls of the Assigner contract (Free, then a Claim conditioned on what
+// Free read), each with its own faults.
 //
 // Clocks (clock.go) are the bubble's time plus an offset. Most incarnations have a right clock
 // (within ±400 ms, stepped within that range); one in five has a wrong one: an hour ahead or behind,
@@ -39,6 +43,9 @@
 //   - after-release: an ID of a released tenure above the mark its Close released (Close must
 //     cover calls in flight);
 //   - mark-lowered: a renewal that lowered the stored mark (marks must only rise);
+//   - revived: a claim that put a tenure's token back on a row after another tenure held it (a
+//     claim applied twice, or late, must fail: its holder would renew and issue over the IDs of
+//     the tenures between);
 //   - stall: a holder with a right clock that issued nothing for more than five lease lengths since
 //     a ClockBackwardsError while an id whose mark is not ahead of its clock was free. (A holder
 //     fenced for as long is not counted: slow calls and freezes do that by design.)
@@ -80,8 +87,15 @@
 //	sim: seeds=30 ids=… holders=… faults[close=… crash=… db-step=… dup=… …] duplicates=0 order_violations=0 … schedules_per_s=…
 //
 // The simulation proves it can see with TestFindsKnownDefects, built only with the tag simbugs: for
-// each switch of internal/simbug (CloseRace, LowerMark, FarMarkClaim) it puts the defect back and
-// searches until a violation of that defect's kind (after-release, mark-lowered, stall) appears:
+// each switch of internal/simbug (CloseRace, LowerMark, FarMarkClaim) it puts the defect back, and
+// for defect 4 of issue 18 it uses a seam instead (Options.UnconditionedReplays: the link applies a
+// duplicated claim to the row as it is when the duplicate arrives, as a store that does not honour
+// the Claim contract would); then it searches until a violation of that defect's kind
+// (after-release, mark-lowered, stall, revived) appears:
 //
 //	go test -tags simbugs -run TestFindsKnownDefects ./internal/testkit/sim -v
+//
+// A revived tenure turns into duplicate IDs only when its holder is cut off through the tenures
+// between and then renews, and its clock is behind theirs by more than the time that passed: the
+// root package's TestReplayedClaimRevivesNothing builds that case by hand.
 package sim

@@ -64,7 +64,7 @@ func (h *slot) run() {
 			go h.work(inst, w)
 		}
 		h.s.wg.Add(1)
-		go h.chaos(inst, base)
+		go h.chaos(inst, k, base)
 		h.s.sleep(life)
 		inst.stop.Store(true)
 		if crash {
@@ -91,8 +91,9 @@ func wrongOffset(r *rand.Rand) time.Duration {
 }
 
 // chaos steps the incarnation's clock around base (a right clock within ±400 ms of the true time, a
-// wrong one within ±2 s of base) and freezes it (the whole process stopped), until inst stops.
-func (h *slot) chaos(inst *instance, base time.Duration) {
+// wrong one within ±2 s of base), freezes it (the whole process stopped) and cuts its link off (a
+// network partition: its calls wait and arrive when it heals), until inst stops.
+func (h *slot) chaos(inst *instance, k *link, base time.Duration) {
 	defer h.s.wg.Done()
 	r := h.s.stream(tagChaos, uint64(h.i), uint64(inst.inc))
 	for {
@@ -112,6 +113,9 @@ func (h *slot) chaos(inst *instance, base time.Duration) {
 		case u < 60:
 			h.s.count("freeze")
 			h.clk.freeze(d)
+		case u < 70:
+			h.s.count("partition")
+			k.partition(2*d + ms(r.IntN(2000)))
 		}
 	}
 }

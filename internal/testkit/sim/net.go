@@ -71,9 +71,39 @@ func (m *model) stepDB(d time.Duration) {
 	m.mu.Unlock()
 }
 
+func (m *model) free(r snowfall.FreeRequest) ([]snowfall.FreeID, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.a.Free(context.Background(), r)
+}
+
+// claimAsIs applies r to its id's row as the store holds it now (its current version and mark), as a
+// store that does not condition claims on the state the claimer read would; it does nothing when
+// the id is not free.
+func (m *model) claimAsIs(r snowfall.ClaimRequest) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	free, err := m.a.Free(context.Background(), snowfall.FreeRequest{Size: poolSize, Now: r.Now, Limit: int(poolSize)})
+	if err != nil {
+		return
+	}
+	for _, f := range free {
+		if f.ID == r.Free.ID {
+			r.Free = f
+			m.claimLocked(r)
+			return
+		}
+	}
+}
+
 func (m *model) claim(r snowfall.ClaimRequest) (snowfall.Claim, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.claimLocked(r)
+}
+
+// claimLocked applies a claim and records the tenure it starts; m.mu must be held.
+func (m *model) claimLocked(r snowfall.ClaimRequest) (snowfall.Claim, error) {
 	c, err := m.a.Claim(context.Background(), r)
 	if err != nil {
 		return c, err
@@ -87,7 +117,12 @@ func (m *model) claim(r snowfall.ClaimRequest) (snowfall.Claim, error) {
 			old.ceiling = later(old.ceiling, c.Mark)
 			return c, nil
 		}
-		// Another tenure came between: the old one is revived, as a tenure after it.
+		// Another tenure came between: the old one is revived, as a tenure after it. Its holder
+		// may yet renew and issue with it, over the IDs of the tenures between.
+		ts := m.byGen[c.ID]
+		last := ts[len(ts)-1]
+		m.s.violate("revived", "generator %d: a claim of h%s/%d (token %.8s), applied again, holds the row again after the tenure of h%s/%d",
+			c.ID, r.Holder.Host[1:], r.Holder.PID, r.Token, last.holder.Host[1:], last.holder.PID)
 		t.floor, t.delivered = old.floor, time.Now()
 	}
 	m.seq++
@@ -187,6 +222,7 @@ type link struct {
 
 	mu   sync.Mutex
 	down bool
+	heal time.Time // while cut off: when the partition ends
 }
 
 var _ snowfall.Assigner = (*link)(nil)
@@ -217,10 +253,28 @@ func (k *link) draw() fault {
 	if r.IntN(10) == 0 {
 		f.recv = ms(r.IntN(500))
 	}
-	f.dup, f.dupAfter = r.IntN(100) < 4, ms(50+r.IntN(3000))
+	f.dup, f.dupAfter = r.IntN(100) < 6, ms(50+r.IntN(3000))
+	if r.IntN(2) == 0 {
+		f.dupAfter = ms(2000 + r.IntN(10000)) // a late duplicate: past the lease, and a tenure or two
+	}
 	f.lost = r.IntN(100) < 4
 	f.dropped = r.IntN(100) < 1
 	return f
+}
+
+// partition cuts the link off for d: calls sent meanwhile wait in the network until it heals, and
+// are applied then (their callers have usually given up).
+func (k *link) partition(d time.Duration) {
+	k.mu.Lock()
+	k.heal = time.Now().Add(d)
+	k.mu.Unlock()
+}
+
+// cutOff returns how long a call sent now waits for the partition to heal.
+func (k *link) cutOff() time.Duration {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return max(time.Until(k.heal), 0)
 }
 
 func (k *link) kill() {
@@ -241,10 +295,11 @@ type reply[T any] struct {
 }
 
 // call sends one call through the network: it is applied after f.send, and again later if
-// duplicated; its reply comes back after f.recv, or is lost. The caller gives up when ctx ends; the
-// call is still applied when its time comes. A dropped call (a connection that silently lost its
-// packets) is never applied nor answered: only ctx ends the wait.
-func call[T any](ctx context.Context, k *link, apply func() (T, error)) (T, error) {
+// duplicated (with again, if not nil, instead of apply); its reply comes back after f.recv, or is
+// lost. The caller gives up when ctx ends; the call is still applied when its time comes. A dropped
+// call (a connection that silently lost its packets) is never applied nor answered: only ctx ends
+// the wait.
+func call[T any](ctx context.Context, k *link, apply func() (T, error), again func()) (T, error) {
 	var zero T
 	f := k.draw()
 	k.clk.waitThaw() // a frozen process sends nothing
@@ -266,6 +321,10 @@ func call[T any](ctx context.Context, k *link, apply func() (T, error)) (T, erro
 	if f.lost {
 		s.count("lost")
 	}
+	if d := k.cutOff(); d > 0 {
+		s.count("cut-off")
+		f.send += d
+	}
 	out := make(chan reply[T], 1)
 	s.wg.Add(1)
 	go func() {
@@ -277,7 +336,11 @@ func call[T any](ctx context.Context, k *link, apply func() (T, error)) (T, erro
 			go func() {
 				defer s.wg.Done()
 				time.Sleep(f.dupAfter)
-				apply()
+				if again != nil {
+					again()
+				} else {
+					apply()
+				}
 			}()
 		}
 		time.Sleep(f.recv)
@@ -298,12 +361,22 @@ func call[T any](ctx context.Context, k *link, apply func() (T, error)) (T, erro
 
 // Properties implements snowfall.Assigner.
 func (k *link) Properties(ctx context.Context, defaults map[string]string) (map[string]string, error) {
-	return call(ctx, k, func() (map[string]string, error) { return k.m.properties(defaults) })
+	return call(ctx, k, func() (map[string]string, error) { return k.m.properties(defaults) }, nil)
 }
 
-// Claim implements snowfall.Assigner.
+// Free implements snowfall.Assigner.
+func (k *link) Free(ctx context.Context, r snowfall.FreeRequest) ([]snowfall.FreeID, error) {
+	return call(ctx, k, func() ([]snowfall.FreeID, error) { return k.m.free(r) }, nil)
+}
+
+// Claim implements snowfall.Assigner. With Options.UnconditionedReplays, a duplicate of the claim
+// is applied to the row as it is when the duplicate arrives, not as the claimer read it.
 func (k *link) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Claim, error) {
-	c, err := call(ctx, k, func() (snowfall.Claim, error) { return k.m.claim(r) })
+	var again func()
+	if k.m.s.opts.UnconditionedReplays {
+		again = func() { k.m.claimAsIs(r) }
+	}
+	c, err := call(ctx, k, func() (snowfall.Claim, error) { return k.m.claim(r) }, again)
 	if err == nil {
 		k.m.delivered(c.ID, r.Token)
 	}
@@ -312,13 +385,13 @@ func (k *link) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Cla
 
 // Renew implements snowfall.Assigner.
 func (k *link) Renew(ctx context.Context, id int64, token string, lease time.Duration, mark time.Time) error {
-	_, err := call(ctx, k, func() (struct{}, error) { return struct{}{}, k.m.renew(id, token, lease, mark) })
+	_, err := call(ctx, k, func() (struct{}, error) { return struct{}{}, k.m.renew(id, token, lease, mark) }, nil)
 	return err
 }
 
 // Release implements snowfall.Assigner.
 func (k *link) Release(ctx context.Context, id int64, token string, mark time.Time) error {
-	_, err := call(ctx, k, func() (struct{}, error) { return struct{}{}, k.m.release(id, token, mark) })
+	_, err := call(ctx, k, func() (struct{}, error) { return struct{}{}, k.m.release(id, token, mark) }, nil)
 	return err
 }
 

@@ -49,7 +49,7 @@ const (
 
 // Violation is one broken guarantee.
 type Violation struct {
-	Kind   string        // duplicate, order, fence, after-release, mark-lowered, stall
+	Kind   string        // duplicate, order, fence, after-release, mark-lowered, revived, stall
 	At     time.Duration // virtual time since the start of the run
 	Detail string
 }
@@ -72,6 +72,7 @@ func (r *Result) Failed() bool { return len(r.Violations) > 0 }
 // sim is one run.
 type sim struct {
 	seed  uint64
+	opts  Options
 	start time.Time
 	done  chan struct{}
 	wg    sync.WaitGroup
@@ -93,10 +94,22 @@ type record struct {
 	end    time.Time
 }
 
+// Options put defects back at the simulation's seams, to prove that its checks see them. The zero
+// value puts none back.
+type Options struct {
+	// UnconditionedReplays makes the store apply a duplicated claim to the row as it is when the
+	// duplicate arrives (its version and mark then), as a store that does not condition claims on
+	// the state the claimer read would: issue 18, defect 4.
+	UnconditionedReplays bool
+}
+
 // Run runs the simulation of seed to the end of its virtual time and checks what it issued. It must
 // be called inside a testing/synctest bubble (synctest.Test), whose fake clock is the true time.
-func Run(seed uint64) *Result {
-	s := &sim{seed: seed, start: time.Now(), done: make(chan struct{}), byID: map[snowfall.ID]int{},
+func Run(seed uint64) *Result { return RunWith(seed, Options{}) }
+
+// RunWith is Run with defects put back as o says.
+func RunWith(seed uint64, o Options) *Result {
+	s := &sim{seed: seed, opts: o, start: time.Now(), done: make(chan struct{}), byID: map[snowfall.ID]int{},
 		res: Result{Seed: seed, Faults: map[string]int{}, Violations: map[string]int{}, Causes: map[string]int{}}}
 	s.m = newModel(s)
 	s.wg.Add(1)
@@ -259,7 +272,7 @@ func (s *Summary) Line(name string) string {
 	v := s.Violations
 	rate := float64(s.Seeds) / max(s.Elapsed.Seconds(), 1e-9)
 	return fmt.Sprintf("%s: seeds=%d ids=%d holders=%d faults[%s] duplicates=%d order_violations=%d "+
-		"fence_violations=%d after_release=%d marks_lowered=%d stalls=%d schedules_per_s=%.2f (%v virtual each)",
+		"fence_violations=%d after_release=%d marks_lowered=%d revived=%d stalls=%d schedules_per_s=%.2f (%v virtual each)",
 		name, s.Seeds, s.IDs, s.Faults["holders"], strings.Join(f, " "), v["duplicate"], v["order"],
-		v["fence"], v["after-release"], v["mark-lowered"], v["stall"], rate, runFor)
+		v["fence"], v["after-release"], v["mark-lowered"], v["revived"], v["stall"], rate, runFor)
 }

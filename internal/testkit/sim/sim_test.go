@@ -15,7 +15,7 @@ const defaultSeeds = 30
 // TestSim runs the simulation over a range of seeds and asserts that none finds a violation. Each
 // failing seed is printed with the command that replays it. See doc.go for the variables.
 func TestSim(t *testing.T) {
-	sum, failed := search(t, nil)
+	sum, failed := search(t, Options{}, nil)
 	report(t, sum.String())
 	if len(sum.First) > 0 {
 		t.Logf("first seed to find each kind: %v; seeds that found it: %v; causes: %v", sum.First, sum.Found, sum.Causes)
@@ -34,16 +34,17 @@ func replay(seed uint64, run, tags string) string {
 	return fmt.Sprintf("SNOWFALL_SIM_SEED=%d go test %s-run '%s' ./internal/testkit/sim -v", seed, tags, run)
 }
 
-// runSeed runs one seed in its own bubble.
-func runSeed(t *testing.T, seed uint64) *Result {
+// runSeed runs one seed in its own bubble, with the defects o puts back.
+func runSeed(t *testing.T, seed uint64, o Options) *Result {
 	var r *Result
-	synctest.Test(t, func(*testing.T) { r = Run(seed) })
+	synctest.Test(t, func(*testing.T) { r = RunWith(seed, o) })
 	return r
 }
 
-// search runs seeds as the environment says (SNOWFALL_SIM_SEED, _REPEAT, _FIRST, _SEEDS, _DURATION)
-// until stop, if not nil, returns true for a result. It returns the summary and the failing results.
-func search(t *testing.T, stop func(*Result) bool) (Summary, []*Result) {
+// search runs seeds as the environment says (SNOWFALL_SIM_SEED, _REPEAT, _FIRST, _SEEDS, _DURATION),
+// with the defects o puts back, until stop, if not nil, returns true for a result. It returns the
+// summary and the failing results.
+func search(t *testing.T, o Options, stop func(*Result) bool) (Summary, []*Result) {
 	t.Helper()
 	first, count, until := uint64(1), uint64(defaultSeeds), time.Time{}
 	if v := os.Getenv("SNOWFALL_SIM_SEED"); v != "" {
@@ -77,7 +78,7 @@ func search(t *testing.T, stop func(*Result) bool) (Summary, []*Result) {
 		if repeat {
 			seed = first
 		}
-		r := runSeed(t, seed)
+		r := runSeed(t, seed, o)
 		if repeat {
 			if firstRun == nil {
 				firstRun = r
