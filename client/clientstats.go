@@ -1,16 +1,47 @@
 package client
 
-// ClientStats counts what a client did beyond plain requests.
+import "sync/atomic"
+
+// ClientStats counts what a client did beyond asking one server per call.
 type ClientStats struct {
-	Hedged    uint64 // attempts started while an earlier attempt of the same call was still waiting
-	Discarded uint64 // IDs that arrived in the answer of an attempt that lost, dropped unused
-	Refused   uint64 // answers refused because an ID was at or below one of its generator received before
+	// Hedged counts attempts started while an earlier attempt of the same call had not answered
+	// within the hedge delay.
+	Hedged uint64
+	// Discarded counts IDs that arrived in the answer of an attempt that lost to another, and were
+	// dropped unused. The server issued them; no caller got them.
+	Discarded uint64
+	// Refused counts answers refused because one of their IDs was not above an ID of its generator
+	// received before (ErrIDOrder).
+	Refused uint64
+	// TimedOut counts attempts that got no answer within their bound or the call's deadline.
+	TimedOut uint64
+	// Aged counts prefetched IDs dropped unused for being older than the maximum age.
+	Aged uint64
 }
 
 // Add returns the sum of s and o.
 func (s ClientStats) Add(o ClientStats) ClientStats {
-	return ClientStats{Hedged: s.Hedged + o.Hedged, Discarded: s.Discarded + o.Discarded, Refused: s.Refused + o.Refused}
+	return ClientStats{Hedged: s.Hedged + o.Hedged, Discarded: s.Discarded + o.Discarded, Refused: s.Refused + o.Refused,
+		TimedOut: s.TimedOut + o.TimedOut, Aged: s.Aged + o.Aged}
 }
 
-// ClientStats returns the client's counters.
-func (c *Client) ClientStats() ClientStats { return ClientStats{} }
+// counters are the live counts behind ClientStats.
+type counters struct {
+	hedged, discarded, refused, timedOut atomic.Uint64
+}
+
+// ClientStats returns the client's counters since New. It is safe to call concurrently with calls.
+func (c *Client) ClientStats() ClientStats {
+	st := ClientStats{
+		Hedged:    c.counters.hedged.Load(),
+		Discarded: c.counters.discarded.Load(),
+		Refused:   c.counters.refused.Load(),
+		TimedOut:  c.counters.timedOut.Load(),
+	}
+	if c.pre != nil {
+		c.pre.mu.Lock()
+		st.Aged = c.pre.dropped
+		c.pre.mu.Unlock()
+	}
+	return st
+}

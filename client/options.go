@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/snowfall-go/snowfall"
 )
 
 // Defaults for the options.
@@ -13,6 +15,9 @@ const (
 	DefaultTimeout = 5 * time.Second
 	// DefaultBackoff is how long a failed server sits out unless WithBackoff says otherwise.
 	DefaultBackoff = 250 * time.Millisecond
+	// DefaultHedgeMin and DefaultHedgeMax bound the hedge delay unless WithHedging says otherwise.
+	DefaultHedgeMin = 10 * time.Millisecond
+	DefaultHedgeMax = 50 * time.Millisecond
 )
 
 // maxRetryAfter bounds how long a server's Retry-After keeps it out of turn.
@@ -42,6 +47,36 @@ type config struct {
 	size, low  int
 	maxAge     time.Duration
 	now        func() time.Time
+	layout     snowfall.Layout
+	layoutSet  bool
+	hedgeMin   time.Duration
+	hedgeMax   time.Duration
+}
+
+// WithLayout tells the client the layout of its servers' IDs (the zero Layout is the default
+// preset), instead of learning it from the first GET /stats that names one. The client decodes the
+// node fields of every ID with it to check that the IDs of each generator increase (ErrIDOrder);
+// pinning it means no server can mislead that check by naming another layout.
+func WithLayout(l snowfall.Layout) Option {
+	return func(c *config) error {
+		c.layout, c.layoutSet = l, true
+		return nil
+	}
+}
+
+// WithHedging sets the bounds [lo, hi] of the hedge delay: when the server a call asked has not answered
+// within it, the call asks the next server too and takes the first good answer. The delay follows
+// the 99th percentile latency of the client's recent answers of the same kind, within [lo, hi]
+// (DefaultHedgeMin and DefaultHedgeMax unless set). hi = 0 turns hedging off: a call then asks
+// the next server only when one fails or its share of the call's deadline runs out.
+func WithHedging(lo, hi time.Duration) Option {
+	return func(c *config) error {
+		if lo < 0 || hi < 0 || hi > 0 && lo > hi {
+			return fmt.Errorf("%w: hedge delay bounds [%v, %v]: want 0 ≤ min ≤ max, or max = 0 for no hedging", ErrInvalidOption, lo, hi)
+		}
+		c.hedgeMin, c.hedgeMax = lo, hi
+		return nil
+	}
 }
 
 // WithServers adds servers after the base URL given to New; an empty base URL leaves these alone.
