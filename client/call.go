@@ -54,6 +54,14 @@ type request struct {
 	ids    bool     // the answer holds IDs: those of an attempt that lost are counted as discarded
 }
 
+// When every server failed, a call asks them again after firstRetryPause, then after pauses that
+// double, while it is within retryWindow of its start (and its deadline); attempts of those rounds
+// end with the window.
+const (
+	firstRetryPause = 25 * time.Millisecond
+	retryWindow     = 250 * time.Millisecond
+)
+
 // minProbe is the least time a server that is backing off gets to answer.
 const minProbe = 200 * time.Millisecond
 
@@ -143,7 +151,8 @@ func countLines(b []byte) int {
 // is asked too, and the first answer that accept takes wins; the others are cancelled, and IDs in
 // answers that arrive anyway are discarded and counted. A server that fails (a connection error, a
 // 3xx, 5xx or 429 status, an answer accept refuses, no answer within its bound, or none before the
-// call's deadline) backs off; a 4xx status ends the call, as every server would say the same.
+// call's deadline) backs off; a 4xx status ends the call, as every server would say the same. When
+// every server failed, the call asks them all again after short pauses, within retryWindow.
 //
 // accept runs on the caller's goroutine, once per answer, until it returns nil; seq is the checker's
 // count when the request was sent.
@@ -158,10 +167,13 @@ func (c *Client) do(ctx context.Context, req request, accept func(s *endpoint, b
 
 	hedge := c.hedgeDelay(req.lat)
 	deadline, hasDeadline := ctx.Deadline()
+	began := time.Now()
 	var (
 		next     int
 		inflight []*attemptResult
 		failures []Failure
+		rounds   = 1
+		pause    = firstRetryPause
 	)
 	// A server backing off gets a short bound: it failed just before, and if it answers at all it
 	// answers within a few hedge delays. While every server is backing off, all are asked at once.
@@ -181,6 +193,9 @@ func (c *Client) do(ctx context.Context, req request, accept func(s *endpoint, b
 			down := s.down.Load() > now
 			if down && (bound <= 0 || probe < bound) {
 				bound = probe
+			}
+			if left := retryWindow - time.Since(began); rounds > 1 && (bound <= 0 || left < bound) {
+				bound = max(left, time.Millisecond)
 			}
 			a := &attemptResult{s: s, seq: c.check.snapshot(), started: time.Now(), bound: bound}
 			inflight = append(inflight, a)
@@ -238,7 +253,27 @@ func (c *Client) do(ctx context.Context, req request, accept func(s *endpoint, b
 					timer.Reset(hedge)
 				}
 			} else if len(inflight) == 0 {
-				return c.allFailed(req.op, failures, nil)
+				// Every server failed. A fleet that is wholly refusing for a moment (all fenced
+				// while their store is slow, a restart) often answers again within a few tens of
+				// milliseconds: while the retry window and the call's deadline leave time, pause and
+				// ask them all again.
+				if pause+time.Since(began) >= retryWindow || hasDeadline && time.Until(deadline) <= pause {
+					return c.allFailed(req.op, failures, nil)
+				}
+				t := time.NewTimer(pause)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+					return c.ended(ctx, req, failures, nil, hedge)
+				}
+				rounds++
+				pause *= 2
+				order, next, failures = c.order(orderBuf[:0]), 0, nil
+				launch()
+				if timer != nil {
+					timer.Reset(hedge)
+				}
 			}
 		case <-hc:
 			// The attempts in flight are slower than nearly every answer: ask the next server

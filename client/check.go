@@ -193,8 +193,8 @@ func (c *Client) accept(s *endpoint, ids []snowfall.ID, seq uint64) error {
 }
 
 // learnLayout makes sure the checker knows the layout before an ID request: it asks GET /stats
-// once (waiting for a request already in flight), and again no sooner than learnRetry after a
-// failure. A fleet whose /stats names no layout (a pysnowflake server) gets IDs checked within each
+// once (waiting for a request already in flight), within half of the call's deadline or timeout,
+// and again no sooner than learnRetry after a failure. A fleet whose /stats names no layout (a pysnowflake server) gets IDs checked within each
 // answer only; so does a call while /stats fails.
 func (c *Client) learnLayout(ctx context.Context) {
 	k := c.check
@@ -219,7 +219,18 @@ func (c *Client) learnLayout(ctx context.Context) {
 	k.learning = ch
 	k.mu.Unlock()
 
-	st, err := c.Stats(ctx)
+	// Learning gets half of what the call may take, so that the ID request keeps the other half.
+	budget := c.timeout
+	if d, ok := ctx.Deadline(); ok {
+		budget = time.Until(d)
+	}
+	lctx := ctx
+	if budget > 0 {
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithTimeout(ctx, budget/2)
+		defer cancel()
+	}
+	st, err := c.Stats(lctx)
 
 	k.mu.Lock()
 	defer k.mu.Unlock()

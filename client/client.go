@@ -205,8 +205,9 @@ func (c *Client) fetchOne(ctx context.Context) (snowfall.ID, error) {
 // NextIDs returns n new IDs, 1 ≤ n ≤ MaxNextIDs, from GET /ids in batches of at most MaxBatch; any
 // other n is an error wrapping ErrInvalidOption, returned before any request. IDs of one batch
 // increase; the batches come from whichever server answers, and every ID is above every ID of its
-// generator that the client received before its batch was asked for. It never takes from the
-// prefetch buffer.
+// generator that the client received before its batch was asked for. When a batch fails, the call
+// returns no IDs; those of the batches before it count as discarded (ClientStats). It never takes
+// from the prefetch buffer.
 func (c *Client) NextIDs(ctx context.Context, n int) ([]snowfall.ID, error) {
 	if c.closed.Load() {
 		return nil, ErrClosed
@@ -218,6 +219,7 @@ func (c *Client) NextIDs(ctx context.Context, n int) ([]snowfall.ID, error) {
 	for len(ids) < n {
 		var err error
 		if ids, err = c.fetchBatch(ctx, ids, min(n-len(ids), MaxBatch)); err != nil {
+			c.counters.discarded.Add(uint64(len(ids))) // the batches received before the failure
 			return nil, err
 		}
 	}

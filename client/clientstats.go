@@ -7,8 +7,9 @@ type ClientStats struct {
 	// Hedged counts attempts started while an earlier attempt of the same call had not answered
 	// within the hedge delay.
 	Hedged uint64
-	// Discarded counts IDs that arrived in the answer of an attempt that lost to another, and were
-	// dropped unused. The server issued them; no caller got them.
+	// Discarded counts IDs received and dropped unused: those in the answer of an attempt that lost
+	// to another, and those of the earlier batches of a NextIDs call that failed. The servers issued
+	// them; no caller got them.
 	Discarded uint64
 	// Refused counts answers refused because one of their IDs was not above an ID of its generator
 	// received before (ErrIDOrder).

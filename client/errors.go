@@ -15,7 +15,7 @@ import (
 var (
 	// ErrInvalidURL: a server address that is not an http or https URL with a host.
 	ErrInvalidURL = errors.New("client: invalid server url")
-	// ErrInvalidOption: an option value out of its range.
+	// ErrInvalidOption: an option value or argument out of its range.
 	ErrInvalidOption = errors.New("client: invalid option")
 	// ErrServer: a server answered with an error status (see ServerError).
 	ErrServer = errors.New("client: server error")

@@ -26,6 +26,7 @@ type memFleet struct {
 	layout  snowfall.Layout
 	delay   func(server int) time.Duration
 	crossed func() bool
+	refuse  func(server int) bool // answer 503 at once, with Retry-After: 1
 
 	mu     sync.Mutex
 	tick   []int64
@@ -56,6 +57,12 @@ func (m *memFleet) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	m.mu.Lock()
 	m.hits[srv]++
+	if m.refuse != nil && m.refuse(srv) {
+		m.mu.Unlock()
+		body := `{"error":"generator fenced"}`
+		return &http.Response{StatusCode: http.StatusServiceUnavailable, Header: http.Header{"Retry-After": {"1"}},
+			Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
+	}
 	var body strings.Builder
 	for range n {
 		m.tick[srv]++
@@ -282,4 +289,46 @@ func TestAttemptBoundWithoutHedging(t *testing.T) {
 			t.Errorf("ClientStats = %+v, want 1 timed out, none hedged", st)
 		}
 	})
+}
+
+// TestWholeFleetBlip: every server refuses (503, Retry-After: 1) for 120 ms, as a fleet whose store
+// stalled does. A call made then asks again after short pauses and gets an ID once the fleet
+// answers; a fleet that keeps refusing fails the call with an AllFailedError within the retry
+// window, not at the call's deadline.
+func TestWholeFleetBlip(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		refuse  time.Duration
+		wantErr bool
+		took    time.Duration
+	}{
+		// Rounds at 0, 25, 75 and 175 ms: the fourth finds the fleet back.
+		{"blip of 120ms", 120 * time.Millisecond, false, 176 * time.Millisecond},
+		// The next round would start at 375 ms, past the 250 ms window.
+		{"down for good", time.Hour, true, 175 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				m := newMemFleet(4, func(int) time.Duration { return time.Millisecond })
+				m.refuse = func(int) bool { return time.Since(start) < tt.refuse }
+				first, rest := m.urls()
+				c, err := New(first, WithServers(rest...), WithHTTPClient(&http.Client{Transport: m}), WithLayout(m.layout))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				_, err = c.NextID(ctx)
+				var all *AllFailedError
+				if tt.wantErr != errors.As(err, &all) || !tt.wantErr && err != nil {
+					t.Fatalf("NextID error = %v, want an AllFailedError: %v", err, tt.wantErr)
+				}
+				if d := time.Since(start); d != tt.took {
+					t.Errorf("NextID took %v, want %v", d, tt.took)
+				}
+			})
+		})
+	}
 }

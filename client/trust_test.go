@@ -51,22 +51,24 @@ func TestNextIDsBound(t *testing.T) {
 
 // TestNoRedirects: whatever 3xx status a server answers with and wherever its Location points (an
 // unrelated host, or a path of its own), the client follows no redirect: the host named is never
-// asked, and the call goes to the next configured server as after any failure of a server.
+// asked, no request carries the Referer that a followed redirect sets, and the call goes to the next
+// configured server as after any failure of a server.
 func TestNoRedirects(t *testing.T) {
-	var evilHits atomic.Int64
+	var evilHits, referred atomic.Int64
 	evil := startHandler(t, func(w http.ResponseWriter, r *http.Request) {
 		evilHits.Add(1)
 		w.Write([]byte("1\n2\n3\n"))
 	})
+	good := startServer(t, 2)
 	for status := 300; status < 400; status++ {
 		for _, loc := range []string{evil.URL + "/", evil.URL + "/ids?n=3", "/", "/ids?n=3"} {
-			var selfHits atomic.Int64
 			red := startHandler(t, func(w http.ResponseWriter, r *http.Request) {
-				selfHits.Add(1)
+				if r.Header.Get("Referer") != "" {
+					referred.Add(1)
+				}
 				w.Header().Set("Location", loc)
 				w.WriteHeader(status)
 			})
-			good := startServer(t, 2)
 			for _, cfg := range []struct {
 				name string
 				hc   *http.Client
@@ -75,28 +77,30 @@ func TestNoRedirects(t *testing.T) {
 				if cfg.hc != nil {
 					opts = append(opts, WithHTTPClient(cfg.hc))
 				}
+				// Alone, the call fails; a deadline shorter than the pause before a second round
+				// keeps it to one request.
 				alone := newClient(t, red.URL, opts...)
-				if id, err := alone.NextID(context.Background()); err == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+				if id, err := alone.NextID(ctx); err == nil {
 					t.Errorf("%d to %s, %s: NextID = %d, want an error", status, loc, cfg.name, id)
 				}
-				if ids, err := alone.NextIDs(context.Background(), 3); err == nil {
+				if ids, err := alone.NextIDs(ctx, 3); err == nil {
 					t.Errorf("%d to %s, %s: NextIDs = %v, want an error", status, loc, cfg.name, ids)
 				}
+				cancel()
 				two := newClient(t, red.URL, append(opts, WithServers(good.URL))...)
 				id, err := two.NextID(context.Background())
 				if err != nil || generatorOf(t, id) != 2 {
 					t.Errorf("%d to %s, %s: NextID with a good second server = %d, %v; want an ID of generator 2", status, loc, cfg.name, id, err)
 				}
 			}
-			// Six calls asked it first (a hedge may have made one moot); a redirect to itself,
-			// followed, would make ten requests of each.
-			if n := selfHits.Load(); n > 6 {
-				t.Errorf("%d to %s: the redirecting server got %d requests, want at most 6 (no redirect to itself followed)", status, loc, n)
-			}
 		}
 	}
 	if n := evilHits.Load(); n != 0 {
 		t.Errorf("the host named by Location got %d requests, want 0", n)
+	}
+	if n := referred.Load(); n != 0 {
+		t.Errorf("%d requests carried a Referer: redirects to the server itself were followed", n)
 	}
 }
 
@@ -173,18 +177,28 @@ func TestReplaysRefused(t *testing.T) {
 				rng := rand.New(rand.NewPCG(seed, 3))
 				var last snowfall.ID
 				refused := 0
-				for range 100 {
+				for range 60 {
+					// Without prefetch, a deadline shorter than the pause before a second round
+					// makes a refused answer the call's error.
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+					if mode == "prefetch" {
+						ctx, cancel = context.WithCancel(context.Background())
+					}
 					var got []snowfall.ID
 					var err error
 					switch mode {
 					case "NextIDs":
-						got, err = c.NextIDs(context.Background(), 1+rng.IntN(40))
+						got, err = c.NextIDs(ctx, 1+rng.IntN(40))
 					default:
 						var id snowfall.ID
-						id, err = c.NextID(context.Background())
+						id, err = c.NextID(ctx)
 						if err == nil {
 							got = []snowfall.ID{id}
 						}
+					}
+					cancel()
+					if errors.Is(err, context.DeadlineExceeded) {
+						continue // a slow moment of a loaded machine
 					}
 					if err != nil {
 						if !errors.Is(err, ErrIDOrder) {
@@ -204,14 +218,13 @@ func TestReplaysRefused(t *testing.T) {
 						last = id
 					}
 				}
+				// With prefetch, a refused answer makes the refill ask again (the only server,
+				// after a pause), so the callers get fresh IDs; each refusal is counted.
 				if h.bad == 0 {
 					t.Fatal("the hostile server never misbehaved; the test proves nothing")
 				}
-				if refused == 0 {
-					t.Errorf("%d bad answers, none refused", h.bad)
-				}
-				if st := c.ClientStats(); st.Refused == 0 {
-					t.Errorf("ClientStats().Refused = 0 after %d refusals", refused)
+				if st := c.ClientStats(); st.Refused < uint64(refused) || st.Refused == 0 {
+					t.Errorf("ClientStats().Refused = %d after %d bad answers (%d calls failed)", st.Refused, h.bad, refused)
 				}
 			})
 		}
@@ -394,7 +407,11 @@ func TestServerErrorBodies(t *testing.T) {
 			if asJSON {
 				body = []byte(fmt.Sprintf(`{"error":%s}`, strconv.Quote(strings.ToValidUTF8(string(b), "\ufffd"))))
 			}
-			status := []int{400, 404, 418, 429, 500, 503}[rng.IntN(6)]
+			// 4xx ends a call at once; a few 5xx (whose call asks again for 250 ms) cover them.
+			status := []int{400, 404, 409, 418, 422, 451}[rng.IntN(6)]
+			if i < 6 {
+				status = []int{429, 500, 503}[i%3]
+			}
 			ts := startHandler(t, func(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(status)
 				w.Write(body)

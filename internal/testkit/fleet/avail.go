@@ -105,13 +105,15 @@ func (f *Fleet) callLoop(ctx context.Context, c *client.Client, ld AvailLoad) []
 	return calls
 }
 
-// AvailReport is the availability of one client kind as its calls saw it.
+// AvailReport is the availability of one client kind as its calls saw it. The goals hold while at
+// least one server is healthy, so the figures leave out the calls and gaps that overlap a bucket of
+// 100 ms in which no server answered the pullers (dark time); the Raw figures keep them.
 type AvailReport struct {
 	Kind     string
 	Calls    int
 	Answered int // calls that returned an ID within their deadline
 	// FailedTime is the time the clients spent in calls that returned no ID; ClientTime the time
-	// from each client's first call to its last answer, summed over the clients.
+	// from each client's first call to its last answer, summed over the clients, less dark time.
 	FailedTime, ClientTime time.Duration
 	// LongestGap is the longest time one client went without an ID (between the ends of two
 	// successful calls, or from its first call to its first ID); LongestGapAny the longest time
@@ -120,9 +122,14 @@ type AvailReport struct {
 	GapAt                     time.Duration // when the longest gap of one client ended, since the fleet started
 	// GapsOver counts, over the clients, the gaps longer than GapGoal.
 	GapsOver int
+	// RawCalls, RawAnswered and RawLongestGap count dark time too.
+	RawCalls, RawAnswered int
+	RawLongestGap         time.Duration
+	// Dark is the time no server answered the pullers.
+	Dark time.Duration
 	// Duplicates counts this kind's IDs that some call or request of the run also received.
 	Duplicates int
-	// ErrSamples are the first few distinct errors.
+	// ErrSamples are the first few distinct errors outside dark time.
 	ErrSamples []string
 	Counters   client.ClientStats
 }
@@ -131,53 +138,80 @@ type AvailReport struct {
 const GapGoal = 100 * time.Millisecond
 
 // CheckAvail measures each kind's calls; seen counts every ID received in the run by anyone (the
-// pullers' and every kind's), for duplicates.
-func CheckAvail(logs []*AvailLog, seen map[snowfall.ID]int, deadline time.Duration) []AvailReport {
+// pullers' and every kind's), for duplicates; dark are the buckets in which no server answered
+// (Dark).
+func CheckAvail(logs []*AvailLog, seen map[snowfall.ID]int, deadline time.Duration, dark []time.Duration) []AvailReport {
+	darkSet := map[int64]bool{}
+	for _, b := range dark {
+		darkSet[int64(b/bucket)] = true
+	}
+	inDark := func(from, to time.Duration) bool {
+		for b := int64(from / bucket); b <= int64(to/bucket); b++ {
+			if darkSet[b] {
+				return true
+			}
+		}
+		return false
+	}
+	darkTime := time.Duration(len(dark)) * bucket
 	var out []AvailReport
 	for _, lg := range logs {
-		r := AvailReport{Kind: lg.Kind.Name, Counters: lg.Counters}
+		r := AvailReport{Kind: lg.Kind.Name, Counters: lg.Counters, Dark: darkTime}
 		var okEnds []time.Duration
 		errs := map[string]bool{}
+		gap := func(from, to time.Duration) {
+			g := to - from
+			r.RawLongestGap = max(r.RawLongestGap, g)
+			if inDark(from, to) {
+				return
+			}
+			if g > r.LongestGap {
+				r.LongestGap, r.GapAt = g, to
+			}
+			if g > GapGoal {
+				r.GapsOver++
+			}
+		}
 		for _, calls := range lg.Clients {
 			if len(calls) == 0 {
 				continue
 			}
 			last := calls[0].Start
 			for _, c := range calls {
-				r.Calls++
-				if c.Err != "" || c.End-c.Start > deadline {
-					r.FailedTime += c.End - c.Start
-					if e := shortErr(c.Err); !errs[e] && len(r.ErrSamples) < maxSamples {
-						errs[e] = true
-						r.ErrSamples = append(r.ErrSamples, fmt.Sprintf("at %.2fs after %v: %s", c.End.Seconds(), (c.End-c.Start).Round(time.Millisecond), e))
-					}
-					continue
-				}
-				r.Answered++
-				if seen[c.ID] > 1 {
+				ok := c.Err == "" && c.End-c.Start <= deadline
+				if ok && seen[c.ID] > 1 {
 					r.Duplicates++
 				}
-				if g := c.End - last; g > r.LongestGap {
-					r.LongestGap, r.GapAt = g, c.End
+				r.RawCalls++
+				if ok {
+					r.RawAnswered++
+					gap(last, c.End)
+					last = c.End
+					okEnds = append(okEnds, c.End)
 				}
-				if c.End-last > GapGoal {
-					r.GapsOver++
+				if inDark(c.Start, c.End) {
+					continue
 				}
-				last = c.End
-				okEnds = append(okEnds, c.End)
+				r.Calls++
+				if ok {
+					r.Answered++
+					continue
+				}
+				r.FailedTime += c.End - c.Start
+				if e := shortErr(c.Err); !errs[e] && len(r.ErrSamples) < maxSamples {
+					errs[e] = true
+					r.ErrSamples = append(r.ErrSamples, fmt.Sprintf("at %.2fs after %v: %s", c.End.Seconds(), (c.End-c.Start).Round(time.Millisecond), e))
+				}
 			}
 			end := calls[len(calls)-1].End
-			if g := end - last; g > r.LongestGap {
-				r.LongestGap, r.GapAt = g, end
-			}
-			if end-last > GapGoal {
-				r.GapsOver++
-			}
-			r.ClientTime += end - calls[0].Start
+			gap(last, end)
+			r.ClientTime += max(end-calls[0].Start-darkTime, 0)
 		}
 		slices.Sort(okEnds)
 		for i := 1; i < len(okEnds); i++ {
-			r.LongestGapAny = max(r.LongestGapAny, okEnds[i]-okEnds[i-1])
+			if !inDark(okEnds[i-1], okEnds[i]) {
+				r.LongestGapAny = max(r.LongestGapAny, okEnds[i]-okEnds[i-1])
+			}
 		}
 		out = append(out, r)
 	}
@@ -193,15 +227,18 @@ func shortErr(s string) string {
 	return s
 }
 
-// AnsweredRatio is the share of calls answered within their deadline.
-func (r AvailReport) AnsweredRatio() float64 {
-	if r.Calls == 0 {
+// AnsweredRatio is the share of calls answered within their deadline, outside dark time.
+func (r AvailReport) AnsweredRatio() float64 { return ratio(r.Answered, r.Calls) }
+
+func ratio(a, b int) float64 {
+	if b == 0 {
 		return 0
 	}
-	return float64(r.Answered) / float64(r.Calls)
+	return float64(a) / float64(b)
 }
 
-// FailedRatio is the share of the clients' time spent in calls that returned no ID.
+// FailedRatio is the share of the clients' time spent in calls that returned no ID, outside dark
+// time.
 func (r AvailReport) FailedRatio() float64 {
 	if r.ClientTime <= 0 {
 		return 0
@@ -209,12 +246,13 @@ func (r AvailReport) FailedRatio() float64 {
 	return float64(r.FailedTime) / float64(r.ClientTime)
 }
 
-// Summary is the report's line: avail: client=… calls=… answered=… time_without_ids=…
-// longest_gap_ms=… longest_gap_any_ms=… gaps_over_100ms=… duplicates=… and the client's counters.
-func (r AvailReport) Summary(dark time.Duration) string {
-	return fmt.Sprintf("avail: client=%s calls=%d answered=%.4f%% time_without_ids=%.3f%% longest_gap_ms=%d longest_gap_any_ms=%d gaps_over_100ms=%d duplicates=%d no_server_ms=%d hedged=%d discarded=%d refused=%d",
+// Summary is the report's line.
+func (r AvailReport) Summary() string {
+	return fmt.Sprintf("avail: client=%s calls=%d answered=%.4f%% time_without_ids=%.3f%% longest_gap_ms=%d longest_gap_any_ms=%d gaps_over_100ms=%d duplicates=%d "+
+		"no_server_ms=%d raw_answered=%.4f%% raw_longest_gap_ms=%d hedged=%d discarded=%d refused=%d",
 		r.Kind, r.Calls, 100*r.AnsweredRatio(), 100*r.FailedRatio(), r.LongestGap.Milliseconds(), r.LongestGapAny.Milliseconds(),
-		r.GapsOver, r.Duplicates, dark.Milliseconds(), r.Counters.Hedged, r.Counters.Discarded, r.Counters.Refused)
+		r.GapsOver, r.Duplicates, r.Dark.Milliseconds(), 100*ratio(r.RawAnswered, r.RawCalls), r.RawLongestGap.Milliseconds(),
+		r.Counters.Hedged, r.Counters.Discarded, r.Counters.Refused)
 }
 
 // Dark returns the buckets of 100 ms between from and to in which no server answered any request of
