@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -105,6 +106,25 @@ func (f *Fleet) callLoop(ctx context.Context, c *client.Client, ld AvailLoad) []
 	return calls
 }
 
+// Span is an interval of the run, since the fleet started.
+type Span struct{ From, To time.Duration }
+
+// WatchStalls records, until ctx is done, the times the test process itself did not run: a goroutine
+// that sleeps 5 ms at a time notes each sleep that lasted over 30 ms. On a loaded machine such
+// stalls delay every client of the process at once, whatever the servers do.
+func (f *Fleet) WatchStalls(ctx context.Context) []Span {
+	var stalls []Span
+	const nap, late = 5 * time.Millisecond, 30 * time.Millisecond
+	for ctx.Err() == nil {
+		t0 := f.Since()
+		sleep(ctx, nap)
+		if t1 := f.Since(); t1-t0 > late {
+			stalls = append(stalls, Span{t0 + nap, t1})
+		}
+	}
+	return stalls
+}
+
 // AvailReport is the availability of one client kind as its calls saw it. The goals hold while at
 // least one server is healthy, so the figures leave out the calls and gaps that overlap a bucket of
 // 100 ms in which no server answered the pullers (dark time); the Raw figures keep them.
@@ -120,13 +140,16 @@ type AvailReport struct {
 	// in which no client of the kind received one.
 	LongestGap, LongestGapAny time.Duration
 	GapAt                     time.Duration // when the longest gap of one client ended, since the fleet started
-	// GapsOver counts, over the clients, the gaps longer than GapGoal.
-	GapsOver int
+	// GapsOver counts, over the clients, the gaps longer than GapGoal; GapsOverStalled those of
+	// them during which the test process stalled (WatchStalls) for over half of GapGoal.
+	GapsOver, GapsOverStalled int
+	// LongGaps are the longest gaps over GapGoal in which the process did not stall, longest first.
+	LongGaps []Span
 	// RawCalls, RawAnswered and RawLongestGap count dark time too.
 	RawCalls, RawAnswered int
 	RawLongestGap         time.Duration
-	// Dark is the time no server answered the pullers.
-	Dark time.Duration
+	// Dark is the time no server answered the pullers; Stalled the time the test process stalled.
+	Dark, Stalled time.Duration
 	// Duplicates counts this kind's IDs that some call or request of the run also received.
 	Duplicates int
 	// ErrSamples are the first few distinct errors outside dark time.
@@ -140,7 +163,9 @@ const GapGoal = 100 * time.Millisecond
 // CheckAvail measures each kind's calls; seen counts every ID received in the run by anyone (the
 // pullers' and every kind's), for duplicates; dark are the buckets in which no server answered
 // (Dark).
-func CheckAvail(logs []*AvailLog, seen map[snowfall.ID]int, deadline time.Duration, dark []time.Duration) []AvailReport {
+//
+// stalls are the stalls of the test process (WatchStalls).
+func CheckAvail(logs []*AvailLog, seen map[snowfall.ID]int, deadline time.Duration, dark []time.Duration, stalls []Span) []AvailReport {
 	darkSet := map[int64]bool{}
 	for _, b := range dark {
 		darkSet[int64(b/bucket)] = true
@@ -154,9 +179,22 @@ func CheckAvail(logs []*AvailLog, seen map[snowfall.ID]int, deadline time.Durati
 		return false
 	}
 	darkTime := time.Duration(len(dark)) * bucket
+	var stalled time.Duration
+	for _, st := range stalls {
+		stalled += st.To - st.From
+	}
+	// stalledIn returns how long the process stalled within [from, to].
+	stalledIn := func(from, to time.Duration) time.Duration {
+		i, _ := slices.BinarySearchFunc(stalls, from, func(s Span, t time.Duration) int { return cmp.Compare(s.To, t) })
+		var d time.Duration
+		for ; i < len(stalls) && stalls[i].From < to; i++ {
+			d += min(stalls[i].To, to) - max(stalls[i].From, from)
+		}
+		return d
+	}
 	var out []AvailReport
 	for _, lg := range logs {
-		r := AvailReport{Kind: lg.Kind.Name, Counters: lg.Counters, Dark: darkTime}
+		r := AvailReport{Kind: lg.Kind.Name, Counters: lg.Counters, Dark: darkTime, Stalled: stalled}
 		var okEnds []time.Duration
 		errs := map[string]bool{}
 		gap := func(from, to time.Duration) {
@@ -170,6 +208,11 @@ func CheckAvail(logs []*AvailLog, seen map[snowfall.ID]int, deadline time.Durati
 			}
 			if g > GapGoal {
 				r.GapsOver++
+				if stalledIn(from, to) > GapGoal/2 {
+					r.GapsOverStalled++
+				} else {
+					r.LongGaps = append(r.LongGaps, Span{from, to})
+				}
 			}
 		}
 		for _, calls := range lg.Clients {
@@ -207,6 +250,8 @@ func CheckAvail(logs []*AvailLog, seen map[snowfall.ID]int, deadline time.Durati
 			gap(last, end)
 			r.ClientTime += max(end-calls[0].Start-darkTime, 0)
 		}
+		slices.SortFunc(r.LongGaps, func(a, b Span) int { return cmp.Compare(b.To-b.From, a.To-a.From) })
+		r.LongGaps = r.LongGaps[:min(len(r.LongGaps), 8)]
 		slices.Sort(okEnds)
 		for i := 1; i < len(okEnds); i++ {
 			if !inDark(okEnds[i-1], okEnds[i]) {
@@ -249,10 +294,10 @@ func (r AvailReport) FailedRatio() float64 {
 // Summary is the report's line.
 func (r AvailReport) Summary() string {
 	return fmt.Sprintf("avail: client=%s calls=%d answered=%.4f%% time_without_ids=%.3f%% longest_gap_ms=%d longest_gap_any_ms=%d gaps_over_100ms=%d duplicates=%d "+
-		"no_server_ms=%d raw_answered=%.4f%% raw_longest_gap_ms=%d hedged=%d discarded=%d refused=%d",
+		"no_server_ms=%d raw_answered=%.4f%% raw_longest_gap_ms=%d stalled_ms=%d gaps_over_100ms_in_stalls=%d hedged=%d discarded=%d refused=%d",
 		r.Kind, r.Calls, 100*r.AnsweredRatio(), 100*r.FailedRatio(), r.LongestGap.Milliseconds(), r.LongestGapAny.Milliseconds(),
 		r.GapsOver, r.Duplicates, r.Dark.Milliseconds(), 100*ratio(r.RawAnswered, r.RawCalls), r.RawLongestGap.Milliseconds(),
-		r.Counters.Hedged, r.Counters.Discarded, r.Counters.Refused)
+		r.Stalled.Milliseconds(), r.GapsOverStalled, r.Counters.Hedged, r.Counters.Discarded, r.Counters.Refused)
 }
 
 // Dark returns the buckets of 100 ms between from and to in which no server answered any request of

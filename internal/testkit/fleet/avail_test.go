@@ -93,6 +93,12 @@ func TestFleetAvailability(t *testing.T) {
 		defer close(called)
 		logs, avErr = f.PullClients(loadCtx, ld)
 	}()
+	var stalls []Span
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		stalls = f.WatchStalls(loadCtx)
+	}()
 	from := f.Since()
 	sleep(ctx, 2*time.Second)
 	faults, scriptErr := f.Inject(ctx, Plan{Seed: v.seed, Lease: lease, Hold: 3 * lease, Settle: 1500 * time.Millisecond,
@@ -101,6 +107,7 @@ func TestFleetAvailability(t *testing.T) {
 	stopLoad()
 	<-pulled
 	<-called
+	<-watched
 	to := f.Since()
 	end := time.Now()
 	closed = true
@@ -149,12 +156,15 @@ func TestFleetAvailability(t *testing.T) {
 	if len(dark) > 0 {
 		t.Logf("no server answered the pullers in the 100 ms from each of %v", dark)
 	}
-	for _, ar := range CheckAvail(logs, seen, availDeadline, dark) {
+	for _, ar := range CheckAvail(logs, seen, availDeadline, dark, stalls) {
 		printSummary(t, ar.Summary())
 		for _, s := range ar.ErrSamples {
 			t.Logf("%s: %s", ar.Kind, s)
 		}
 		t.Logf("%s: longest gap of one client ended at %.2fs", ar.Kind, ar.GapAt.Seconds())
+		for _, g := range ar.LongGaps {
+			t.Logf("%s: no ID for %v from %.2fs, the process running", ar.Kind, (g.To - g.From).Round(time.Millisecond), g.From.Seconds())
+		}
 		if ar.Duplicates != 0 {
 			t.Errorf("%s: %d duplicate IDs", ar.Kind, ar.Duplicates)
 		}
