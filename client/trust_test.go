@@ -445,3 +445,23 @@ func unprintable(s string) string {
 	}
 	return ""
 }
+
+// FuzzPrintable: whatever a server sends, the text that reaches an error is valid UTF-8 without
+// control or format characters, and at most maxMessage bytes and the clip mark.
+func FuzzPrintable(f *testing.F) {
+	for _, s := range []string{"", "fenced", "a\x1b[31mred\x1b[0m", "\xff\xfe", "\u202egnirts", "line\nbreak\r\n", strings.Repeat("é", 600)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p := printable(s)
+		if len(p) > maxMessage+len(clipped) {
+			t.Errorf("printable(%q) is %d bytes", s, len(p))
+		}
+		if bad := unprintable(p); bad != "" {
+			t.Errorf("printable(%q) = %q holds %s", s, p, bad)
+		}
+		if len(s) <= maxMessage/4 && unprintable(s) == "" && p != s {
+			t.Errorf("printable(%q) = %q changed a short printable text", s, p)
+		}
+	})
+}

@@ -148,12 +148,15 @@ type AvailReport struct {
 	// RawCalls, RawAnswered and RawLongestGap count dark time too.
 	RawCalls, RawAnswered int
 	RawLongestGap         time.Duration
-	// Dark is the time no server answered the pullers; Stalled the time the test process stalled.
-	Dark, Stalled time.Duration
+	// Dark is the time no server answered the pullers, Alone the time only one did; Stalled the
+	// time the test process stalled.
+	Dark, Alone, Stalled time.Duration
 	// Duplicates counts this kind's IDs that some call or request of the run also received.
 	Duplicates int
-	// ErrSamples are the first few distinct errors outside dark time.
+	// ErrSamples are the first few distinct errors outside dark time; Causes counts the failed calls
+	// outside dark time by the kind of their error (see failureCause).
 	ErrSamples []string
+	Causes     map[string]int
 	Counters   client.ClientStats
 }
 
@@ -194,7 +197,7 @@ func CheckAvail(logs []*AvailLog, seen map[snowfall.ID]int, deadline time.Durati
 	}
 	var out []AvailReport
 	for _, lg := range logs {
-		r := AvailReport{Kind: lg.Kind.Name, Counters: lg.Counters, Dark: darkTime, Stalled: stalled}
+		r := AvailReport{Kind: lg.Kind.Name, Counters: lg.Counters, Dark: darkTime, Stalled: stalled, Causes: map[string]int{}}
 		var okEnds []time.Duration
 		errs := map[string]bool{}
 		gap := func(from, to time.Duration) {
@@ -241,6 +244,7 @@ func CheckAvail(logs []*AvailLog, seen map[snowfall.ID]int, deadline time.Durati
 					continue
 				}
 				r.FailedTime += c.End - c.Start
+				r.Causes[failureCause(c.Err)]++
 				if e := shortErr(c.Err); !errs[e] && len(r.ErrSamples) < maxSamples {
 					errs[e] = true
 					r.ErrSamples = append(r.ErrSamples, fmt.Sprintf("at %.2fs after %v: %s", c.End.Seconds(), (c.End-c.Start).Round(time.Millisecond), e))
@@ -261,6 +265,20 @@ func CheckAvail(logs []*AvailLog, seen map[snowfall.ID]int, deadline time.Durati
 		out = append(out, r)
 	}
 	return out
+}
+
+// failureCause sorts a failed call by its error: every server answered with a failure (refused,
+// 503, …) before the call gave up; the call's deadline passed while servers were asked; or other.
+func failureCause(err string) string {
+	switch {
+	case err == "":
+		return "late answer"
+	case strings.Contains(err, "servers failed"):
+		return "every server failed"
+	case strings.Contains(err, "deadline exceeded"):
+		return "deadline passed"
+	}
+	return "other"
 }
 
 // shortErr keeps the first line of an error, clipped.
@@ -294,25 +312,31 @@ func (r AvailReport) FailedRatio() float64 {
 // Summary is the report's line.
 func (r AvailReport) Summary() string {
 	return fmt.Sprintf("avail: client=%s calls=%d answered=%.4f%% time_without_ids=%.3f%% longest_gap_ms=%d longest_gap_any_ms=%d gaps_over_100ms=%d duplicates=%d "+
-		"no_server_ms=%d raw_answered=%.4f%% raw_longest_gap_ms=%d stalled_ms=%d gaps_over_100ms_in_stalls=%d hedged=%d discarded=%d refused=%d",
+		"no_server_ms=%d one_server_ms=%d raw_answered=%.4f%% raw_longest_gap_ms=%d stalled_ms=%d gaps_over_100ms_in_stalls=%d hedged=%d discarded=%d refused=%d",
 		r.Kind, r.Calls, 100*r.AnsweredRatio(), 100*r.FailedRatio(), r.LongestGap.Milliseconds(), r.LongestGapAny.Milliseconds(),
-		r.GapsOver, r.Duplicates, r.Dark.Milliseconds(), 100*ratio(r.RawAnswered, r.RawCalls), r.RawLongestGap.Milliseconds(),
+		r.GapsOver, r.Duplicates, r.Dark.Milliseconds(), r.Alone.Milliseconds(), 100*ratio(r.RawAnswered, r.RawCalls), r.RawLongestGap.Milliseconds(),
 		r.Stalled.Milliseconds(), r.GapsOverStalled, r.Counters.Hedged, r.Counters.Discarded, r.Counters.Refused)
 }
 
 // Dark returns the buckets of 100 ms between from and to in which no server answered any request of
 // the pullers, by their start since the fleet started: time in which no server was healthy, so that
-// no client could get an ID.
-func Dark(lg *Log, from, to time.Duration) []time.Duration {
-	ok := map[int64]bool{}
+// no client could get an ID. alone is the time in which only one server answered.
+func Dark(lg *Log, from, to time.Duration) (dark []time.Duration, alone time.Duration) {
+	up := map[int64]map[int]bool{}
 	for _, q := range lg.Requests {
-		ok[int64(q.End/bucket)] = true
+		b := int64(q.End / bucket)
+		if up[b] == nil {
+			up[b] = map[int]bool{}
+		}
+		up[b][q.Server] = true
 	}
-	var dark []time.Duration
 	for b := int64(from/bucket) + 1; b < int64(to/bucket); b++ {
-		if !ok[b] {
+		switch len(up[b]) {
+		case 0:
 			dark = append(dark, time.Duration(b)*bucket)
+		case 1:
+			alone += bucket
 		}
 	}
-	return dark
+	return dark, alone
 }

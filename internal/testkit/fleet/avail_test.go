@@ -152,14 +152,18 @@ func TestFleetAvailability(t *testing.T) {
 	if !r.OK() {
 		t.Errorf("the fleet broke its guarantees (logs in %s):\n%s", dir, r.Problems())
 	}
-	dark := Dark(lg, from+2*time.Second, to)
+	dark, alone := Dark(lg, from+2*time.Second, to)
 	if len(dark) > 0 {
 		t.Logf("no server answered the pullers in the 100 ms from each of %v", dark)
 	}
 	for _, ar := range CheckAvail(logs, seen, availDeadline, dark, stalls) {
+		ar.Alone = alone
 		printSummary(t, ar.Summary())
 		for _, s := range ar.ErrSamples {
 			t.Logf("%s: %s", ar.Kind, s)
+		}
+		if len(ar.Causes) > 0 {
+			t.Logf("%s: failed calls by cause: %v", ar.Kind, ar.Causes)
 		}
 		t.Logf("%s: longest gap of one client ended at %.2fs", ar.Kind, ar.GapAt.Seconds())
 		for _, g := range ar.LongGaps {
