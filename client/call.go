@@ -54,9 +54,8 @@ type request struct {
 	ids    bool     // the answer holds IDs: those of an attempt that lost are counted as discarded
 }
 
-// When every server failed, a call asks them again after firstRetryPause, then after pauses that
-// double, while it is within retryWindow of its start (and its deadline); attempts of those rounds
-// end with the window.
+// When every server failed by refusing (none hung), a call asks them again after firstRetryPause,
+// then after pauses that double, while it is within retryWindow of its start and its deadline.
 const (
 	firstRetryPause = 25 * time.Millisecond
 	retryWindow     = 250 * time.Millisecond
@@ -172,12 +171,13 @@ func (c *Client) do(ctx context.Context, req request, accept func(s *endpoint, b
 		next     int
 		inflight []*attemptResult
 		failures []Failure
-		rounds   = 1
 		pause    = firstRetryPause
+		hung     bool // an attempt of this round ran out of its bound
 	)
 	// A server backing off gets a short bound: it failed just before, and if it answers at all it
-	// answers within a few hedge delays. While every server is backing off, all are asked at once.
-	probe := max(4*hedge, minProbe)
+	// answers within a few of this kind of request's p99 latencies. While every server is backing
+	// off, all are asked at once.
+	probe := max(4*time.Duration(req.lat.p99.Load()), minProbe)
 	launch := func() {
 		for {
 			s := order[next]
@@ -193,9 +193,6 @@ func (c *Client) do(ctx context.Context, req request, accept func(s *endpoint, b
 			down := s.down.Load() > now
 			if down && (bound <= 0 || probe < bound) {
 				bound = probe
-			}
-			if left := retryWindow - time.Since(began); rounds > 1 && (bound <= 0 || left < bound) {
-				bound = max(left, time.Millisecond)
 			}
 			a := &attemptResult{s: s, seq: c.check.snapshot(), started: time.Now(), bound: bound}
 			inflight = append(inflight, a)
@@ -244,6 +241,7 @@ func (c *Client) do(ctx context.Context, req request, accept func(s *endpoint, b
 			}
 			if a.timedOut {
 				c.counters.timedOut.Add(1)
+				hung = true
 			}
 			c.failed(a.s, err)
 			failures = append(failures, Failure{Server: a.s.base, Err: err})
@@ -256,8 +254,9 @@ func (c *Client) do(ctx context.Context, req request, accept func(s *endpoint, b
 				// Every server failed. A fleet that is wholly refusing for a moment (all fenced
 				// while their store is slow, a restart) often answers again within a few tens of
 				// milliseconds: while the retry window and the call's deadline leave time, pause and
-				// ask them all again.
-				if pause+time.Since(began) >= retryWindow || hasDeadline && time.Until(deadline) <= pause {
+				// ask them all again. Servers that hang are not asked again: that takes time a
+				// refusal does not, and they just had their bound.
+				if hung || pause+time.Since(began) >= retryWindow || hasDeadline && time.Until(deadline) <= pause {
 					return c.allFailed(req.op, failures, nil)
 				}
 				t := time.NewTimer(pause)
@@ -267,9 +266,8 @@ func (c *Client) do(ctx context.Context, req request, accept func(s *endpoint, b
 					t.Stop()
 					return c.ended(ctx, req, failures, nil, hedge)
 				}
-				rounds++
 				pause *= 2
-				order, next, failures = c.order(orderBuf[:0]), 0, nil
+				order, next, failures, hung = c.order(orderBuf[:0]), 0, nil, false
 				launch()
 				if timer != nil {
 					timer.Reset(hedge)

@@ -193,8 +193,9 @@ func (c *Client) accept(s *endpoint, ids []snowfall.ID, seq uint64) error {
 }
 
 // learnLayout makes sure the checker knows the layout before an ID request: it asks GET /stats
-// once (waiting for a request already in flight), within half of the call's deadline or timeout,
-// and again no sooner than learnRetry after a failure. A fleet whose /stats names no layout (a pysnowflake server) gets IDs checked within each
+// once (waiting for a request already in flight), within half of the call's deadline or timeout;
+// after the servers failed it, again no sooner than learnRetry; after a call whose deadline came
+// before the client's timeout ran out of time, at the next call. A fleet whose /stats names no layout (a pysnowflake server) gets IDs checked within each
 // answer only; so does a call while /stats fails.
 func (c *Client) learnLayout(ctx context.Context) {
 	k := c.check
@@ -220,9 +221,9 @@ func (c *Client) learnLayout(ctx context.Context) {
 	k.mu.Unlock()
 
 	// Learning gets half of what the call may take, so that the ID request keeps the other half.
-	budget := c.timeout
-	if d, ok := ctx.Deadline(); ok {
-		budget = time.Until(d)
+	budget, short := c.timeout, false
+	if d, ok := ctx.Deadline(); ok && (budget <= 0 || time.Until(d) < budget) {
+		budget, short = time.Until(d), true
 	}
 	lctx := ctx
 	if budget > 0 {
@@ -252,6 +253,9 @@ func (c *Client) learnLayout(ctx context.Context) {
 	case errors.As(err, &se) && !se.retryable():
 		k.gaveUp = true
 		c.log.Warn("snowfall server has no /stats: IDs are checked within each answer only", "err", err)
+	case short && lctx.Err() != nil:
+		// The call had less time than the client's timeout, and it ran out: the next call asks
+		// again.
 	default:
 		k.retryAt = c.now().Add(learnRetry)
 	}
