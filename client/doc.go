@@ -32,9 +32,11 @@
 //     deadline, a 3xx, 5xx or 429 status, an answer the client refuses) backs off, longer after each
 //     failure and as long as its Retry-After asks; servers backing off or slow are asked after the
 //     others, with either policy;
-//   - when no server answers, the call returns an AllFailedError carrying each server's error;
-//     servers known to be failing get short bounds and are asked at once, so a fleet that is wholly
-//     down fails calls within about 200 ms, not after a sum of timeouts.
+//   - when every server refused, the call asks them all again after 25, 50 and 100 ms, within
+//     250 ms of its start; when none answers, the call returns an AllFailedError carrying each
+//     server's error. Servers known to be failing get short bounds and are asked at once, so a
+//     fleet that is wholly down fails calls within about a quarter of a second, not after a sum of
+//     timeouts.
 //
 // Error statuses come back as a ServerError with the status and the server's message, made
 // printable and clipped to 512 bytes. Redirects are never followed.

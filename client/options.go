@@ -110,8 +110,8 @@ func WithPolicy(p Policy) Option {
 // WithTimeout bounds each request to one server (DefaultTimeout unless set). When the call's
 // context has a deadline, each request is also bounded by an equal share of the time left among
 // the servers not yet asked, so that one server that hangs cannot use up the call. A server that
-// failed just before gets at most 200 ms (or four hedge delays, if longer). Zero means no bound but
-// those.
+// failed just before gets at most 200 ms (or four of the recent 99th percentile latencies of the
+// kind of request, if longer). Zero means no bound but those.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
