@@ -18,14 +18,39 @@
 // The JSON documents it reads are package api's types, the ones the server writes: Stats returns an
 // api.Stats with every key of GET /stats, the lease's included.
 //
-// A Client keeps connections alive and reuses them. Every request is bounded by the call's context
-// and by a per-request timeout (WithTimeout). With several servers, a server that fails with a
-// connection error, a timeout or a 5xx status sits out a short back-off while calls go to the
-// others; when all fail, the call returns an AllFailedError carrying each server's error. Error
-// statuses come back as a ServerError with the status and the server's message.
+// A Client keeps connections alive and reuses them. With several servers it is built to keep
+// answering while some of them fail or hang:
+//
+//   - each request to one server is bounded by the client's timeout (WithTimeout) and by an equal
+//     share of what is left of the call's deadline among the servers not yet asked, so one server
+//     that hangs can never use up a call;
+//   - when the server asked has not answered within the hedge delay (about the 99th percentile of
+//     recent latencies, 10 to 50 ms by default: WithHedging), the call asks the next one too and
+//     takes the first good answer; IDs in answers that lose are discarded and counted
+//     (ClientStats), never handed out;
+//   - a server that fails (a connection error, no answer in its bound or before the call's
+//     deadline, a 3xx, 5xx or 429 status, an answer the client refuses) backs off, longer after each
+//     failure and as long as its Retry-After asks; servers backing off or slow are asked after the
+//     others, with either policy;
+//   - when every server refused, the call asks them all again after 25, 50 and 100 ms, within
+//     250 ms of its start; when none answers, the call returns an AllFailedError carrying each
+//     server's error. Servers known to be failing get short bounds and are asked at once, so a
+//     fleet that is wholly down fails calls within about a quarter of a second, not after a sum of
+//     timeouts.
+//
+// Error statuses come back as a ServerError with the status and the server's message, made
+// printable and clipped to 512 bytes. Redirects are never followed.
+//
+// The client trusts no server with its IDs: NextIDs takes at most MaxNextIDs; an answer whose IDs
+// do not increase is refused; and every ID must be above each ID of its generator (the node fields
+// of the layout) that the client had received before the request was sent, so a server that
+// replays IDs gets an OrderError (ErrIDOrder), not IDs handed out twice. Every Snowfall fleet keeps
+// that order, across restarts and takeovers. The client learns the layout from the first GET
+// /stats that names one, or takes it from WithLayout.
 //
 // With WithPrefetch, NextID takes IDs from a buffer that a background goroutine fills with batch
-// requests, so it rarely waits on the network. Each ID is handed out once; IDs older than the
+// requests, so it rarely waits on the network. Refills are bounded and hedged like calls, so a server
+// that hangs cannot empty the buffer. Each ID is handed out once; IDs older than the
 // maximum age are dropped, so that the IDs a process uses stay close to time-sorted. IDs come from
 // the server, which never issues one twice, so IDs from several clients never collide either.
 package client

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+
+	"github.com/snowfall-go/snowfall"
 )
 
 // Errors returned by this package. Match them with errors.Is; the typed errors below carry details
@@ -12,7 +15,7 @@ import (
 var (
 	// ErrInvalidURL: a server address that is not an http or https URL with a host.
 	ErrInvalidURL = errors.New("client: invalid server url")
-	// ErrInvalidOption: an option value out of its range.
+	// ErrInvalidOption: an option value or argument out of its range.
 	ErrInvalidOption = errors.New("client: invalid option")
 	// ErrServer: a server answered with an error status (see ServerError).
 	ErrServer = errors.New("client: server error")
@@ -22,7 +25,28 @@ var (
 	ErrBadResponse = errors.New("client: bad response")
 	// ErrClosed: the client was closed.
 	ErrClosed = errors.New("client: closed")
+	// ErrIDOrder: a server sent an ID at or below one of the same generator that the client had
+	// received before (see OrderError).
+	ErrIDOrder = errors.New("client: id not above an earlier id of its generator")
 )
+
+// OrderError reports an answer refused because one of its IDs was not above an ID of the same
+// generator that the client had received before its request was sent. It matches ErrIDOrder.
+type OrderError struct {
+	Server string      // the server's base URL
+	ID     snowfall.ID // the ID refused
+	Prev   snowfall.ID // the earlier ID of its generator, at or above ID
+}
+
+func (e *OrderError) Error() string {
+	return fmt.Sprintf("client: %s sent ID %d, not above ID %d of the same generator received before: a replay or a broken server", e.Server, e.ID, e.Prev)
+}
+
+// Is reports whether target is ErrIDOrder.
+func (e *OrderError) Is(target error) bool { return target == ErrIDOrder }
+
+// maxMessage is the most bytes of a server's text an error carries.
+const maxMessage = 512
 
 // ServerError is an error status from a server, with the message of its api.Error body. It
 // matches ErrServer.
@@ -40,9 +64,10 @@ func (e *ServerError) Error() string {
 // Is reports whether target is ErrServer.
 func (e *ServerError) Is(target error) bool { return target == ErrServer }
 
-// retryable reports whether another server may succeed where this one failed: 5xx and 429.
+// retryable reports whether another server may succeed where this one failed: 5xx, 429, and 3xx
+// (a redirect, which the client does not follow). Other 4xx statuses say the request is wrong.
 func (e *ServerError) retryable() bool {
-	return e.Status >= 500 || e.Status == 429
+	return e.Status >= 500 || e.Status == 429 || e.Status >= 300 && e.Status < 400
 }
 
 // Failure is one server's error within an AllFailedError.
@@ -51,17 +76,24 @@ type Failure struct {
 	Err    error
 }
 
-// AllFailedError reports that every server of a client with several servers failed one call. It
-// carries each server's error in the order they were tried, matches ErrAllFailed, and unwraps to
-// those errors, so errors.As finds a *ServerError among them.
+// AllFailedError reports that no server of a client with several servers answered one call: each
+// server tried failed, or the call's context ended first (Cause). It carries each server's error in
+// the order they failed, matches ErrAllFailed, and unwraps to those errors and to Cause, so
+// errors.As finds a *ServerError among them and errors.Is finds context.DeadlineExceeded.
 type AllFailedError struct {
 	Op       string // the operation, such as "next id"
 	Failures []Failure
+	Servers  int   // how many servers the client has
+	Cause    error // the call's context error when it ended the call; nil when every server failed
 }
 
 func (e *AllFailedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "client: %s: all %d servers failed", e.Op, len(e.Failures))
+	if e.Cause != nil {
+		fmt.Fprintf(&b, "client: %s: no server answered (%d of %d asked) before: %v", e.Op, len(e.Failures), e.Servers, e.Cause)
+	} else {
+		fmt.Fprintf(&b, "client: %s: all %d servers failed", e.Op, len(e.Failures))
+	}
 	for i, f := range e.Failures {
 		if i == 0 {
 			b.WriteString(": ")
@@ -76,19 +108,50 @@ func (e *AllFailedError) Error() string {
 // Is reports whether target is ErrAllFailed.
 func (e *AllFailedError) Is(target error) bool { return target == ErrAllFailed }
 
-// Unwrap returns each server's error.
+// Unwrap returns each server's error, and Cause.
 func (e *AllFailedError) Unwrap() []error {
-	errs := make([]error, len(e.Failures))
-	for i, f := range e.Failures {
-		errs[i] = f.Err
+	errs := make([]error, 0, len(e.Failures)+1)
+	for _, f := range e.Failures {
+		errs = append(errs, f.Err)
+	}
+	if e.Cause != nil {
+		errs = append(errs, e.Cause)
 	}
 	return errs
 }
 
-// clip shortens long server text for error messages.
+// clip shortens long server text for error messages that quote it with %q.
 func clip(s string) string {
 	if len(s) > 80 {
 		return s[:80] + "…"
 	}
 	return s
+}
+
+// clipped marks a server message cut at maxMessage bytes.
+const clipped = "… (clipped)"
+
+// printable returns a server's text fit for an error message and a log line: invalid UTF-8 becomes
+// U+FFFD, control and format characters (C0, DEL, C1, bidirectional overrides, zero widths, line
+// and paragraph separators) are written as Go escapes (\x1b, \u202e), and the result is cut to at
+// most maxMessage bytes, at a character boundary, with a mark.
+func printable(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "\ufffd") {
+		var part string
+		switch {
+		case r < 0x80 && (r < ' ' || r == 0x7f):
+			part = fmt.Sprintf("\\x%02x", r)
+		case unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp):
+			part = fmt.Sprintf("\\u%04x", r)
+		default:
+			part = string(r)
+		}
+		if b.Len()+len(part) > maxMessage {
+			b.WriteString(clipped)
+			break
+		}
+		b.WriteString(part)
+	}
+	return b.String()
 }

@@ -5,14 +5,20 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/snowfall-go/snowfall"
 )
 
 // Defaults for the options.
 const (
-	// DefaultTimeout bounds each request to one server unless WithTimeout says otherwise.
+	// DefaultTimeout bounds each request to one server unless WithTimeout says otherwise; a call's
+	// deadline shortens it.
 	DefaultTimeout = 5 * time.Second
 	// DefaultBackoff is how long a failed server sits out unless WithBackoff says otherwise.
 	DefaultBackoff = 250 * time.Millisecond
+	// DefaultHedgeMin and DefaultHedgeMax bound the hedge delay unless WithHedging says otherwise.
+	DefaultHedgeMin = 10 * time.Millisecond
+	DefaultHedgeMax = 50 * time.Millisecond
 )
 
 // maxRetryAfter bounds how long a server's Retry-After keeps it out of turn.
@@ -22,9 +28,10 @@ const maxRetryAfter = 5 * time.Second
 type Policy int
 
 const (
-	// Failover sends every call to the first server in order that is not backing off.
+	// Failover sends every call to the first server in order that is neither backing off nor slow.
 	Failover Policy = iota
-	// RoundRobin starts each call at the next server in turn.
+	// RoundRobin starts each call at the next server in turn, skipping those backing off or slow
+	// while others are healthy: a server that hangs is ejected, not given every Nth call.
 	RoundRobin
 )
 
@@ -42,11 +49,46 @@ type config struct {
 	size, low  int
 	maxAge     time.Duration
 	now        func() time.Time
+	layout     snowfall.Layout
+	layoutSet  bool
+	hedgeMin   time.Duration
+	hedgeMax   time.Duration
+}
+
+// WithLayout tells the client the layout of its servers' IDs (the zero Layout is the default
+// preset), instead of learning it from the first GET /stats that names one. The client decodes the
+// node fields of every ID with it to check that the IDs of each generator increase (ErrIDOrder);
+// pinning it means no server can mislead that check by naming another layout.
+func WithLayout(l snowfall.Layout) Option {
+	return func(c *config) error {
+		c.layout, c.layoutSet = l, true
+		return nil
+	}
+}
+
+// WithHedging sets the bounds [lo, hi] of the hedge delay: when the server a call asked has not
+// answered within it, the call asks the next server too and takes the first good answer; the
+// servers that were too slow go after the others for a back-off interval. The delay follows the
+// 99th percentile latency of the client's last 128 answers of the same kind (single IDs, batches,
+// other requests), within [lo, hi]; it is hi until 16 answers were seen (DefaultHedgeMin and
+// DefaultHedgeMax unless set). IDs in an answer that loses are discarded, never handed out, and
+// counted in ClientStats. hi = 0 turns hedging off: a call then asks the next server only when one
+// fails or its share of the call's deadline runs out.
+func WithHedging(lo, hi time.Duration) Option {
+	return func(c *config) error {
+		if lo < 0 || hi < 0 || hi > 0 && lo > hi {
+			return fmt.Errorf("%w: hedge delay bounds [%v, %v]: want 0 ≤ lo ≤ hi, or hi = 0 for no hedging", ErrInvalidOption, lo, hi)
+		}
+		c.hedgeMin, c.hedgeMax = lo, hi
+		return nil
+	}
 }
 
 // WithServers adds servers after the base URL given to New; an empty base URL leaves these alone.
 // A call goes to the next server, by the policy, when one fails with a connection error, a timeout,
-// or a 5xx or 429 status; the failed server then sits out a short back-off.
+// a 3xx (redirects are not followed), 5xx or 429 status, or an answer the client refuses; the
+// failed server then sits out a back-off (see WithBackoff). It also goes to the next server when
+// the one asked is slower than the hedge delay (see WithHedging).
 func WithServers(urls ...string) Option {
 	return func(c *config) error {
 		c.servers = append(c.servers, urls...)
@@ -65,8 +107,11 @@ func WithPolicy(p Policy) Option {
 	}
 }
 
-// WithTimeout bounds each request to one server (DefaultTimeout unless set); a deadline of the call's
-// context that comes earlier wins. Zero means no bound but the context's.
+// WithTimeout bounds each request to one server (DefaultTimeout unless set). When the call's
+// context has a deadline, each request is also bounded by an equal share of the time left among
+// the servers not yet asked, so that one server that hangs cannot use up the call. A server that
+// failed just before gets at most 200 ms (or four of the recent 99th percentile latencies of the
+// kind of request, if longer). Zero means no bound but those.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
@@ -78,8 +123,11 @@ func WithTimeout(d time.Duration) Option {
 }
 
 // WithBackoff sets how long a server that failed sits out before calls try it again first
-// (DefaultBackoff unless set). A 503's Retry-After, up to 5 s, lengthens it. While every server is
-// backing off, calls try them all anyway.
+// (DefaultBackoff unless set); it doubles with each failure since the server's last good answer,
+// up to 8 times the setting. A request that got no answer within its bound or the call's deadline
+// is a failure like a refusal. A 503's or 429's Retry-After, up to 5 s (or the back-off, if
+// longer), lengthens it for that server only. Servers backing off are asked after the others; while
+// every server is backing off, calls ask them all at once.
 func WithBackoff(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {

@@ -4,7 +4,9 @@
 // generator id increasing in the order they were issued, and times within the run.
 //
 // The tests in fleet_test.go drive it against PostgreSQL and MariaDB; the checker in this file
-// works on any recorded stream and is unit-tested on synthetic ones.
+// works on any recorded stream and is unit-tested on synthetic ones. avail.go measures the same
+// faults as clients built with package client see them: calls answered within their deadline and
+// spans without an ID (TestFleetAvailability).
 package fleet
 
 import (

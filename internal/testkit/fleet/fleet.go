@@ -51,6 +51,7 @@ type Fleet struct {
 
 type slot struct {
 	index int
+	port  int // the loopback port every process of this slot listens on
 	proxy Proxy
 	db    string // the URL the servers of this slot get
 
@@ -65,8 +66,12 @@ func Start(ctx context.Context, cfg Config) (*Fleet, error) {
 	}
 	cfg.Offsets = append([]time.Duration(nil), cfg.Offsets...)
 	f := &Fleet{cfg: cfg, start: time.Now()}
+	ports, err := slotPorts(cfg.Servers)
+	if err != nil {
+		return nil, err
+	}
 	for i := range cfg.Servers {
-		s := &slot{index: i, db: cfg.DB}
+		s := &slot{index: i, port: ports[i], db: cfg.DB}
 		if cfg.DB != "" && cfg.NewProxy != nil {
 			u, err := url.Parse(cfg.DB)
 			if err != nil {

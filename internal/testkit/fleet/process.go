@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -29,7 +30,7 @@ type process struct {
 var listenRE = regexp.MustCompile(`listening on http://(\S+)`)
 
 func (f *Fleet) args(s *slot) []string {
-	args := []string{"serve", "--host", "127.0.0.1", "--port", "0"}
+	args := []string{"serve", "--host", "127.0.0.1", "--port", strconv.Itoa(s.port)}
 	if s.db != "" {
 		args = append(args, "--db", s.db, "--group", f.cfg.Group, "--probe", f.cfg.Probe.String())
 	} else {
@@ -48,9 +49,9 @@ func (f *Fleet) args(s *slot) []string {
 	return append(args, f.cfg.ExtraArgs...)
 }
 
-// Restart starts a new process in slot i (after the old one, if any, has exited) and waits until it
-// listens.
-func (f *Fleet) Restart(ctx context.Context, i int) error {
+// startProcess starts a new process in slot i (after the old one, if any, has exited) and waits
+// until it listens.
+func (f *Fleet) startProcess(ctx context.Context, i int) error {
 	s := f.slots[i]
 	f.mu.Lock()
 	f.nextProc++
@@ -96,6 +97,9 @@ func (f *Fleet) Restart(ctx context.Context, i int) error {
 		f.cfg.Logf("%6.1fs server %d: process %d (pid %d) listens on %s", f.Since().Seconds(), i, id, p.cmd.Process.Pid, p.addr)
 		return nil
 	case <-p.exited:
+		if log := tail(p.log); strings.Contains(log, "address already in use") {
+			return fmt.Errorf("fleet: server %d process %d: %w\n%s", i, id, errPortBusy, log)
+		}
 		return fmt.Errorf("fleet: server %d process %d exited before listening: %v\n%s", i, id, p.err, tail(p.log))
 	case <-time.After(30 * time.Second):
 		p.cmd.Process.Kill()
