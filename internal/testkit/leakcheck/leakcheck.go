@@ -247,16 +247,18 @@ func (f *Finder) Find(out string) []Hit {
 
 var (
 	durationRE = regexp.MustCompile(`[0-9]+(\.[0-9]+)?(ns|µs|us|ms|s|m|h)\b`)
-	digitsRE   = regexp.MustCompile(`[0-9]+`)
-	pointerRE  = regexp.MustCompile(`0x[0-9a-f]+`)
+	// digitsRE matches a number, with its fraction and exponent: a figure that varies from run to
+	// run (a CPU time of 0 or 0.01, a byte count of 1.1e+06) must read the same in both outputs.
+	digitsRE  = regexp.MustCompile(`[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?`)
+	pointerRE = regexp.MustCompile(`0x[0-9a-f]+`)
 	// waitingRE matches the notice a command gives when a step on the database takes over a
 	// second: whether it comes depends on the store's speed (etcd checks a password with bcrypt),
 	// not on the password. The error line that follows names the store as the notice does.
 	waitingRE = regexp.MustCompile(`(?m)^.*waiting for the database at .*\n`)
 )
 
-// Normalize returns out with durations, pointers (%#v) and runs of digits (times, ports, process
-// ids, ids) replaced by placeholders, and without the notices of a slow database step, for comparing
+// Normalize returns out with durations, pointers (%#v) and numbers (times, ports, process ids,
+// ids, figures) replaced by placeholders, and without the notices of a slow database step, for comparing
 // the outputs of a case run with two Letters passwords.
 func Normalize(out string) string {
 	out = waitingRE.ReplaceAllString(out, "")
