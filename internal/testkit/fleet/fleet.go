@@ -3,6 +3,8 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -59,7 +61,7 @@ type slot struct {
 	proc *process
 }
 
-// Start starts cfg.Servers serve processes and waits until each listens.
+// Start starts cfg.Servers serve processes and waits until each is ready (holds its lease).
 func Start(ctx context.Context, cfg Config) (*Fleet, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -103,7 +105,43 @@ func Start(ctx context.Context, cfg Config) (*Fleet, error) {
 			return nil, err
 		}
 	}
+	// A server listens before it holds its lease (it answers 503 until then): the fleet is
+	// started once every server is ready, so that what follows (faults, clients) begins with a
+	// healthy fleet.
+	for _, s := range f.slots {
+		if err := f.waitReady(ctx, s.index, readyTimeout); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
 	return f, nil
+}
+
+// readyTimeout bounds the wait for a new fleet's servers to hold their leases.
+const readyTimeout = 30 * time.Second
+
+// waitReady waits until server i answers /readyz with 200, for at most d.
+func (f *Fleet) waitReady(ctx context.Context, i int, d time.Duration) error {
+	c := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(d)
+	for {
+		addr, _ := f.Current(i)
+		if resp, err := c.Get("http://" + addr + "/readyz"); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("fleet: server %d not ready after %v", i, d)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Since returns the time since the fleet started.
