@@ -157,31 +157,6 @@ func (a *Assigner) sqliteFile(ctx context.Context, driver string) (*sql.DB, erro
 	return sql.Open(driver, "file:"+r.Replace(path)+"?mode=rw&_pragma=busy_timeout(10000)")
 }
 
-// mainFile returns the file of SQLite's main database, as SQLite resolved it: an absolute path,
-// or "" for a database in no file (in memory, or temporary).
-func (a *Assigner) mainFile(ctx context.Context) (string, error) {
-	var path string
-	rows, err := a.db.QueryContext(ctx, "PRAGMA database_list")
-	if err != nil {
-		return "", fmt.Errorf("list the databases: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var seq int
-		var name, file string
-		if err := rows.Scan(&seq, &name, &file); err != nil {
-			return "", fmt.Errorf("list the databases: %w", err)
-		}
-		if name == "main" {
-			path = file
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("list the databases: %w", err)
-	}
-	return path, nil
-}
-
 // checkLock holds a write transaction through a and tries to begin one through other, which must
 // find the database busy: the lock a takes is one other processes meet.
 func (a *Assigner) checkLock(ctx context.Context, other *sql.DB, busy func(error) bool) error {

@@ -79,7 +79,7 @@ func shippedBinary(t *testing.T) string {
 	for _, f := range old {
 		replace[filepath.Join(root, "statefile", filepath.Base(f))] = f
 	}
-	// sqlassign: the guard alone.
+	// sqlassign: the guard alone (shared.go; what the rest of the package needs lives in other files).
 	replace[filepath.Join(root, "sqlassign", "shared.go")] = filepath.Join(shipped, "sqlassign", "shared.go")
 	b, err := json.Marshal(map[string]any{"Replace": replace})
 	if err != nil {

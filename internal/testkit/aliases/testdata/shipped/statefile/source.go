@@ -57,6 +57,9 @@ type Settings struct {
 	Ahead time.Duration
 	// Logger receives write failures; nil means silence.
 	Logger *slog.Logger
+	// After is not of 86bca99: it is here only so that today's callers compile, and it is
+	// ignored (the search starts no server with a floor).
+	After time.Time
 }
 
 // Source is a generator whose ceiling and floor come from a state file. It implements
