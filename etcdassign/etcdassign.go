@@ -126,7 +126,9 @@ const defaultLease = 2 * snowfall.DefaultProbe
 
 // Open connects to the etcd cluster at url, etcd://[user[:password]@]host:port[,host:port…]/prefix,
 // with the optional parameters tls=true, cacert=FILE, cert=FILE and key=FILE (a client
-// certificate), insecure-skip-tls-verify=true and dial-timeout=DURATION (default 5s). It reads the
+// certificate), insecure-skip-tls-verify=true and dial-timeout=DURATION (default 5s). The prefix
+// is its path's segments joined by single slashes (/snowfall, //snowfall/ and /snowfall%2F name the
+// one prefix /snowfall/; no path names /snowfall/); a "." or ".." segment is refused. It reads the
 // manifest's properties once to check that the cluster answers. Errors: a malformed URL, an unknown
 // parameter, a bad group name, unreadable TLS files, and an unreachable cluster or failed
 // authentication. No error quotes url: a malformed one is hidden, and one that parsed is shown
