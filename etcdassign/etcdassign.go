@@ -8,6 +8,9 @@
 //	info/<id>     the holder (host, pid), its claim time and TTL, on the same etcd lease
 //	beat/<id>     the time of the last renewal, on the same etcd lease
 //	mark/<id>     the high-water mark: Unix milliseconds, zero-padded to 20 digits; no lease
+//	used/<id>     written by every claim (the mark it set), no lease: the id has lease history, so a
+//	              missing mark/<id> is a lost floor (an operator's deletion), not "never claimed":
+//	              reading the manifest then fails, naming the key, until a mark is put back
 //
 // Expiry is judged by one clock, the etcd leader's: a claim attaches gen/<id> to an etcd lease
 // whose TTL covers the requested lease, and the leader deletes the key when the TTL runs out
