@@ -3,7 +3,10 @@
 // MySQL/MariaDB (go-sql-driver/mysql), through one code path with small per-dialect differences.
 //
 // It keeps two tables, snowfall_properties (name, value) and snowfall_manifest (one row per
-// generator id), or snowfall_<group>_properties and snowfall_<group>_manifest for a group. Lease
+// generator id), or snowfall_<group>_properties and snowfall_<group>_manifest for a group, always
+// named with their schema: on PostgreSQL public's, whoever connects and whatever its search_path
+// (Open refuses while the group's manifest also exists in another schema), on MySQL the URL's
+// database, so that every server naming one database leases from the same tables. Lease
 // times are BIGINT Unix milliseconds read from the database's clock in the statement that writes
 // them, so hosts never compare their clocks. Free is a read of the free rows, each with its mark
 // and its version (a BIGINT that every claim and release adds one to); a claim is one UPDATE
@@ -81,12 +84,15 @@ type Options struct {
 
 // Assigner is a manifest in a SQL database. It is safe for concurrent use.
 type Assigner struct {
-	db       *sql.DB
-	d        dialect
-	url      string // without password
-	props    string
-	manifest string
-	attempts int
+	db         *sql.DB
+	d          dialect
+	url        string // without password
+	props      string // the table names, qualified by their schema (see qualify)
+	manifest   string
+	schemaName string // the schema (MySQL: database) of the tables, "" for SQLite's main database
+	prefix     string // schema quoted, with a dot: what qualifies a table name, "" for SQLite
+	bare       string // the manifest's name without its schema
+	attempts   int
 
 	store string // what the leases are shared through, for messages: see Store
 
@@ -130,8 +136,8 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	if err != nil {
 		return nil, err
 	}
-	props, manifest, err := tableNames(opts.Group)
-	if err != nil {
+	a := &Assigner{d: t.d, url: t.display, store: t.display, attempts: opts.Attempts}
+	if err := a.qualify(opts.Group, t.schema); err != nil {
 		return nil, err
 	}
 	db, err := sql.Open(t.driver, t.dsn)
@@ -147,7 +153,7 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	}
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
-	a := &Assigner{db: db, d: t.d, url: t.display, store: t.display, props: props, manifest: manifest, attempts: opts.Attempts}
+	a.db = db
 	if a.attempts <= 0 {
 		a.attempts = 8
 	}
@@ -175,6 +181,10 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 			db.Close()
 			return nil, err // ErrNotShared, or a failed step in our words (checkErr)
 		}
+	}
+	if err := a.checkStray(ctx, t.display, t.classify); err != nil {
+		db.Close()
+		return nil, err
 	}
 	if err := a.createSchema(ctx); err != nil {
 		db.Close()
@@ -218,7 +228,8 @@ func (a *Assigner) Store() string { return a.store }
 // Dialect returns "sqlite", "postgres" or "mysql".
 func (a *Assigner) Dialect() string { return a.d.name }
 
-// Tables returns the names of the properties and manifest tables.
+// Tables returns the names of the properties and manifest tables, qualified by their schema
+// (PostgreSQL: public, whoever connects; MySQL: the database the URL names).
 func (a *Assigner) Tables() (properties, manifest string) { return a.props, a.manifest }
 
 // errRace marks an attempt that lost a race and may be tried again.
