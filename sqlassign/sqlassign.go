@@ -98,8 +98,10 @@ type Assigner struct {
 
 	mu       sync.Mutex // guards prepared
 	prepared int64
-	wmu      sync.Mutex // see writer
-	borrowed bool       // db is the caller's (New)
+	wmu      sync.Mutex    // see writer
+	file     *fileIdentity // a SQLite database in a file: see checkFile
+	fmu      sync.Mutex    // guards file.replaced
+	borrowed bool          // db is the caller's (New)
 }
 
 // CheckURL returns the error Open would return for a malformed url or a bad group name, without
@@ -190,6 +192,12 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 		db.Close()
 		return nil, schemaError(t.display, err, t.classify)
 	}
+	if a.d.name == "sqlite" && !opts.Unshared {
+		if err := a.holdFile(ctx, a.store); err != nil {
+			db.Close()
+			return nil, redact.Wrap("sqlassign: open", t.display, err, t.classify)
+		}
+	}
 	return a, nil
 }
 
@@ -216,6 +224,7 @@ func (a *Assigner) Close() error {
 	if a.borrowed {
 		return nil
 	}
+	a.releaseFile()
 	return a.db.Close()
 }
 
@@ -413,6 +422,9 @@ func (a *Assigner) readFree(ctx context.Context, query string, args []any, seen 
 // mark is the floor's).
 func (a *Assigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Claim, error) {
 	id := r.Free.ID
+	if err := a.checkFile(); err != nil {
+		return snowfall.Claim{}, fmt.Errorf("sqlassign: claim generator %d: %w", id, err)
+	}
 	prev := msOf(r.Free.Mark)
 	markMs := max(r.Now.UnixMilli(), prev) + r.Ahead.Milliseconds()
 	unlock := a.writer()
@@ -442,10 +454,15 @@ func msOf(t time.Time) int64 {
 	return max(t.UnixMilli(), 0)
 }
 
-// Renew implements snowfall.Assigner: one UPDATE, one round trip. The mark only rises, in the
+// Renew implements snowfall.Assigner: one UPDATE, one round trip. On a SQLite file it first checks
+// that the file at the path is still the one Open found (checkFile): a replaced store is a lost
+// lease. The mark only rises, in the
 // statement itself: a renewal that arrives after a later one (its client gave up, the later one
 // went through on another connection) must not lower the floor of the next holder.
 func (a *Assigner) Renew(ctx context.Context, id int64, token string, lease time.Duration, mark time.Time) error {
+	if err := a.checkFile(); err != nil {
+		return fmt.Errorf("sqlassign: renew generator %d: %w", id, err)
+	}
 	defer a.writer()()
 	res, err := a.db.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+
 		" SET expires_ms = {now} + ?, mark_ms = {greatest}(mark_ms, ?), renewed_ms = {now} WHERE generator = ? AND token = ?"),
