@@ -18,35 +18,46 @@ import (
 type fileIdentity struct {
 	path     string
 	db, wal  os.FileInfo // wal nil when the database is not in WAL mode
+	pinDB    *sql.DB     // a pool of its own, so that the pin takes none of the Assigner's connections
 	pin      *sql.Conn
 	replaced error // set once a check failed: the store never comes back
 }
 
-// holdFile records the identity of a's SQLite file (Open calls it for a database in a file).
-func (a *Assigner) holdFile(ctx context.Context, path string) error {
-	pin, err := a.db.Conn(ctx)
+// holdFile records the identity of a's SQLite file, path (Open calls it for a database in a file),
+// and keeps a connection to it open, opened by path with driver as sqliteFile does.
+func (a *Assigner) holdFile(ctx context.Context, driver, path string) error {
+	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+	pinDB, err := sql.Open(driver, "file:"+r.Replace(path)+"?mode=rw&_pragma=busy_timeout(10000)")
 	if err != nil {
 		return err
 	}
+	pinDB.SetMaxOpenConns(1)
+	pin, err := pinDB.Conn(ctx)
+	if err != nil {
+		pinDB.Close()
+		return err
+	}
+	defer func() {
+		if a.file == nil {
+			pin.Close()
+			pinDB.Close()
+		}
+	}()
 	var mode string
 	// A read opens the write-ahead log, which the connection then keeps open.
 	if err := pin.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		pin.Close()
 		return fmt.Errorf("read the journal mode: %w", err)
 	}
 	var n int
 	if err := pin.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master").Scan(&n); err != nil {
-		pin.Close()
 		return fmt.Errorf("read the schema: %w", err)
 	}
-	id := &fileIdentity{path: path, pin: pin}
+	id := &fileIdentity{path: path, pinDB: pinDB, pin: pin}
 	if id.db, err = os.Stat(path); err != nil {
-		pin.Close()
 		return err
 	}
 	if strings.EqualFold(mode, "wal") {
 		if id.wal, err = os.Stat(path + "-wal"); err != nil {
-			pin.Close()
 			return err
 		}
 	}
@@ -94,5 +105,6 @@ func (a *Assigner) checkFile() error {
 func (a *Assigner) releaseFile() {
 	if a.file != nil {
 		a.file.pin.Close()
+		a.file.pinDB.Close()
 	}
 }
