@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -62,6 +63,11 @@ type Generator struct {
 	clk      clockReader
 	sleeper  Sleeper
 	floor    int64
+
+	// ctl serializes Grant and Revoke, each two steps (the permit, then the seal): interleaved,
+	// a Revoke's seal could land after a Grant had looked for one, leaving the state sealed under
+	// the Grant's open permit. Next and Fill never take it.
+	ctl sync.Mutex
 }
 
 // New returns a generator configured by s. Errors: ErrInvalidLayout for a layout whose epoch is after

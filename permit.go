@@ -47,7 +47,11 @@ const sealed = 1 << 63
 // used, or, when that tick was full, the next tick used up (so that no tick ahead of the clock is
 // opened). This costs at most one sequence number, or one tick, per Grant that lifts a seal
 // (Issued does not count it).
+//
+// Grant and Revoke are serialized: made at once, each takes effect whole, in some order.
 func (g *Generator) Grant(p Permit) {
+	g.ctl.Lock()
+	defer g.ctl.Unlock()
 	np := &permit{until: math.MaxInt64, start: p.Start, valid: int64(p.Valid), cause: p.Cause}
 	if !p.Until.IsZero() {
 		np.until = g.layout.Ticks(p.Until)
@@ -93,10 +97,13 @@ func (g *Generator) Grant(p Permit) {
 // time Revoke returns. A Grant moves the state past the sealed word (see Grant), so a call that
 // loaded the word before Revoke fails its compare-and-swap after the Grant too, loads the new
 // permit and is judged by it. Nothing depends on clocks or on how long a goroutine was preempted.
+// A Grant made at the same time comes wholly before or wholly after (see Grant).
 func (g *Generator) Revoke(cause error) time.Time {
 	if cause == nil {
 		cause = ErrLeaseLost
 	}
+	g.ctl.Lock()
+	defer g.ctl.Unlock()
 	g.permit.Store(&permit{closed: true, cause: cause})
 	if simbug.CloseRace {
 		return g.lastTime() // issue 10, defect 1, put back: in-flight calls are not stopped

@@ -52,7 +52,8 @@ type spareKey struct {
 
 // Claim implements snowfall.Assigner: one transaction that succeeds only if gen/<id> is absent and
 // mark/<id> still has the mod revision Free read (r.Free.Version; 0: absent, and then r.Free.Mark
-// must be zero), and writes the token, the holder and the new mark. The tenure's keys are attached
+// must be zero and used/<id> absent too: the id never claimed), and writes the token, the holder,
+// the new mark and used/<id>. The tenure's keys are attached
 // to an etcd lease granted before the transaction and after the claimer's clock reading: the
 // store's now of the claim. A claim that loses keeps its lease for the next claim with the same
 // token (the keeper retries with one token), so that races cost one transaction each.
@@ -77,15 +78,21 @@ func (a *Assigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall
 	markMs := max(r.Now.UnixMilli(), prev) + r.Ahead.Milliseconds()
 	now := time.Now().UnixMilli()
 	in, _ := json.Marshal(info{Host: r.Holder.Host, PID: r.Holder.PID, Claimed: now, TTL: sp.ttl})
-	gen, mk := a.key("gen", id), a.key("mark", id)
-	resp, err := a.c.Txn(ctx).If(
+	gen, mk, used := a.key("gen", id), a.key("mark", id), a.key("used", id)
+	cmps := []clientv3.Cmp{
 		clientv3.Compare(clientv3.CreateRevision(gen), "=", 0),
 		clientv3.Compare(clientv3.ModRevision(mk), "=", r.Free.Version),
-	).Then(
+	}
+	if r.Free.Version == 0 {
+		// Read as never claimed: so it must still be (no mark deleted since; see readOnce).
+		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(used), "=", 0))
+	}
+	resp, err := a.c.Txn(ctx).If(cmps...).Then(
 		clientv3.OpPut(gen, r.Token, clientv3.WithLease(sp.lease)),
 		clientv3.OpPut(a.key("info", id), string(in), clientv3.WithLease(sp.lease)),
 		clientv3.OpPut(a.key("beat", id), strconv.FormatInt(now, 10), clientv3.WithLease(sp.lease)),
 		clientv3.OpPut(mk, padMs(markMs)),
+		clientv3.OpPut(used, padMs(markMs)),
 	).Commit()
 	if err != nil {
 		a.dropSpare(key)

@@ -8,6 +8,9 @@
 //	info/<id>     the holder (host, pid), its claim time and TTL, on the same etcd lease
 //	beat/<id>     the time of the last renewal, on the same etcd lease
 //	mark/<id>     the high-water mark: Unix milliseconds, zero-padded to 20 digits; no lease
+//	used/<id>     written by every claim (the mark it set), no lease: the id has lease history, so a
+//	              missing mark/<id> is a lost floor (an operator's deletion), not "never claimed":
+//	              reading the manifest then fails, naming the key, until a mark is put back
 //
 // Expiry is judged by one clock, the etcd leader's: a claim attaches gen/<id> to an etcd lease
 // whose TTL covers the requested lease, and the leader deletes the key when the TTL runs out
@@ -126,7 +129,9 @@ const defaultLease = 2 * snowfall.DefaultProbe
 
 // Open connects to the etcd cluster at url, etcd://[user[:password]@]host:port[,host:port…]/prefix,
 // with the optional parameters tls=true, cacert=FILE, cert=FILE and key=FILE (a client
-// certificate), insecure-skip-tls-verify=true and dial-timeout=DURATION (default 5s). It reads the
+// certificate), insecure-skip-tls-verify=true and dial-timeout=DURATION (default 5s). The prefix
+// is its path's segments joined by single slashes (/snowfall, //snowfall/ and /snowfall%2F name the
+// one prefix /snowfall/; no path names /snowfall/); a "." or ".." segment is refused. It reads the
 // manifest's properties once to check that the cluster answers. Errors: a malformed URL, an unknown
 // parameter, a bad group name, unreadable TLS files, and an unreachable cluster or failed
 // authentication. No error quotes url: a malformed one is hidden, and one that parsed is shown

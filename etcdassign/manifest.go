@@ -117,6 +117,7 @@ func (a *Assigner) readOnce(ctx context.Context) (manifest, error) {
 	r, err := a.c.Txn(ctx).Then(
 		clientv3.OpGet(a.prefix+"gen/", clientv3.WithPrefix(), clientv3.WithKeysOnly()),
 		clientv3.OpGet(a.prefix+"mark/", clientv3.WithPrefix()),
+		clientv3.OpGet(a.prefix+"used/", clientv3.WithPrefix(), clientv3.WithKeysOnly()),
 	).Commit()
 	if err != nil {
 		return manifest{}, err
@@ -138,7 +139,30 @@ func (a *Assigner) readOnce(ctx context.Context) (manifest, error) {
 		}
 		m.marks[id] = candidate{id: id, mark: v, markRev: kv.ModRevision}
 	}
+	// An id claimed before (used/<id>) whose mark is gone: the floor of the IDs its holders issued
+	// is lost, and reading it as "never claimed" would floor the next claim at the claimer's clock.
+	// A held id's next renewal puts its mark back (Renew): only a free one is an error.
+	for _, kv := range r.Responses[2].GetResponseRange().Kvs {
+		id, err := strconv.ParseInt(strings.TrimPrefix(string(kv.Key), a.prefix+"used/"), 10, 64)
+		if err != nil || m.held[id] {
+			continue
+		}
+		if _, ok := m.marks[id]; !ok {
+			return manifest{}, &markGoneError{key: a.key("mark", id), used: string(kv.Key), id: id}
+		}
+	}
 	return m, nil
+}
+
+// markGoneError is a mark key that is missing for an id claimed before.
+type markGoneError struct {
+	key, used string
+	id        int64
+}
+
+func (e *markGoneError) Error() string {
+	return fmt.Sprintf("key %s is missing, but %s shows that generator %d was claimed before: its high-water mark is lost; "+
+		"put back a mark no earlier than the last ID issued with this generator id (snowfall leases raise-marks --by D, with D past the skew of the hosts that held it)", e.key, e.used, e.id)
 }
 
 func compare(x, y int64) int {

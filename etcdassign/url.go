@@ -51,6 +51,32 @@ func Redacted(url string) (string, error) {
 	return t.display, nil
 }
 
+// canonicalPrefix returns the key prefix a URL's (decoded) path names, without its outer slashes:
+// its segments joined by single slashes, so that every spelling of one prefix (slashes doubled,
+// leading, trailing, escaped) names one key space, never two; "snowfall" when it has none. etcd
+// keys are bytes, not paths: a "." or ".." segment would name a key space of its own, so it is
+// refused rather than resolved.
+func canonicalPrefix(path string) (string, error) {
+	var segs []string
+	for s := range strings.SplitSeq(path, "/") {
+		switch s {
+		case "":
+			continue
+		case ".", "..":
+			return "", fmt.Errorf("key prefix %q: a segment is %q: want segments of letters, digits, '_', '.' and '-', other than . and ..", strings.Trim(path, "/"), s)
+		}
+		segs = append(segs, s)
+	}
+	p := strings.Join(segs, "/")
+	if p == "" {
+		p = "snowfall"
+	}
+	if !prefixRE.MatchString(p) {
+		return "", fmt.Errorf("key prefix %q: want up to 200 letters, digits, '_', '.', '-' and '/'", p)
+	}
+	return p, nil
+}
+
 // parseURL parses etcd://[user[:password]@]host:port[,host:port…]/prefix[?params] and a group name.
 // Its errors never quote raw: a URL that does not parse may hold its password anywhere; parts of
 // one that parsed are safe to show (see redact.ParseURL).
@@ -79,12 +105,9 @@ func parseURL(raw, group string) (target, error) {
 		}
 		t.endpoints = append(t.endpoints, h)
 	}
-	p := strings.Trim(u.Path, "/")
-	if p == "" {
-		p = "snowfall"
-	}
-	if !prefixRE.MatchString(p) {
-		return target{}, fmt.Errorf("etcdassign: URL %s: key prefix %q: want up to 200 letters, digits, '_', '.', '-' and '/'", t.display, p)
+	p, err := canonicalPrefix(u.Path)
+	if err != nil {
+		return target{}, fmt.Errorf("etcdassign: URL %s: %w", t.display, err)
 	}
 	t.prefix = "/" + p + "/"
 	if group != "" {

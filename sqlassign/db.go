@@ -13,9 +13,10 @@ import (
 // a custom dialer): dialect is "postgres" (any PostgreSQL driver, pgx's stdlib for example),
 // "mysql" (go-sql-driver/mysql, whose DSN must set clientFoundRows=true) or "sqlite"
 // (modernc.org/sqlite; set _txlock=immediate and a busy_timeout in its DSN). It creates the group's
-// tables if they do not exist; opts.MaxConns is ignored (the pool is the caller's), and Close
+// tables if they do not exist, in the pool's database (MySQL: a pool that names none is refused) or
+// PostgreSQL's public schema; opts.MaxConns is ignored (the pool is the caller's), and Close
 // leaves db open. Errors: an unknown dialect, a bad group name, an unreachable database, a MySQL
-// pool without clientFoundRows, and schema creation failures. Unlike Open, New does not check that
+// pool without clientFoundRows or a database, and schema creation failures. Unlike Open, New does not check that
 // the store is shared between processes: it cannot connect the way another process would. The
 // result is safe for concurrent use.
 func New(ctx context.Context, db *sql.DB, dialect string, opts Options) (*Assigner, error) {
@@ -32,21 +33,35 @@ func New(ctx context.Context, db *sql.DB, dialect string, opts Options) (*Assign
 	default:
 		return nil, fmt.Errorf("sqlassign: new: unknown dialect %q (want postgres, mysql or sqlite)", dialect)
 	}
-	props, manifest, err := tableNames(opts.Group)
-	if err != nil {
+	if _, _, err := tableNames(opts.Group); err != nil {
 		return nil, err
 	}
-	a := &Assigner{db: db, d: d, url: d.name + " pool", store: d.name + " pool", props: props, manifest: manifest, attempts: opts.Attempts, borrowed: true}
+	a := &Assigner{db: db, d: d, url: d.name + " pool", store: d.name + " pool", attempts: opts.Attempts, borrowed: true}
 	if a.attempts <= 0 {
 		a.attempts = 8
 	}
 	if err := db.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("sqlassign: new: %w", err)
 	}
+	var schema string
+	if d.name == "mysql" {
+		// The pool's database, read once: every statement names it (see qualify).
+		var name sql.NullString
+		if err := db.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&name); err != nil {
+			return nil, fmt.Errorf("sqlassign: new: read the pool's database: %w", err)
+		}
+		schema = name.String
+	}
+	if err := a.qualify(opts.Group, schema); err != nil {
+		return nil, err
+	}
 	if d.name == "mysql" {
 		if err := checkFoundRows(ctx, db); err != nil {
 			return nil, err
 		}
+	}
+	if err := a.checkStray(ctx, a.store, nil); err != nil {
+		return nil, err
 	}
 	if err := a.createSchema(ctx); err != nil {
 		return nil, fmt.Errorf("sqlassign: new: %w", err)

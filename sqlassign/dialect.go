@@ -92,6 +92,7 @@ type target struct {
 	driver   string
 	dsn      string
 	display  string // the URL as messages show it, without its password
+	schema   string // the URL's schema (MySQL: database), "" for none
 	busy     func(error) bool
 	classify func(error) string
 }
@@ -135,7 +136,7 @@ func parseURL(raw string) (target, error) {
 	if !ok {
 		return target{}, fmt.Errorf("sqlassign: driver package for %s: URLs gave unknown dialect %q", scheme, t.Dialect)
 	}
-	return target{d: d, driver: t.Driver, dsn: t.DSN, display: t.Display, busy: t.Busy, classify: t.Classify}, nil
+	return target{d: d, driver: t.Driver, dsn: t.DSN, display: t.Display, schema: t.Schema, busy: t.Busy, classify: t.Classify}, nil
 }
 
 var dialects = map[string]dialect{"postgres": postgres, "mysql": mysqlDialect, "sqlite": sqlite}

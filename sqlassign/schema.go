@@ -27,6 +27,87 @@ func tableNames(group string) (props, manifest string, err error) {
 	return p + "properties", p + "manifest", nil
 }
 
+// pgSchema is the schema of the tables on PostgreSQL. Every statement names it: a name the
+// search_path resolved would be a per-role table wherever a role has a schema named after itself
+// (the default search_path is "$user", public) or a search_path of its own (ALTER ROLE … SET
+// search_path, a URL's options), and servers connecting as two roles would each lease from a
+// manifest of their own.
+const pgSchema = "public"
+
+// qualify sets the table names of a to those of group in schema (PostgreSQL: always pgSchema;
+// MySQL: the database the URL or the pool names), so that no session setting decides which tables
+// a statement reaches.
+func (a *Assigner) qualify(group, schema string) error {
+	props, manifest, err := tableNames(group)
+	if err != nil {
+		return err
+	}
+	a.bare = manifest
+	switch a.d.name {
+	case "postgres":
+		a.schemaName = pgSchema
+		a.prefix = pgSchema + "."
+	case "mysql":
+		if schema == "" {
+			return errors.New("sqlassign: the MySQL connection names no database: name one in its URL or DSN (mysql://user:password@host:port/database)")
+		}
+		a.schemaName = schema
+		a.prefix = "`" + strings.ReplaceAll(schema, "`", "``") + "`."
+	}
+	a.props, a.manifest = a.prefix+props, a.prefix+manifest
+	return nil
+}
+
+// checkStray returns an error if the database holds a table named like the group's manifest in
+// another schema than pgSchema (PostgreSQL): one that servers of an earlier version, which named
+// their tables through the search_path, or a search_path of their own, may lease from. Leasing from
+// pgSchema's beside it would split the store; the operator must move the leases or drop the table.
+// It reads the catalog, which every user may; temporary tables (of a session) are not a store.
+func (a *Assigner) checkStray(ctx context.Context, display string, classify func(error) string) error {
+	if a.d.name != "postgres" {
+		return nil
+	}
+	stray, err := a.strayManifests(ctx)
+	if err != nil {
+		return redact.Wrap("sqlassign: look for the manifest in other schemas at", display, err, classify)
+	}
+	if len(stray) > 0 {
+		return fmt.Errorf("sqlassign: %s holds the manifest %s, and this version leases from %s whoever it connects as: "+
+			"servers of an earlier version (which named their tables through the search_path) may lease from the other; stop them, "+
+			"raise the marks of %s above those of the other (snowfall leases raise-marks), and drop or rename %s before starting this one",
+			display, strings.Join(stray, " and "), a.manifest, a.manifest, strings.Join(stray, ", "))
+	}
+	return nil
+}
+
+// strayManifests returns the tables named like the manifest in other schemas than a's (see
+// checkStray), qualified.
+func (a *Assigner) strayManifests(ctx context.Context) ([]string, error) {
+	rows, err := a.db.QueryContext(ctx, "SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"+
+		" WHERE c.relname = $1 AND n.nspname <> $2 AND c.relpersistence <> 't' ORDER BY n.nspname", a.bare, a.schemaName)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var stray []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		stray = append(stray, pgIdent(s)+"."+a.bare)
+	}
+	return stray, rows.Err()
+}
+
+// pgIdent quotes a PostgreSQL identifier that needs it, for messages.
+func pgIdent(s string) string {
+	if regexp.MustCompile(`^[a-z_][a-z0-9_$]*$`).MatchString(s) {
+		return s
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
 // schema returns the statements that create the tables; they are idempotent.
 func (a *Assigner) schema() []string {
 	return []string{
@@ -147,15 +228,19 @@ func (a *Assigner) addVersion(ctx context.Context, tx *sql.Tx) error {
 	var q string
 	switch a.d.name {
 	case "postgres":
-		// The table the unqualified name resolves to, as in every other statement.
+		// The table the qualified name names, as in every other statement.
 		q = "SELECT COUNT(*) FROM pg_attribute WHERE attrelid = CAST($1 AS regclass) AND attname = 'version' AND NOT attisdropped"
 	case "mysql":
-		q = "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'version'"
+		q = "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = ? AND table_name = ? AND column_name = 'version'"
 	default:
 		q = "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = 'version'"
 	}
+	args := []any{a.manifest}
+	if a.d.name == "mysql" {
+		args = []any{a.schemaName, a.bare}
+	}
 	var n int
-	if err := tx.QueryRowContext(ctx, q, a.manifest).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 		return fmt.Errorf("look for the version column of %s: %w", a.manifest, err)
 	}
 	if n > 0 {

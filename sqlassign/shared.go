@@ -30,7 +30,7 @@ func (e *notSharedError) Error() string {
 func (e *notSharedError) Is(target error) bool { return target == ErrNotShared }
 
 // checksTable holds the nonces of checkShared: one row per check, deleted by the check. It has no
-// group: every group's check uses it.
+// group: every group's check uses it. Statements qualify it as they do the group's tables.
 const checksTable = "snowfall_checks"
 
 // checkShared returns an error matching ErrNotShared unless the database a opened is shared as a
@@ -39,7 +39,8 @@ const checksTable = "snowfall_checks"
 // the database's file by the path SQLite resolved, with the default VFS and no other option, and
 // the file must have one name (SQLite names its WAL after the path, so a second hard link would
 // keep a WAL of its own). For PostgreSQL and MySQL it is a new connection with the same URL: a
-// session-local table (a search_path with pg_temp first, an uncommitted autocommit=0 session)
+// session-local table (an uncommitted autocommit=0 session; the tables are named with their
+// schema, so a search_path with pg_temp first reaches no temporary table)
 // shows there as a missing row. It also sets a.store.
 //
 // The SQLite file's other names are the ones a nonce cannot reach (each would open its own WAL):
@@ -59,34 +60,35 @@ func (a *Assigner) checkShared(ctx context.Context, t target) error {
 	}
 	defer other.Close()
 	other.SetMaxOpenConns(1)
+	checks := a.prefix + checksTable
 	// CREATE TABLE IF NOT EXISTS is refused to a user without CREATE even when the table exists:
 	// a lease user (docs/operations.md, least privileges) only reads and writes it.
 	var none int64
-	if a.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+checksTable+" WHERE 1 = 0").Scan(&none) != nil {
+	if a.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+checks+" WHERE 1 = 0").Scan(&none) != nil {
 		err = a.retry(ctx, "create "+checksTable, func(ctx context.Context) error {
-			_, err := a.db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+checksTable+
+			_, err := a.db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS "+checks+
 				" (nonce VARCHAR(64) NOT NULL PRIMARY KEY, created_ms BIGINT NOT NULL)")
 			return err
 		})
 	}
 	if err != nil {
-		return checkErr("create "+checksTable+" at", t, err)
+		return checkErr("create "+checks+" at", t, err)
 	}
 	nonce := rand.Text()
 	now := time.Now().UnixMilli()
 	// Rows left by checks that did not finish (a crash) go after an hour.
-	if _, err := a.db.ExecContext(ctx, a.d.q("DELETE FROM "+checksTable+" WHERE created_ms < ?"), now-time.Hour.Milliseconds()); err != nil {
-		return checkErr("clear "+checksTable+" at", t, err)
+	if _, err := a.db.ExecContext(ctx, a.d.q("DELETE FROM "+checks+" WHERE created_ms < ?"), now-time.Hour.Milliseconds()); err != nil {
+		return checkErr("clear "+checks+" at", t, err)
 	}
-	if _, err := a.db.ExecContext(ctx, a.d.q("INSERT INTO "+checksTable+" (nonce, created_ms) VALUES (?, ?)"), nonce, now); err != nil {
-		return checkErr("write a nonce to "+checksTable+" at", t, err)
+	if _, err := a.db.ExecContext(ctx, a.d.q("INSERT INTO "+checks+" (nonce, created_ms) VALUES (?, ?)"), nonce, now); err != nil {
+		return checkErr("write a nonce to "+checks+" at", t, err)
 	}
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		a.db.ExecContext(ctx, a.d.q("DELETE FROM "+checksTable+" WHERE nonce = ?"), nonce)
+		a.db.ExecContext(ctx, a.d.q("DELETE FROM "+checks+" WHERE nonce = ?"), nonce)
 	}()
-	if n, err := countNonce(ctx, other, a.d, nonce); err != nil || n != 1 {
+	if n, err := countNonce(ctx, other, a.d, checks, nonce); err != nil || n != 1 {
 		return &notSharedError{a.store, fmt.Sprintf("a row written through it is not seen by a new connection to the same database (%s)", seen(n, err, t))}
 	}
 	if a.d.name == "sqlite" {
@@ -116,9 +118,9 @@ func seen(n int, err error, t target) string {
 	return fmt.Sprintf("it found %d rows", n)
 }
 
-func countNonce(ctx context.Context, db *sql.DB, d dialect, nonce string) (int, error) {
+func countNonce(ctx context.Context, db *sql.DB, d dialect, checks, nonce string) (int, error) {
 	var n int
-	err := db.QueryRowContext(ctx, d.q("SELECT COUNT(*) FROM "+checksTable+" WHERE nonce = ?"), nonce).Scan(&n)
+	err := db.QueryRowContext(ctx, d.q("SELECT COUNT(*) FROM "+checks+" WHERE nonce = ?"), nonce).Scan(&n)
 	return n, err
 }
 

@@ -49,7 +49,6 @@ func TestOpenChecksShared(t *testing.T) {
 	must(os.Link(hard, filepath.Join(dir, "hard2.db")))
 
 	const secret = "s3cr3tpw"
-	pgSecret := strings.Replace(postgresURL(), "postgres@", "postgres:"+secret+"@", 1)
 	refused := []struct{ url, why string }{
 		{"sqlite::memory:", "no file"},
 		{"sqlite::memory%3A", "no file"},
@@ -65,8 +64,6 @@ func TestOpenChecksShared(t *testing.T) {
 		{"sqlite://" + dir + "/d.db?vfs=unix-dotfile", "write lock"},
 		{"sqlite://" + hard, "2 hard links"},
 		{"sqlite://" + dir + "/hard2.db", "2 hard links"},
-		{withParam(pgSecret, "search_path=pg_temp"), "not seen by a new connection"},
-		{withParam(pgSecret, "options=-c%20search_path%3Dpg_temp"), "not seen by a new connection"},
 		{withParam(mysqlURL(), "autocommit=0"), "not seen by a new connection"},
 	}
 	for _, c := range refused {
@@ -95,6 +92,9 @@ func TestOpenChecksShared(t *testing.T) {
 		{"sqlite://" + real + "?mode=rwc", real},
 		{"sqlite://" + real + "?cache=shared", real},
 		{postgresURL(), postgresURL()},
+		// Tables named with their schema: a session's temporary tables are out of reach.
+		{withParam(postgresURL(), "search_path=pg_temp"), postgresURL()},
+		{withParam(postgresURL(), "options=-c%20search_path%3Dpg_temp"), postgresURL()},
 		{mysqlURL(), mysqlURL()},
 	} {
 		t.Run("shared "+c.url, func(t *testing.T) {

@@ -3,7 +3,10 @@
 // MySQL/MariaDB (go-sql-driver/mysql), through one code path with small per-dialect differences.
 //
 // It keeps two tables, snowfall_properties (name, value) and snowfall_manifest (one row per
-// generator id), or snowfall_<group>_properties and snowfall_<group>_manifest for a group. Lease
+// generator id), or snowfall_<group>_properties and snowfall_<group>_manifest for a group, always
+// named with their schema: on PostgreSQL public's, whoever connects and whatever its search_path
+// (Open refuses while the group's manifest also exists in another schema), on MySQL the URL's
+// database, so that every server naming one database leases from the same tables. Lease
 // times are BIGINT Unix milliseconds read from the database's clock in the statement that writes
 // them, so hosts never compare their clocks. Free is a read of the free rows, each with its mark
 // and its version (a BIGINT that every claim and release adds one to); a claim is one UPDATE
@@ -81,19 +84,24 @@ type Options struct {
 
 // Assigner is a manifest in a SQL database. It is safe for concurrent use.
 type Assigner struct {
-	db       *sql.DB
-	d        dialect
-	url      string // without password
-	props    string
-	manifest string
-	attempts int
+	db         *sql.DB
+	d          dialect
+	url        string // without password
+	props      string // the table names, qualified by their schema (see qualify)
+	manifest   string
+	schemaName string // the schema (MySQL: database) of the tables, "" for SQLite's main database
+	prefix     string // schema quoted, with a dot: what qualifies a table name, "" for SQLite
+	bare       string // the manifest's name without its schema
+	attempts   int
 
 	store string // what the leases are shared through, for messages: see Store
 
 	mu       sync.Mutex // guards prepared
 	prepared int64
-	wmu      sync.Mutex // see writer
-	borrowed bool       // db is the caller's (New)
+	wmu      sync.Mutex    // see writer
+	file     *fileIdentity // a SQLite database in a file: see checkFile
+	fmu      sync.Mutex    // guards file.replaced
+	borrowed bool          // db is the caller's (New)
 }
 
 // CheckURL returns the error Open would return for a malformed url or a bad group name, without
@@ -130,8 +138,8 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	if err != nil {
 		return nil, err
 	}
-	props, manifest, err := tableNames(opts.Group)
-	if err != nil {
+	a := &Assigner{d: t.d, url: t.display, store: t.display, attempts: opts.Attempts}
+	if err := a.qualify(opts.Group, t.schema); err != nil {
 		return nil, err
 	}
 	db, err := sql.Open(t.driver, t.dsn)
@@ -147,7 +155,7 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	}
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
-	a := &Assigner{db: db, d: t.d, url: t.display, store: t.display, props: props, manifest: manifest, attempts: opts.Attempts}
+	a.db = db
 	if a.attempts <= 0 {
 		a.attempts = 8
 	}
@@ -176,9 +184,19 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 			return nil, err // ErrNotShared, or a failed step in our words (checkErr)
 		}
 	}
+	if err := a.checkStray(ctx, t.display, t.classify); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := a.createSchema(ctx); err != nil {
 		db.Close()
 		return nil, schemaError(t.display, err, t.classify)
+	}
+	if a.d.name == "sqlite" && !opts.Unshared {
+		if err := a.holdFile(ctx, t.driver, a.store); err != nil {
+			db.Close()
+			return nil, redact.Wrap("sqlassign: open", t.display, err, t.classify)
+		}
 	}
 	return a, nil
 }
@@ -206,6 +224,7 @@ func (a *Assigner) Close() error {
 	if a.borrowed {
 		return nil
 	}
+	a.releaseFile()
 	return a.db.Close()
 }
 
@@ -218,7 +237,8 @@ func (a *Assigner) Store() string { return a.store }
 // Dialect returns "sqlite", "postgres" or "mysql".
 func (a *Assigner) Dialect() string { return a.d.name }
 
-// Tables returns the names of the properties and manifest tables.
+// Tables returns the names of the properties and manifest tables, qualified by their schema
+// (PostgreSQL: public, whoever connects; MySQL: the database the URL names).
 func (a *Assigner) Tables() (properties, manifest string) { return a.props, a.manifest }
 
 // errRace marks an attempt that lost a race and may be tried again.
@@ -402,6 +422,9 @@ func (a *Assigner) readFree(ctx context.Context, query string, args []any, seen 
 // mark is the floor's).
 func (a *Assigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall.Claim, error) {
 	id := r.Free.ID
+	if err := a.checkFile(); err != nil {
+		return snowfall.Claim{}, fmt.Errorf("sqlassign: claim generator %d: %w", id, err)
+	}
 	prev := msOf(r.Free.Mark)
 	markMs := max(r.Now.UnixMilli(), prev) + r.Ahead.Milliseconds()
 	unlock := a.writer()
@@ -431,10 +454,15 @@ func msOf(t time.Time) int64 {
 	return max(t.UnixMilli(), 0)
 }
 
-// Renew implements snowfall.Assigner: one UPDATE, one round trip. The mark only rises, in the
+// Renew implements snowfall.Assigner: one UPDATE, one round trip. On a SQLite file it first checks
+// that the file at the path is still the one Open found (checkFile): a replaced store is a lost
+// lease. The mark only rises, in the
 // statement itself: a renewal that arrives after a later one (its client gave up, the later one
 // went through on another connection) must not lower the floor of the next holder.
 func (a *Assigner) Renew(ctx context.Context, id int64, token string, lease time.Duration, mark time.Time) error {
+	if err := a.checkFile(); err != nil {
+		return fmt.Errorf("sqlassign: renew generator %d: %w", id, err)
+	}
 	defer a.writer()()
 	res, err := a.db.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+
 		" SET expires_ms = {now} + ?, mark_ms = {greatest}(mark_ms, ?), renewed_ms = {now} WHERE generator = ? AND token = ?"),

@@ -37,7 +37,9 @@ func parseURL(raw string) (drivers.Target, error) {
 		return drivers.Target{}, err
 	}
 	display := redact.Display(u, q, []string{"socket", "tls"}, nil)
-	return drivers.Target{Dialect: "mysql", Driver: "mysql", DSN: dsn, Display: display, Classify: classify}, nil
+	// The tables are named in the database the URL names (mysqlDSN refuses a URL without one),
+	// not in whatever database a session's default turns out to be.
+	return drivers.Target{Dialect: "mysql", Driver: "mysql", DSN: dsn, Display: display, Schema: strings.TrimPrefix(u.Path, "/"), Classify: classify}, nil
 }
 
 // mysqlDSN converts mysql://user:pass@host:port/db?param=value to the driver's DSN. It always

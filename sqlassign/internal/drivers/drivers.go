@@ -16,6 +16,9 @@ type Target struct {
 	// Display is the URL as messages show it: built from its parsed parts, without the password
 	// (see internal/redact).
 	Display string
+	// Schema is the schema (MySQL: the database) the tables are in, named in the URL; "" for the
+	// dialect's own choice (see sqlassign's qualify).
+	Schema string
 	// Busy reports an error of a lock conflict that opening may retry (SQLite's SQLITE_BUSY from
 	// switching a new file to WAL mode while another process does too); nil when none is.
 	Busy func(error) bool

@@ -1,0 +1,103 @@
+package sqlassign_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/sqlassign"
+)
+
+// TestSQLiteFileReplaced: the file a server holds its lease in must be the file at its path. A
+// server whose database file is renamed away (with its write-ahead log, or the log deleted) while
+// it runs went on renewing in the old file for good, while a server opening the path made a fresh
+// database and leased generator 0 again: two holders of one id, the same IDs. Now every renewal
+// first checks that the path (and its -wal) still name the files this server opened, and the
+// holder fences at the first renewal after the change: its IDs end within about one probe.
+func TestSQLiteFileReplaced(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		apply func(t *testing.T, path string)
+	}{
+		{"database and its log renamed", func(t *testing.T, path string) {
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				if err := os.Rename(path+suffix, path+".moved"+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+					t.Fatal(err)
+				}
+			}
+		}},
+		{"log deleted", func(t *testing.T, path string) {
+			for _, suffix := range []string{"-wal", "-shm"} {
+				if err := os.Remove(path + suffix); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir, err := filepath.EvalSymlinks(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "leases.db")
+			ctx := t.Context()
+			a, err := sqlassign.Open(ctx, "sqlite://"+path, sqlassign.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			const probe = 300 * time.Millisecond
+			la, err := snowfall.NewLeased(ctx, a, snowfall.LeaseSettings{Probe: probe})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer la.Close()
+			if _, err := la.Next(); err != nil {
+				t.Fatal(err)
+			}
+			c.apply(t, path)
+			changed := time.Now()
+			// The holder must fence within a lease of the change (a renewal every probe; the
+			// permit of the last one lasts a lease).
+			var last time.Time
+			for time.Since(changed) < 5*time.Second {
+				if _, err := la.Next(); err != nil {
+					if !errors.Is(err, snowfall.ErrFenced) {
+						t.Fatalf("Next: %v, want ErrFenced", err)
+					}
+					break
+				}
+				last = time.Now()
+				time.Sleep(time.Millisecond)
+			}
+			if since := last.Sub(changed); since > 2*probe+probe/2 {
+				t.Fatalf("the holder went on issuing for %v after its database file changed (a lease is %v)", since.Round(time.Millisecond), 2*probe)
+			}
+			// It stays fenced: its store is not the file at its path any more.
+			time.Sleep(3 * probe)
+			if id, err := la.Next(); err == nil {
+				t.Fatalf("Next issued %d after the holder's database file changed", id)
+			}
+			// A server opening the path gets the file there (or, when the log of the database
+			// there was deleted, may find it unreadable: a refusal is safe), and leases from it.
+			b, err := sqlassign.Open(context.Background(), "sqlite://"+path, sqlassign.Options{})
+			if err != nil {
+				t.Logf("a new server on the path: %v", err)
+				return
+			}
+			defer b.Close()
+			lb, err := snowfall.NewLeased(ctx, b, snowfall.LeaseSettings{Probe: probe})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lb.Close()
+			if _, err := lb.NextContext(ctx); err != nil && !errors.Is(err, snowfall.ErrFenced) {
+				t.Fatalf("the new server: %v", err)
+			}
+		})
+	}
+}
