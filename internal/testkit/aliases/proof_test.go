@@ -81,6 +81,9 @@ func shippedBinary(t *testing.T) string {
 	}
 	// sqlassign: the guard alone (shared.go; what the rest of the package needs lives in other files).
 	replace[filepath.Join(root, "sqlassign", "shared.go")] = filepath.Join(shipped, "sqlassign", "shared.go")
+	// and without the later check that the store stays the file at its path (which refuses a store
+	// in no file too).
+	replace[filepath.Join(root, "sqlassign", "identity.go")] = filepath.Join(shipped, "sqlassign", "identity.go")
 	b, err := json.Marshal(map[string]any{"Replace": replace})
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,7 +73,14 @@ func Run(ctx context.Context, exe string, c *Case, root string, e Env) (*Outcome
 		c.B.Args = append(c.B.Args[:len(c.B.Args):len(c.B.Args)], "--clock-offset", "-"+back.Round(time.Millisecond).String())
 	}
 	if c.B.Link[1] != "" {
-		if err := os.Link(c.B.Link[0], c.B.Link[1]); err != nil {
+		err := os.Link(c.B.Link[0], c.B.Link[1])
+		if errors.Is(err, fs.ErrNotExist) {
+			// A started, yet the file its spelling names is not there: A keeps its leases in
+			// no file at that path (a process-local store), which no other server can share.
+			o.Violation = fmt.Sprintf("A started with no file at %s: its lease store is not the file it names", c.B.Link[0])
+			return o, nil
+		}
+		if err != nil {
 			return nil, fmt.Errorf("make the hard link: %w", err)
 		}
 	}
