@@ -164,8 +164,11 @@ func (k *checker) accept(server string, ids []snowfall.ID, seq uint64) error {
 			return &OrderError{Server: server, ID: prev.id, Prev: prev.prev}
 		}
 	}
+	// With no other request in flight, no answer can cross this one: its IDs go to the floor at
+	// once, unkept.
+	alone := len(k.inflight) == 1 && k.inflight[seq] == 1
 	for _, run := range k.runs(ids) {
-		k.record(run.key, run.ids)
+		k.record(run.key, run.ids, alone)
 	}
 	k.seq++
 	return nil
@@ -204,7 +207,7 @@ func (k *checker) foldEarly() {
 		g := uint64(id) & k.mask
 		h := k.keys[g]
 		if h == nil {
-			k.record(g, []snowfall.ID{id})
+			k.record(g, []snowfall.ID{id}, true)
 			h = k.keys[g]
 			h.fold(k.seq + 1)
 			continue
@@ -251,9 +254,9 @@ func (k *checker) runs(ids []snowfall.ID) []run {
 	return out
 }
 
-// record notes ids, accepted at the current count, as the latest answer of generator key; mu
-// must be held.
-func (k *checker) record(key uint64, ids []snowfall.ID) {
+// record notes ids, accepted at the current count, as the latest answer of generator key, kept
+// whole unless alone says no request in flight can cross it; mu must be held.
+func (k *checker) record(key uint64, ids []snowfall.ID, alone bool) {
 	h := k.keys[key]
 	if h == nil {
 		if len(k.keys) >= maxGenerators {
@@ -271,6 +274,12 @@ func (k *checker) record(key uint64, ids []snowfall.ID) {
 		k.keys[key] = h
 	}
 	h.last = k.seq
+	if alone && len(h.answers) == 0 {
+		if top := ids[len(ids)-1]; !h.hasFloor || top > h.floor {
+			h.floor, h.hasFloor = top, true
+		}
+		return
+	}
 	h.answers = append(h.answers, answer{seq: k.seq, ids: slices.Clone(ids)})
 	h.held += len(ids)
 	k.crossed += len(ids)

@@ -106,8 +106,9 @@ func WithHedging(lo, hi time.Duration) Option {
 
 // WithServers adds servers after the base URL given to New; an empty base URL leaves these alone.
 // A call goes to the next server, by the policy, when one fails with a connection error, a timeout,
-// a 3xx (redirects are not followed), 5xx or 429 status, or an answer the client refuses; the
-// failed server then sits out a back-off (see WithBackoff). It also goes to the next server when
+// a 3xx (redirects are not followed), 4xx or 5xx status, or an answer the client refuses; the
+// failed server then sits out a back-off (see WithBackoff). A 4xx ends the call only when every
+// server refused the request with the same status and message. It also goes to the next server when
 // the one asked is slower than the hedge delay (see WithHedging).
 func WithServers(urls ...string) Option {
 	return func(c *config) error {
