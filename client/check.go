@@ -41,7 +41,8 @@ type checker struct {
 	crossed  int // IDs held in histories' answers, all generators
 
 	// Before the layout is known: the IDs accepted (up to maxCrossed, the latest), refused if
-	// repeated, and folded into their generators' floors when the layout becomes known.
+	// repeated, and folded into their generators' floors when the layout becomes known; after,
+	// those too far ahead to be a floor, still refused if repeated.
 	early     map[snowfall.ID]struct{}
 	earlyList []snowfall.ID
 
@@ -153,6 +154,14 @@ func (k *checker) accept(server string, ids []snowfall.ID, seq uint64) error {
 			return &FutureError{Server: server, ID: ids[len(ids)-1], Time: time.UnixMilli(ms).UTC(), Skew: k.skew}
 		}
 	}
+	for _, id := range ids {
+		if len(k.early) == 0 {
+			break
+		}
+		if _, dup := k.early[id]; dup {
+			return &OrderError{Server: server, ID: id, Prev: id}
+		}
+	}
 	oldest := k.oldest()
 	for _, run := range k.runs(ids) {
 		h := k.keys[run.key]
@@ -200,8 +209,11 @@ func (k *checker) acceptEarly(server string, ids []snowfall.ID) error {
 // wrong.
 func (k *checker) foldEarly() {
 	limit := k.now().Add(k.skew).UnixMilli()
+	keep := map[snowfall.ID]struct{}{}
 	for _, id := range k.earlyList {
 		if k.skew > 0 && k.timeOf(id) > limit {
+			// Too far ahead to be a floor: kept to be refused as a repeat (see accept).
+			keep[id] = struct{}{}
 			continue
 		}
 		g := uint64(id) & k.mask
@@ -216,7 +228,7 @@ func (k *checker) foldEarly() {
 			h.floor, h.hasFloor = id, true
 		}
 	}
-	k.early, k.earlyList = nil, nil
+	k.early, k.earlyList = keep, nil
 }
 
 // run is the IDs of one generator within an answer, in order.
