@@ -208,9 +208,10 @@ func (c *Client) NextID(ctx context.Context) (snowfall.ID, error) {
 
 // fetchOne asks a server for one ID.
 func (c *Client) fetchOne(ctx context.Context) (snowfall.ID, error) {
-	c.learnLayout(ctx)
+	lw := c.learnLayout(ctx)
 	var id snowfall.ID
 	err := c.do(ctx, request{op: "next id", path: "/", limit: 64, lat: &c.one, ids: true}, func(s *endpoint, b []byte, seq uint64) error {
+		lw.wait(ctx)
 		v, ok := parseDecimal(bytes.TrimSpace(b))
 		if !ok {
 			return fmt.Errorf("%w: GET / returned %q, not a decimal ID", ErrBadResponse, clip(string(b)))
@@ -251,10 +252,11 @@ func (c *Client) NextIDs(ctx context.Context, n int) ([]snowfall.ID, error) {
 
 // fetchBatch appends k IDs (1 ≤ k ≤ MaxBatch) from one GET /ids request to dst.
 func (c *Client) fetchBatch(ctx context.Context, dst []snowfall.ID, k int) ([]snowfall.ID, error) {
-	c.learnLayout(ctx)
+	lw := c.learnLayout(ctx)
 	start := len(dst)
 	err := c.do(ctx, request{op: "next ids", path: "/ids?n=" + strconv.Itoa(k), accept: "text/plain", limit: int64(k)*21 + 64, lat: &c.batch, ids: true},
 		func(s *endpoint, b []byte, seq uint64) error {
+			lw.wait(ctx)
 			var err error
 			dst, err = ParseIDLines(dst[:start], b)
 			if err != nil {

@@ -24,16 +24,17 @@ const (
 
 // learnLayout makes sure the layout is being learned before an ID request: while it is unknown
 // and no request for it is in flight or pausing, it asks GET /stats on a goroutine of the client.
-// The call waits for that request at most its hedge delay (a quarter of what is left of its
-// deadline, if less; not at all without hedging), then goes on: its IDs are checked within their
-// answer and against the IDs received before the layout was known, and raise their generators'
-// floors once it is known.
-func (c *Client) learnLayout(ctx context.Context) {
+// It returns at once; the call sends its ID request meanwhile, and before it checks the answer it
+// waits for the layout (layoutWait.wait) until its hedge delay after the call began (a quarter of
+// its deadline, if less; not at all without hedging). Then it goes on: while the layout is
+// unknown, IDs are checked within their answer and against the IDs received before, and raise
+// their generators' floors once it is known.
+func (c *Client) learnLayout(ctx context.Context) layoutWait {
 	k := c.check
 	k.mu.Lock()
 	if k.known {
 		k.mu.Unlock()
-		return
+		return layoutWait{}
 	}
 	ch := k.learn.running
 	if ch == nil && !c.closed.Load() && !c.now().Before(k.learn.retryAt) {
@@ -44,19 +45,34 @@ func (c *Client) learnLayout(ctx context.Context) {
 	}
 	k.mu.Unlock()
 	if ch == nil {
-		return
+		return layoutWait{}
 	}
 	wait := c.hedgeDelay(&c.other)
 	if d, ok := ctx.Deadline(); ok {
 		wait = min(wait, time.Until(d)/4)
 	}
-	if wait <= 0 {
+	return layoutWait{ch: ch, until: time.Now().Add(wait)}
+}
+
+// layoutWait is how long an ID request waits for the layout being learned.
+type layoutWait struct {
+	ch    chan struct{} // closed when the learning ends; nil for no wait
+	until time.Time
+}
+
+// wait returns when the learning ended, or at w.until, or when ctx ends.
+func (w layoutWait) wait(ctx context.Context) {
+	if w.ch == nil {
 		return
 	}
-	t := time.NewTimer(wait)
+	d := time.Until(w.until)
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-ch:
+	case <-w.ch:
 	case <-t.C:
 	case <-ctx.Done():
 	}
