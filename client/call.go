@@ -118,6 +118,7 @@ func (k *call) finish() {
 
 // discard drops the answer of an attempt that lost, counting its IDs.
 func (k *call) discard(a *attemptResult) {
+	k.c.check.done(a.seq)
 	if a.body == nil {
 		return
 	}
@@ -149,9 +150,11 @@ func countLines(b []byte) int {
 // attempt has not answered within the hedge delay (about the observed p99 latency), the next server
 // is asked too, and the first answer that accept takes wins; the others are cancelled, and IDs in
 // answers that arrive anyway are discarded and counted. A server that fails (a connection error, a
-// 3xx, 5xx or 429 status, an answer accept refuses, no answer within its bound, or none before the
-// call's deadline) backs off; a 4xx status ends the call, as every server would say the same. When
-// every server failed, the call asks them all again after short pauses, within retryWindow.
+// 3xx, 4xx or 5xx status, an answer accept refuses, no answer within its bound, or none before the
+// call's deadline) backs off, and the next server is asked. When every server of a round refused
+// the request with the same 4xx status and message, the call ends at once: that answer is about the
+// request, and none of them backs off for it. When every server failed otherwise, the call asks
+// them all again after short pauses, within retryWindow.
 //
 // accept runs on the caller's goroutine, once per answer, until it returns nil; seq is the checker's
 // count when the request was sent.
@@ -172,8 +175,15 @@ func (c *Client) do(ctx context.Context, req request, accept func(s *endpoint, b
 		inflight []*attemptResult
 		failures []Failure
 		pause    = firstRetryPause
-		hung     bool // an attempt of this round ran out of its bound
+		hung     bool             // an attempt of this round ran out of its bound
+		refusers []*attemptResult // attempts answered with a 4xx (not 429): their back-off waits (see below)
 	)
+	penalize := func() {
+		for _, a := range refusers {
+			c.failed(a.s, a.err)
+		}
+		refusers = nil
+	}
 	// A server backing off gets a short bound: it failed just before, and if it answers at all it
 	// answers within a few of this kind of request's p99 latencies. While every server is backing
 	// off, all are asked at once.
@@ -194,7 +204,7 @@ func (c *Client) do(ctx context.Context, req request, accept func(s *endpoint, b
 			if down && (bound <= 0 || probe < bound) {
 				bound = probe
 			}
-			a := &attemptResult{s: s, seq: c.check.snapshot(), started: time.Now(), bound: bound}
+			a := &attemptResult{s: s, seq: c.check.sent(), started: time.Now(), bound: bound}
 			inflight = append(inflight, a)
 			go c.attempt(actx, k, a)
 			if !down || next == n || order[next].down.Load() <= now {
@@ -223,27 +233,35 @@ func (c *Client) do(ctx context.Context, req request, accept func(s *endpoint, b
 				err = accept(a.s, a.body.Bytes(), a.seq)
 				putBuf(a.body)
 				a.body = nil
-				if err == nil {
-					req.lat.add(a.took)
-					c.healthy(a.s)
-					return nil
-				}
-				if errors.Is(err, ErrIDOrder) {
-					c.counters.refused.Add(1)
-				}
+			}
+			c.check.done(a.seq)
+			if err == nil {
+				req.lat.add(a.took)
+				c.healthy(a.s)
+				penalize()
+				return nil
+			}
+			if errors.Is(err, ErrIDOrder) {
+				c.counters.refused.Add(1)
 			}
 			if ctx.Err() != nil {
+				penalize()
 				return c.ended(ctx, req, failures, append(inflight, a), hedge)
-			}
-			var se *ServerError
-			if errors.As(err, &se) && !se.retryable() {
-				return fmt.Errorf("client: %s: %w", req.op, err)
 			}
 			if a.timedOut {
 				c.counters.timedOut.Add(1)
 				hung = true
 			}
-			c.failed(a.s, err)
+			// A 4xx other than 429 may be about the request (every server would refuse it
+			// alike) or about the server (a proxy's 404, 403, 421, an impostor): it is that
+			// server's failure, and the next server is asked. It backs off once the call
+			// knows which: when another server answers, or refuses otherwise.
+			if se := (*ServerError)(nil); errors.As(err, &se) && !se.retryable() {
+				a.err = err
+				refusers = append(refusers, a)
+			} else {
+				c.failed(a.s, err)
+			}
 			failures = append(failures, Failure{Server: a.s.base, Err: err})
 			if next < n {
 				launch()
@@ -256,9 +274,17 @@ func (c *Client) do(ctx context.Context, req request, accept func(s *endpoint, b
 				// milliseconds: while the retry window and the call's deadline leave time, pause and
 				// ask them all again. Servers that hang are not asked again: that takes time a
 				// refusal does not, and they just had their bound.
-				if hung || pause+time.Since(began) >= retryWindow || hasDeadline && time.Until(deadline) <= pause {
+				if sameRefusal(failures, n) {
+					// Every server refused the request alike: it is about the request, and a
+					// second round would get the same. No server backs off for it.
+					refusers = nil
 					return c.allFailed(req.op, failures, nil)
 				}
+				if hung || pause+time.Since(began) >= retryWindow || hasDeadline && time.Until(deadline) <= pause {
+					penalize()
+					return c.allFailed(req.op, failures, nil)
+				}
+				penalize()
 				t := time.NewTimer(pause)
 				select {
 				case <-t.C:
@@ -283,9 +309,31 @@ func (c *Client) do(ctx context.Context, req request, accept func(s *endpoint, b
 			launch()
 			timer.Reset(hedge)
 		case <-ctx.Done():
+			penalize()
 			return c.ended(ctx, req, failures, inflight, hedge)
 		}
 	}
+}
+
+// sameRefusal reports whether failures are one refusal of each of the n servers of a round, all
+// with the same 4xx status (not 429) and message: an answer about the request, not the servers.
+func sameRefusal(failures []Failure, n int) bool {
+	if len(failures) != n {
+		return false
+	}
+	var first *ServerError
+	for _, f := range failures {
+		var se *ServerError
+		if !errors.As(f.Err, &se) || se.retryable() {
+			return false
+		}
+		if first == nil {
+			first = se
+		} else if se.Status != first.Status || se.Message != first.Message {
+			return false
+		}
+	}
+	return true
 }
 
 // ended builds the error of a call whose context ended while attempts were in flight. When the

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/api"
+	"github.com/snowfall-go/snowfall/internal/redact"
 )
 
 // MaxBatch is the most IDs one request to GET /ids asks for; NextIDs splits larger counts.
@@ -47,6 +48,10 @@ type Client struct {
 
 	closed    atomic.Bool
 	closeOnce sync.Once
+	// The client's own goroutines (layout learning) stop when bgCtx ends, and bg waits for them.
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
 }
 
 // New returns a client for the server at baseURL (such as "http://localhost:8910"; a bare
@@ -55,7 +60,7 @@ type Client struct {
 // range. With WithPrefetch it starts a goroutine that Close stops.
 func New(baseURL string, opts ...Option) (*Client, error) {
 	cfg := config{timeout: DefaultTimeout, backoff: DefaultBackoff, now: time.Now,
-		hedgeMin: DefaultHedgeMin, hedgeMax: DefaultHedgeMax}
+		hedgeMin: DefaultHedgeMin, hedgeMax: DefaultHedgeMax, maxSkew: DefaultMaxSkew}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, err
@@ -76,12 +81,14 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		now:      cfg.now,
 		hedgeMin: cfg.hedgeMin,
 		hedgeMax: cfg.hedgeMax,
-		check:    newChecker(cfg.layout, cfg.layoutSet),
+		check:    newChecker(cfg.layout, cfg.layoutSet, cfg.maxSkew, cfg.now),
 	}
-	for _, u := range urls {
+	c.bgCtx, c.bgCancel = context.WithCancel(context.Background())
+	for i, u := range urls {
 		base, err := normalize(u)
 		if err != nil {
-			return nil, err
+			c.bgCancel()
+			return nil, fmt.Errorf("%w: server %d of %d (value hidden): %w", ErrInvalidURL, i+1, len(urls), err)
 		}
 		c.servers = append(c.servers, &endpoint{base: base})
 	}
@@ -106,26 +113,38 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 // noRedirect makes an http.Client return a redirect as the answer instead of following it.
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// normalize checks a server address and returns it without a trailing slash.
+// normalize checks a server address and returns it without a trailing slash. Its errors are fixed
+// words (redact.ParseURL's, or its own): they never quote the address, which may hold a password.
 func normalize(s string) (string, error) {
 	raw := strings.TrimSpace(s)
 	if !strings.Contains(raw, "://") {
 		raw = "http://" + raw
 	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("%w: %q: %w", ErrInvalidURL, clip(s), err)
+	u, q, err := redact.ParseURL(raw)
+	switch {
+	case err != nil:
+		return "", err
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", errors.New("its scheme is not http or https")
+	case u.User != nil:
+		return "", errors.New("it holds a user or password, which the client does not send")
+	case u.Host == "" || u.Hostname() == "":
+		return "", errors.New("it has no host")
+	case u.RawQuery != "" || len(q) > 0 || u.Fragment != "" || u.ForceQuery:
+		return "", errors.New("it holds a query or fragment: want scheme://host[:port][/path]")
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("%w: %q: scheme %q is not http or https", ErrInvalidURL, clip(s), u.Scheme)
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return "", fmt.Errorf("%w: %q has no host", ErrInvalidURL, clip(s))
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("%w: %q: want scheme://host[:port][/path] without user, query or fragment", ErrInvalidURL, clip(s))
+	if _, err := strconv.ParseUint(cmpOr(u.Port(), "0"), 10, 16); err != nil {
+		return "", errors.New("its port is not a number in [0, 65535]")
 	}
 	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
+}
+
+// cmpOr returns s, or def when s is empty.
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // newTransport returns a transport tuned for many small requests to a few hosts: it keeps enough
@@ -150,7 +169,11 @@ func newTransport() *http.Transport {
 // transport. Calls after Close return ErrClosed. Close is idempotent and always returns nil.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		c.check.mu.Lock() // learnLayout starts a goroutine only while not closed, under mu
 		c.closed.Store(true)
+		c.check.mu.Unlock()
+		c.bgCancel()
+		c.bg.Wait()
 		if c.pre != nil {
 			c.pre.stop()
 		}
@@ -185,9 +208,10 @@ func (c *Client) NextID(ctx context.Context) (snowfall.ID, error) {
 
 // fetchOne asks a server for one ID.
 func (c *Client) fetchOne(ctx context.Context) (snowfall.ID, error) {
-	c.learnLayout(ctx)
+	lw := c.learnLayout(ctx)
 	var id snowfall.ID
 	err := c.do(ctx, request{op: "next id", path: "/", limit: 64, lat: &c.one, ids: true}, func(s *endpoint, b []byte, seq uint64) error {
+		lw.wait(ctx)
 		v, ok := parseDecimal(bytes.TrimSpace(b))
 		if !ok {
 			return fmt.Errorf("%w: GET / returned %q, not a decimal ID", ErrBadResponse, clip(string(b)))
@@ -228,10 +252,11 @@ func (c *Client) NextIDs(ctx context.Context, n int) ([]snowfall.ID, error) {
 
 // fetchBatch appends k IDs (1 ≤ k ≤ MaxBatch) from one GET /ids request to dst.
 func (c *Client) fetchBatch(ctx context.Context, dst []snowfall.ID, k int) ([]snowfall.ID, error) {
-	c.learnLayout(ctx)
+	lw := c.learnLayout(ctx)
 	start := len(dst)
 	err := c.do(ctx, request{op: "next ids", path: "/ids?n=" + strconv.Itoa(k), accept: "text/plain", limit: int64(k)*21 + 64, lat: &c.batch, ids: true},
 		func(s *endpoint, b []byte, seq uint64) error {
+			lw.wait(ctx)
 			var err error
 			dst, err = ParseIDLines(dst[:start], b)
 			if err != nil {
@@ -275,6 +300,9 @@ func (c *Client) Stats(ctx context.Context) (api.Stats, error) {
 func (c *Client) Decode(ctx context.Context, id snowfall.ID) (snowfall.Decoded, error) {
 	if c.closed.Load() {
 		return snowfall.Decoded{}, ErrClosed
+	}
+	if id < 0 {
+		return snowfall.Decoded{}, fmt.Errorf("%w: decode: id %d out of range [0, %d]", ErrInvalidOption, id, int64(1<<63-1))
 	}
 	var d snowfall.Decoded
 	err := c.do(ctx, request{op: "decode", path: "/decode/" + id.String(), accept: "application/json", limit: 1 << 16, lat: &c.other}, func(_ *endpoint, b []byte, _ uint64) error {

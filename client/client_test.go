@@ -238,20 +238,23 @@ func TestDecode(t *testing.T) {
 	}
 }
 
-// TestBadRequestNoFailover checks that a 400 ends the call: the next server would say the same.
-func TestBadRequestNoFailover(t *testing.T) {
-	a, b := startServer(t, 1), startServer(t, 2)
-	c := newClient(t, a.URL, WithServers(b.URL))
-	_, err := c.Decode(context.Background(), -1)
-	var se *ServerError
-	if !errors.As(err, &se) || se.Status != http.StatusBadRequest || se.Message == "" || se.Server != a.URL {
-		t.Fatalf("Decode(-1) error = %v, want a ServerError 400 from %s with a message", err, a.URL)
+// TestBadRequestFailsOver: a 400 from one server is that server's failure (issue 21: it ended the
+// call): the next server answers. An argument every server would refuse is refused before any
+// request.
+func TestBadRequestFailsOver(t *testing.T) {
+	bad := startHandler(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"no"}`, http.StatusBadRequest)
+	})
+	b := startServer(t, 2)
+	c := newClient(t, bad.URL, WithServers(b.URL))
+	if _, err := c.Decode(context.Background(), 5); err != nil {
+		t.Fatalf("Decode(5) = %v, want the second server's answer", err)
 	}
-	if !errors.Is(err, ErrServer) || errors.Is(err, ErrAllFailed) {
-		t.Errorf("Decode(-1) error = %v, want ErrServer and not ErrAllFailed", err)
+	if _, err := c.Decode(context.Background(), -1); !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), "-1") {
+		t.Errorf("Decode(-1) error = %v, want ErrInvalidOption naming -1", err)
 	}
-	if n := b.hits.Load(); n != 0 {
-		t.Errorf("second server got %d requests, want 0", n)
+	if n := b.hits.Load(); n != 1 {
+		t.Errorf("second server got %d requests, want 1", n)
 	}
 }
 

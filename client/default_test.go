@@ -118,8 +118,10 @@ func TestKeepAlive(t *testing.T) {
 	t.Cleanup(counted.Close)
 	c := newClient(t, counted.URL)
 	collect(t, 1, 200, func() ([]snowfall.ID, error) { return nextOne(c) })
-	if n := dials.Load(); n != 1 {
-		t.Errorf("200 sequential calls opened %d connections, want 1", n)
+	// The layout is learned (GET /stats) while the first call's request is under way: two
+	// connections at most, then every call reuses one.
+	if n := dials.Load(); n > 2 {
+		t.Errorf("200 sequential calls opened %d connections, want at most 2", n)
 	}
 	dials.Store(0)
 	collect(t, 16, 100, func() ([]snowfall.ID, error) { return nextOne(c) })

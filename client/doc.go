@@ -29,9 +29,11 @@
 //     takes the first good answer; IDs in answers that lose are discarded and counted
 //     (ClientStats), never handed out;
 //   - a server that fails (a connection error, no answer in its bound or before the call's
-//     deadline, a 3xx, 5xx or 429 status, an answer the client refuses) backs off, longer after each
-//     failure and as long as its Retry-After asks; servers backing off or slow are asked after the
-//     others, with either policy;
+//     deadline, a 3xx, 4xx or 5xx status, an answer the client refuses) backs off, longer after
+//     each failure and as long as its Retry-After asks; servers backing off or slow are asked after
+//     the others, with either policy. A 4xx ends a call only when every server refused the request
+//     with the same status and message; arguments every server would refuse are refused before any
+//     request;
 //   - when every server refused, the call asks them all again after 25, 50 and 100 ms, within
 //     250 ms of its start; when none answers, the call returns an AllFailedError carrying each
 //     server's error. Servers known to be failing get short bounds and are asked at once, so a
@@ -42,11 +44,17 @@
 // printable and clipped to 512 bytes. Redirects are never followed.
 //
 // The client trusts no server with its IDs: NextIDs takes at most MaxNextIDs; an answer whose IDs
-// do not increase is refused; and every ID must be above each ID of its generator (the node fields
-// of the layout) that the client had received before the request was sent, so a server that
-// replays IDs gets an OrderError (ErrIDOrder), not IDs handed out twice. Every Snowfall fleet keeps
-// that order, across restarts and takeovers. The client learns the layout from the first GET
-// /stats that names one, or takes it from WithLayout.
+// do not increase is refused; every ID must be above each ID of its generator (the node fields of
+// the layout) that the client had received before the request was sent, and differ from each one
+// received while the request was in flight, so a server that replays IDs gets an OrderError
+// (ErrIDOrder), not IDs handed out twice. Every Snowfall fleet keeps that order, across restarts and
+// takeovers. An ID dated more than WithMaxSkew ahead of the client's clock is refused too (a
+// FutureError), before it can raise its generator's floor. The client learns the layout from GET
+// /stats on a goroutine of its own, asking again with a growing pause while that fails, or takes
+// it from WithLayout; calls do not wait for it beyond their hedge delay.
+//
+// A server address with a user or password is refused; no error, log line or rendering of the
+// client shows it.
 //
 // With WithPrefetch, NextID takes IDs from a buffer that a background goroutine fills with batch
 // requests, so it rarely waits on the network. Refills are bounded and hedged like calls, so a server

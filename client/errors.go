@@ -64,8 +64,10 @@ func (e *ServerError) Error() string {
 // Is reports whether target is ErrServer.
 func (e *ServerError) Is(target error) bool { return target == ErrServer }
 
-// retryable reports whether another server may succeed where this one failed: 5xx, 429, and 3xx
-// (a redirect, which the client does not follow). Other 4xx statuses say the request is wrong.
+// retryable reports whether the status says the server failed, whatever the request: 5xx, 429,
+// and 3xx (a redirect, which the client does not follow). Other 4xx statuses may be about the
+// request or about the server (a proxy's 404, an impostor): a call asks the other servers, and
+// ends at once only when all of them refused alike (sameRefusal).
 func (e *ServerError) retryable() bool {
 	return e.Status >= 500 || e.Status == 429 || e.Status >= 300 && e.Status < 400
 }

@@ -113,9 +113,10 @@ func TestRetryAfterPerServer(t *testing.T) {
 	var fenced atomic.Bool
 	fenced.Store(true)
 	var aHits atomic.Int64
+	b := startServer(t, 2)
 	a := startHandler(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
-			http.NotFound(w, r) // GET /stats: the layout is learned from the other server
+			b.Config.Handler.ServeHTTP(w, r) // GET /stats: the other server's layout
 			return
 		}
 		aHits.Add(1)
@@ -126,7 +127,6 @@ func TestRetryAfterPerServer(t *testing.T) {
 		}
 		w.Write([]byte("12345"))
 	})
-	b := startServer(t, 2)
 	c := newClient(t, a.URL, WithServers(b.URL), WithBackoff(10*time.Millisecond))
 	for range 10 {
 		callWithin(t, c, time.Second)

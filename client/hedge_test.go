@@ -28,15 +28,22 @@ type memFleet struct {
 	crossed func() bool
 	refuse  func(server int) bool // answer 503 at once, with Retry-After: 1
 
+	base   int64 // the tick the fleet was made in
 	mu     sync.Mutex
-	tick   []int64
-	issued int // IDs issued
-	lost   int // IDs issued for requests cancelled before their answer
+	tick   []int64 // IDs issued by each server
+	issued int     // IDs issued
+	lost   int     // IDs issued for requests cancelled before their answer
 	hits   []int
 }
 
+// newMemFleet returns a fleet whose IDs are dated at the time it is made (a synctest bubble's
+// clock starts in 2000: the layout's epoch is before it) and stay within seconds of it.
 func newMemFleet(n int, delay func(int) time.Duration) *memFleet {
-	return &memFleet{layout: snowfall.DefaultLayout(), delay: delay, tick: make([]int64, n), hits: make([]int, n)}
+	l, err := snowfall.DefaultLayout().WithEpoch(time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		panic(err)
+	}
+	return &memFleet{layout: l, delay: delay, tick: make([]int64, n), hits: make([]int, n), base: l.Ticks(time.Now())}
 }
 
 func (m *memFleet) urls() (first string, rest []string) {
@@ -66,7 +73,8 @@ func (m *memFleet) RoundTrip(r *http.Request) (*http.Response, error) {
 	var body strings.Builder
 	for range n {
 		m.tick[srv]++
-		id, err := m.layout.Compose(m.layout.Ticks(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))+m.tick[srv], 0, snowfall.Node{Generator: int64(srv)})
+		per := m.layout.PerTick()
+		id, err := m.layout.Compose(m.base+m.tick[srv]/per, m.tick[srv]%per, snowfall.Node{Generator: int64(srv)})
 		if err != nil {
 			m.mu.Unlock()
 			return nil, err

@@ -19,6 +19,9 @@ const (
 	// DefaultHedgeMin and DefaultHedgeMax bound the hedge delay unless WithHedging says otherwise.
 	DefaultHedgeMin = 10 * time.Millisecond
 	DefaultHedgeMax = 50 * time.Millisecond
+	// DefaultMaxSkew is how far ahead of the client's clock an ID may be dated unless WithMaxSkew
+	// says otherwise.
+	DefaultMaxSkew = 10 * time.Second
 )
 
 // maxRetryAfter bounds how long a server's Retry-After keeps it out of turn.
@@ -53,6 +56,23 @@ type config struct {
 	layoutSet  bool
 	hedgeMin   time.Duration
 	hedgeMax   time.Duration
+	maxSkew    time.Duration
+}
+
+// WithMaxSkew sets how far ahead of the client's clock the time of an ID may be (DefaultMaxSkew
+// unless set), d in (0, 24h]. An answer holding an ID dated further ahead (a server whose clock runs
+// far ahead, or a hostile one) is refused with a FutureError and the next server is asked, before
+// the ID can raise its generator's floor; so a floor, which refuses IDs of its generator at or
+// below it, blocks the honest IDs of its generator for at most d. Servers whose clocks run ahead by
+// more than d see every answer refused: keep d above the clock differences of the fleet.
+func WithMaxSkew(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 || d > 24*time.Hour {
+			return fmt.Errorf("%w: max skew %v out of range (0, 24h]", ErrInvalidOption, d)
+		}
+		c.maxSkew = d
+		return nil
+	}
 }
 
 // WithLayout tells the client the layout of its servers' IDs (the zero Layout is the default
@@ -86,8 +106,9 @@ func WithHedging(lo, hi time.Duration) Option {
 
 // WithServers adds servers after the base URL given to New; an empty base URL leaves these alone.
 // A call goes to the next server, by the policy, when one fails with a connection error, a timeout,
-// a 3xx (redirects are not followed), 5xx or 429 status, or an answer the client refuses; the
-// failed server then sits out a back-off (see WithBackoff). It also goes to the next server when
+// a 3xx (redirects are not followed), 4xx or 5xx status, or an answer the client refuses; the
+// failed server then sits out a back-off (see WithBackoff). A 4xx ends the call only when every
+// server refused the request with the same status and message. It also goes to the next server when
 // the one asked is slower than the hedge delay (see WithHedging).
 func WithServers(urls ...string) Option {
 	return func(c *config) error {

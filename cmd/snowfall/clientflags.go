@@ -50,8 +50,8 @@ func (sf *serverFlags) client(cmd string, getenv func(string) string) (*client.C
 	c, err := client.New(sf.server.URL().Raw(), client.WithTimeout(sf.timeout))
 	switch {
 	case errors.Is(err, client.ErrInvalidURL):
-		// Not expected after ParseServerURL; the client's message quotes the URL.
-		return nil, cli.Usagef("%s: %s: the client refuses the URL (value hidden)", cmd, name)
+		// Not expected after ParseServerURL; the client's message names no part of the URL.
+		return nil, cli.Usagef("%s: %s: %w", cmd, name, err)
 	case errors.Is(err, client.ErrInvalidOption):
 		return nil, cli.Usagef("%s: --timeout: %w", cmd, err)
 	}
