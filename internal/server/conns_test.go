@@ -170,3 +170,66 @@ func TestReclaimMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestCapReclaimsStalled: a listener whose cap is full of connections stuck on their clients
+// (answers not read, bodies trickled, or more silent clients than the cap waiting behind it) does
+// not freeze: a new client is served within a bound, on the API listener and on the admin one
+// (whose cap is small: anyone who reaches it could otherwise lock operators out of /metrics).
+func TestCapReclaimsStalled(t *testing.T) {
+	const bound = 2 * time.Second
+	unread := func(path string) func(t *testing.T, addr string, n int) {
+		return func(t *testing.T, addr string, n int) {
+			for _, c := range dialN(t, addr, n, "") {
+				c.(*net.TCPConn).SetReadBuffer(1024)
+				go func() {
+					for range 500 { // pipelined, never read: the server's writes stall
+						c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+						if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path); err != nil {
+							return
+						}
+					}
+				}()
+			}
+		}
+	}
+	slowBody := func(t *testing.T, addr string, n int) {
+		for _, c := range dialN(t, addr, n, "GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n") {
+			go func() {
+				for range 100 {
+					time.Sleep(50 * time.Millisecond)
+					if _, err := c.Write([]byte("b")); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}
+	silent := func(t *testing.T, addr string, n int) { dialN(t, addr, 6*n, "") }
+	for _, c := range []struct {
+		name  string
+		admin bool
+		fill  func(t *testing.T, addr string, n int)
+	}{
+		{"API, answers unread", false, unread("/ids?n=100000")},
+		{"API, bodies a byte at a time", false, slowBody},
+		{"API, six times the cap of silent clients", false, silent},
+		{"admin, answers unread", true, unread("/metrics")},
+		{"admin, bodies a byte at a time", true, slowBody},
+		{"admin, six times the cap of silent clients", true, silent},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			const apiCap = 4
+			api, admin := serveAdmin(t, server.Config{Source: newGenerator(t, snowfall.Settings{}), MaxConns: apiCap})
+			addr, n := api, apiCap
+			if c.admin {
+				addr, n = admin, server.DefaultAdminMaxConns
+			}
+			c.fill(t, addr, n)
+			time.Sleep(500 * time.Millisecond) // the writes stall, the bodies trickle
+			for _, path := range []string{"/livez", "/metrics"} {
+				took := probeWithin(t, addr, path, 200, bound)
+				t.Logf("%s answered in %v", path, took.Round(time.Millisecond))
+			}
+		})
+	}
+}
