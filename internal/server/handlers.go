@@ -307,8 +307,7 @@ var errBusy = errors.New("server: too many batch requests at once")
 func (s *Server) headIDs(w http.ResponseWriter, contentType []string) int {
 	h := w.Header()
 	h["Cache-Control"] = noStore
-	if err := s.notReady(); err != nil {
-		s.noteReady(err)
+	if err := s.checkReady(); err != nil {
 		h["Retry-After"] = retryAfter(err)
 		return writeError(w, http.StatusServiceUnavailable, publicReason(err, s.now()))
 	}
@@ -375,7 +374,7 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 		err = le // "fenced" would say that a lease was held
 	}
 	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, errBusy) {
-		s.noteReady(err)
+		s.checkReady() // what /readyz says, not this request's wording of it
 	}
 	w.Header()["Retry-After"] = retryAfter(err)
 	msg := publicReason(err, s.now())

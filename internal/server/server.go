@@ -256,7 +256,7 @@ func (s *Server) ServeAdmin(ctx context.Context, ln, admin net.Listener) error {
 		s.log.Info("serving", "addr", ln.Addr().String(), "layout", l.Name(), "spec", l.Spec(),
 			"epoch", l.Epoch().Format(time.RFC3339Nano))
 	}
-	s.noteReady(s.notReady()) // a mark far ahead of the clock, a layout that ran out: say so at once
+	s.checkReady() // a mark far ahead of the clock, a layout that ran out: say so at once
 	var serveErr error
 	select {
 	case serveErr = <-failed:
