@@ -185,6 +185,7 @@ func New(c Config) (*Server, error) {
 	s.started = s.now()
 	s.reg = prometheus.NewRegistry()
 	s.metrics = newHTTPMetrics()
+	s.metrics.log = s.log
 	if err := s.register(); err != nil {
 		return nil, err
 	}
