@@ -1,15 +1,11 @@
 package main
 
 import (
-	"io"
-	"log"
 	"log/slog"
 	"net"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/snowfall-go/snowfall/internal/redact"
 )
@@ -67,7 +63,7 @@ func TestDriverLogBlotsTheURL(t *testing.T) {
 	var b strings.Builder
 	raw := "mysql://snow:p%40ss%2Fw0rd@db.example:3306/ids"
 	d := routeMySQLLog(slog.New(slog.NewTextHandler(&b, nil)), redact.New(raw, "mysql://snow:xxxxx@db.example:3306/ids"))
-	defer mysql.SetLogger(log.New(io.Discard, "", 0))
+	defer mysqlTarget.Store(nil)
 	for _, msg := range []string{"dial " + raw + " failed", "auth p@ss/w0rd refused", "escaped p%40ss%2Fw0rd"} {
 		b.Reset()
 		d.Print(msg)
