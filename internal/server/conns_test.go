@@ -233,3 +233,43 @@ func TestCapReclaimsStalled(t *testing.T) {
 		})
 	}
 }
+
+// TestBodyNotRead: a request that brings a body (no path takes one) is answered at once, whatever
+// the body's length or pace, and its connection closed: net/http does not wait to read the body
+// first.
+func TestBodyNotRead(t *testing.T) {
+	api, admin := serveAdmin(t, server.Config{Source: newGenerator(t, snowfall.Settings{})})
+	for _, c := range []struct{ name, head string }{
+		{"small", "Content-Length: 10\r\n"},
+		{"large", "Content-Length: 1000000\r\n"},
+		{"chunked", "Transfer-Encoding: chunked\r\n"},
+		{"expect 100-continue", "Expect: 100-continue\r\nContent-Length: 10\r\n"},
+	} {
+		for listener, addr := range map[string]string{"API": api, "admin": admin} {
+			t.Run(listener+", "+c.name, func(t *testing.T) {
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				fmt.Fprintf(conn, "GET /livez HTTP/1.1\r\nHost: x\r\n%s\r\nb", c.head) // one byte of the body, then no more
+				conn.SetReadDeadline(time.Now().Add(time.Second))
+				start := time.Now()
+				br := bufio.NewReader(conn)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("no answer within 1s: %v", err)
+				}
+				io.ReadAll(resp.Body)
+				if resp.StatusCode != 200 || !resp.Close {
+					t.Errorf("%d, Close %v: want 200 and the connection closed", resp.StatusCode, resp.Close)
+				}
+				conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+				if _, err := br.ReadByte(); err == nil || isTimeout(err) {
+					t.Errorf("after the answer: %v, want the connection closed", err)
+				}
+				t.Logf("answered in %v", time.Since(start).Round(time.Millisecond))
+			})
+		}
+	}
+}
