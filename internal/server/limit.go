@@ -42,7 +42,7 @@ type limiter struct {
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{} // the open connections
-	changed chan struct{}      // closed (and replaced) when a connection closes, or goes idle or starts a write while an Accept waits
+	changed chan struct{}      // closed (and replaced) when a connection closes, goes idle or starts closing while an Accept waits
 	closed  bool
 	done    chan struct{} // closed by Close
 }
@@ -117,8 +117,9 @@ const (
 	quiet          // idle between requests, or closing
 )
 
-// quietest returns the connection to reclaim, or nil and how long until a write under way stalls
-// (zero: none will by itself). l.mu is held.
+// quietest returns the connection to reclaim, or nil and how long to wait before looking again:
+// until the first write under way stalls, else stallGrace (a write that begins meanwhile does not
+// signal: the hot path takes no lock). l.mu is held.
 func (l *limiter) quietest(now time.Time) (*conn, time.Duration) {
 	var best *conn
 	bestRank, bestSince := busy, int64(0)
@@ -151,10 +152,13 @@ func (l *limiter) quietest(now time.Time) (*conn, time.Duration) {
 	if best != nil {
 		return best, 0
 	}
+	if next == 0 {
+		next = stallGrace
+	}
 	return nil, next
 }
 
-// await waits for changed, for wait (if not zero) or for Close, and reports false for Close.
+// await waits for changed, for wait or for Close, and reports false for Close.
 func (l *limiter) await(changed <-chan struct{}, wait time.Duration) bool {
 	var timeout <-chan time.Time
 	if wait > 0 {
@@ -255,7 +259,6 @@ func (c *conn) CloseWrite() error {
 // While it waits on the client, the limiter may count c as stalled.
 func (c *conn) Write(b []byte) (int, error) {
 	c.writing.Store(time.Now().UnixNano())
-	c.l.wake() // a write that stalls makes room for a waiting client
 	defer c.writing.Store(0)
 	if out, ok := secureAnswer(b); ok {
 		if _, err := c.Conn.Write(out); err != nil {
