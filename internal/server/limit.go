@@ -27,7 +27,7 @@ const stallGrace = 250 * time.Millisecond
 // Only when every connection is busy with a request (the handler at work, or a write that has not
 // waited stallGrace yet) does the new client wait, accepted but not yet served, for one to close,
 // go idle or stall. Request bodies never keep a connection busy: no handler reads one, and the
-// server closes a connection that brought one without reading it (see noBody).
+// server closes a connection that brought one without reading it (see refuseBody).
 //
 // Closing an idle keep-alive connection is what HTTP allows a server to do at any time (RFC 9112,
 // section 9.6); clients retry an idempotent request that meets it, as the Go client does.
