@@ -203,6 +203,9 @@ func (s *Server) Registry() *prometheus.Registry { return s.reg }
 func (s *Server) HTTPServer() *http.Server { return s.httpServer(s.handler) }
 
 func (s *Server) httpServer(h http.Handler) *http.Server {
+	// The timeouts are backstops for connections below the cap; at the cap the limiter reclaims
+	// those that do no work at once (see limiter). No body is ever read (see refuseBody), so
+	// ReadTimeout bounds only a request's headers, with ReadHeaderTimeout.
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
