@@ -15,9 +15,9 @@ import (
 // as some pysnowflake-compatible servers send them.
 type Lease struct {
 	ID          int64               // key "id": the generator id held, or -1
-	State       snowfall.LeaseState // key "state": "held", "fenced" (renewals failing), "lost" (claiming again) or "closed"
-	Expiry      time.Time           // key "expiry": when the lease ends at the earliest; zero when there is none
-	ExpiresInS  float64             // key "expires_in_s": seconds from the answer to Expiry, to the millisecond; negative once past
+	State       snowfall.LeaseState // key "state": "held", "fenced" (renewals failing), "lost" (claiming again), "closed" or "acquiring" (none held yet)
+	Expiry      time.Time           // key "expiry": when the lease ends at the earliest, while held or fenced; zero when there is none (acquiring, lost, closed)
+	ExpiresInS  float64             // key "expires_in_s": seconds from the answer to Expiry, to the millisecond; 0 once past, and when there is no Expiry
 	Mark        time.Time           // key "mark": the high-water mark recorded last; zero when none was
 	Renewals    uint64              // key "renewals": successful renewals
 	Failures    uint64              // key "failures": failed renewal or claim attempts

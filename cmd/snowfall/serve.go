@@ -38,6 +38,7 @@ func (c serveCmd) Run(ctx context.Context, args []string, sio cli.IO) (err error
 	if err != nil {
 		return err
 	}
+	routeMySQLLog(cfg.Logger, cfg.DB)
 	src, err := idsource.Open(ctx, cfg)
 	if errors.Is(err, sqlassign.ErrNotShared) {
 		return notShared(err)

@@ -35,7 +35,7 @@ type serveFlags struct {
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.listen.Register(fs)
 	f.maxConns.V = server.DefaultMaxConns
-	fs.Var(&f.maxConns, "max-conns", "most connections served at once; a client arriving when that many are open takes the place of the one idle longest")
+	fs.Var(&f.maxConns, "max-conns", "most connections served at once; a client arriving when that many are open takes the place of one that does no work (idle longest, else stalled longest on its client, else the oldest that has not sent its request)")
 	fs.StringVar(&f.adminAddr, "admin-addr", "", "also serve /livez, /readyz, /healthz, /metrics and /stats on this host:port, with a connection cap of its own (\"\": not at all)")
 	fs.DurationVar(&f.drainDelay, "drain-delay", 0, "on SIGTERM or SIGINT, answer /readyz with 503 and keep serving this long before closing the listener, so that load balancers stop routing here first (a second signal ends the delay)")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", server.DefaultShutdownTimeout, "once the listener is closed, how long requests in flight may take to finish")

@@ -170,3 +170,109 @@ func TestReclaimMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestCapReclaimsStalled: a listener whose cap is full of connections stuck on their clients
+// (answers not read, bodies trickled, or more silent clients than the cap waiting behind it) does
+// not freeze: a new client is served within a bound, on the API listener and on the admin one
+// (whose cap is small: anyone who reaches it could otherwise lock operators out of /metrics).
+func TestCapReclaimsStalled(t *testing.T) {
+	const bound = 2 * time.Second
+	// unread pipelines count requests for path on each of n connections and reads no answer: the
+	// server's writes stall once the socket buffers are full (a few large /ids answers; /metrics
+	// answers are small, and each costs a scrape, so fewer of them keep the CPU for the probes).
+	unread := func(path string, count int) func(t *testing.T, addr string, n int) {
+		return func(t *testing.T, addr string, n int) {
+			for _, c := range dialN(t, addr, n, "") {
+				c.(*net.TCPConn).SetReadBuffer(1024)
+				go func() {
+					for range count {
+						c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+						if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path); err != nil {
+							return
+						}
+					}
+				}()
+			}
+		}
+	}
+	slowBody := func(t *testing.T, addr string, n int) {
+		for _, c := range dialN(t, addr, n, "GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n") {
+			go func() {
+				for range 100 {
+					time.Sleep(50 * time.Millisecond)
+					if _, err := c.Write([]byte("b")); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}
+	silent := func(t *testing.T, addr string, n int) { dialN(t, addr, 6*n, "") }
+	for _, c := range []struct {
+		name  string
+		admin bool
+		fill  func(t *testing.T, addr string, n int)
+	}{
+		{"API, answers unread", false, unread("/ids?n=100000", 500)},
+		{"API, bodies a byte at a time", false, slowBody},
+		{"API, six times the cap of silent clients", false, silent},
+		{"admin, answers unread", true, unread("/metrics", 3)},
+		{"admin, bodies a byte at a time", true, slowBody},
+		{"admin, six times the cap of silent clients", true, silent},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			const apiCap = 4
+			api, admin := serveAdmin(t, server.Config{Source: newGenerator(t, snowfall.Settings{}), MaxConns: apiCap})
+			addr, n := api, apiCap
+			if c.admin {
+				addr, n = admin, server.DefaultAdminMaxConns
+			}
+			c.fill(t, addr, n)
+			time.Sleep(time.Second) // the pipelines are served up to where the writes stall; the bodies trickle
+			for _, path := range []string{"/livez", "/metrics"} {
+				took := probeWithin(t, addr, path, 200, bound)
+				t.Logf("%s answered in %v", path, took.Round(time.Millisecond))
+			}
+		})
+	}
+}
+
+// TestBodyNotRead: a request that brings a body (no path takes one) is answered at once, whatever
+// the body's length or pace, and its connection closed: net/http does not wait to read the body
+// first.
+func TestBodyNotRead(t *testing.T) {
+	api, admin := serveAdmin(t, server.Config{Source: newGenerator(t, snowfall.Settings{})})
+	for _, c := range []struct{ name, head string }{
+		{"small", "Content-Length: 10\r\n"},
+		{"large", "Content-Length: 1000000\r\n"},
+		{"chunked", "Transfer-Encoding: chunked\r\n"},
+		{"expect 100-continue", "Expect: 100-continue\r\nContent-Length: 10\r\n"},
+	} {
+		for listener, addr := range map[string]string{"API": api, "admin": admin} {
+			t.Run(listener+", "+c.name, func(t *testing.T) {
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				fmt.Fprintf(conn, "GET /livez HTTP/1.1\r\nHost: x\r\n%s\r\nb", c.head) // one byte of the body, then no more
+				conn.SetReadDeadline(time.Now().Add(time.Second))
+				start := time.Now()
+				br := bufio.NewReader(conn)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("no answer within 1s: %v", err)
+				}
+				io.ReadAll(resp.Body)
+				if resp.StatusCode != 200 || !resp.Close {
+					t.Errorf("%d, Close %v: want 200 and the connection closed", resp.StatusCode, resp.Close)
+				}
+				conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+				if _, err := br.ReadByte(); err == nil || isTimeout(err) {
+					t.Errorf("after the answer: %v, want the connection closed", err)
+				}
+				t.Logf("answered in %v", time.Since(start).Round(time.Millisecond))
+			})
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/api"
@@ -24,6 +25,7 @@ var (
 	zeroLength = []string{"0"}
 	noSniff    = []string{"nosniff"}
 	noStore    = []string{"no-store"}
+	closeConn  = []string{"close"}
 	okBody     = []byte("ok\n")
 	idsPrefix  = []byte(`{"ids":[`) // an api.Batch, written by hand a chunk at a time
 )
@@ -69,6 +71,9 @@ func (s *Server) routes() {
 		h := w.Header()
 		h["X-Content-Type-Options"] = noSniff
 		h["Cache-Control"] = noStore
+		if r.ContentLength != 0 {
+			refuseBody(w)
+		}
 		if r.Method == http.MethodConnect || r.RequestURI == "*" {
 			s.special.ServeHTTP(w, r)
 			return
@@ -83,6 +88,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h["X-Content-Type-Options"] = noSniff
 	h["Cache-Control"] = noStore
+	if r.ContentLength != 0 {
+		refuseBody(w)
+	}
 	if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		s.idRoute.ServeHTTP(w, r)
 		return
@@ -92,6 +100,17 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// refuseBody makes the answer to a request that brought a body (any length, chunked, or
+// announced with Expect: 100-continue) close its connection without reading the body. No route
+// takes a body; and net/http, to reuse the connection, would read up to 256 KiB of it after the
+// handler, for as long as ReadTimeout allows: a client sending it a byte at a time would hold the
+// connection, busy, all that while. The request is answered as usual.
+func refuseBody(w http.ResponseWriter) {
+	w.Header()["Connection"] = closeConn
+	// A deadline already past: what net/http reads of the body after the answer fails at once.
+	http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 // special answers what the mux would answer in plain text: OPTIONS * (the server's methods),
@@ -288,8 +307,7 @@ var errBusy = errors.New("server: too many batch requests at once")
 func (s *Server) headIDs(w http.ResponseWriter, contentType []string) int {
 	h := w.Header()
 	h["Cache-Control"] = noStore
-	if err := s.notReady(); err != nil {
-		s.noteReady(err)
+	if err := s.checkReady(); err != nil {
 		h["Retry-After"] = retryAfter(err)
 		return writeError(w, http.StatusServiceUnavailable, publicReason(err, s.now()))
 	}
@@ -356,7 +374,7 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 		err = le // "fenced" would say that a lease was held
 	}
 	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, errBusy) {
-		s.noteReady(err)
+		s.checkReady() // what /readyz says, not this request's wording of it
 	}
 	w.Header()["Retry-After"] = retryAfter(err)
 	msg := publicReason(err, s.now())

@@ -20,11 +20,12 @@ func (s *Server) leaseStats() *api.Lease {
 		return nil
 	}
 	st := s.lease.Lease()
+	expiry, left := s.expiry(st)
 	l := &api.Lease{
 		ID:          st.GeneratorID,
 		State:       st.State,
-		Expiry:      st.Expires,
-		ExpiresInS:  st.Expires.Sub(s.now()).Round(time.Millisecond).Seconds(),
+		Expiry:      expiry,
+		ExpiresInS:  left.Seconds(),
 		Mark:        st.Mark,
 		Renewals:    st.Renewals,
 		Failures:    st.Failures,
@@ -35,6 +36,17 @@ func (s *Server) leaseStats() *api.Lease {
 		l.LastError = publicReason(&leaseError{state: st.State, cause: st.LastError}, s.now())
 	}
 	return l
+}
+
+// expiry returns when the lease this server holds ends at the earliest, and the time left until
+// then to the millisecond, never negative: 0 once it passed. A lease is held, for this purpose,
+// while held or fenced (renewals failing, the tenure not given up); while acquiring, after a loss
+// and once closed there is none: the zero time and 0, whatever expiry an old tenure had.
+func (s *Server) expiry(st snowfall.LeaseStatus) (time.Time, time.Duration) {
+	if st.State != snowfall.LeaseHeld && st.State != snowfall.LeaseFenced || st.Expires.IsZero() {
+		return time.Time{}, 0
+	}
+	return st.Expires, max(st.Expires.Sub(s.now()).Round(time.Millisecond), 0)
 }
 
 var (
@@ -49,7 +61,7 @@ var (
 	descLeaseLosses = prometheus.NewDesc("snowfall_lease_losses_total",
 		"Tenures lost to another holder or to expiry.", nil, nil)
 	descLeaseExpiry = prometheus.NewDesc("snowfall_lease_expiry_seconds",
-		"Seconds until the lease expires at the earliest, by the local clock (negative once past).", nil, nil)
+		"Seconds until the lease held (or fenced) expires at the earliest, by the local clock; 0 once past, and while acquiring, lost or closed.", nil, nil)
 )
 
 func describeLease(ch chan<- *prometheus.Desc) {
@@ -74,5 +86,6 @@ func (s *Server) collectLease(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descLeaseRenewals, prometheus.CounterValue, float64(st.Renewals))
 	ch <- prometheus.MustNewConstMetric(descLeaseFailures, prometheus.CounterValue, float64(st.Failures))
 	ch <- prometheus.MustNewConstMetric(descLeaseLosses, prometheus.CounterValue, float64(st.Losses))
-	ch <- prometheus.MustNewConstMetric(descLeaseExpiry, prometheus.GaugeValue, st.Expires.Sub(s.now()).Seconds())
+	_, left := s.expiry(st)
+	ch <- prometheus.MustNewConstMetric(descLeaseExpiry, prometheus.GaugeValue, left.Seconds())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +135,60 @@ func TestLeaseAcquiring(t *testing.T) {
 	}
 	if a := do(t, "GET", url+"/"); a.code != 200 {
 		t.Errorf("GET / once held: %d %q", a.code, a.body)
+	}
+}
+
+// fixedLease is a source whose lease is whatever the test says.
+type fixedLease struct {
+	*snowfall.Generator
+	st snowfall.LeaseStatus
+}
+
+func (f *fixedLease) Lease() snowfall.LeaseStatus { return f.st }
+
+// TestExpiresIn: /stats' expires_in_s (and snowfall_lease_expiry_seconds) is the time left on the
+// lease this server holds, in [0, what is left], in every state: 0 with no expiry "" while
+// acquiring (no lease yet), after a loss and once closed; 0, not negative, once the expiry passed.
+func TestExpiresIn(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name       string
+		st         snowfall.LeaseState
+		expires    time.Time
+		wantIn     float64
+		wantExpiry bool
+	}{
+		{"held", snowfall.LeaseHeld, now.Add(12345 * time.Millisecond), 12.345, true},
+		{"fenced, not expired yet", snowfall.LeaseFenced, now.Add(1500 * time.Millisecond), 1.5, true},
+		{"fenced, expired", snowfall.LeaseFenced, now.Add(-3 * time.Second), 0, true},
+		{"acquiring, never held", snowfall.LeaseAcquiring, time.Time{}, 0, false},
+		{"acquiring after a loss", snowfall.LeaseAcquiring, now.Add(20 * time.Second), 0, false},
+		{"lost", snowfall.LeaseLost, now.Add(20 * time.Second), 0, false},
+		{"lost long ago", snowfall.LeaseLost, now.Add(-time.Hour), 0, false},
+		{"closed", snowfall.LeaseClosed, now.Add(5 * time.Second), 0, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := &fixedLease{newGenerator(t, snowfall.Settings{}), snowfall.LeaseStatus{GeneratorID: 3, State: c.st, Expires: c.expires}}
+			url := newServer(t, src, server.Config{Now: func() time.Time { return now }})
+			body := do(t, "GET", url+"/stats").body
+			var raw struct {
+				Lease map[string]any `json:"lease"`
+			}
+			if err := json.Unmarshal([]byte(body), &raw); err != nil {
+				t.Fatal(err)
+			}
+			in, ok := raw.Lease["expires_in_s"].(float64)
+			if !ok || in != c.wantIn {
+				t.Errorf("expires_in_s %v, want %v (stats %s)", raw.Lease["expires_in_s"], c.wantIn, body)
+			}
+			if got := raw.Lease["expiry"] != ""; got != c.wantExpiry {
+				t.Errorf("expiry %v: shown %v, want %v", raw.Lease["expiry"], got, c.wantExpiry)
+			}
+			want := "snowfall_lease_expiry_seconds " + strconv.FormatFloat(c.wantIn, 'g', -1, 64) + "\n"
+			if m := do(t, "GET", url+"/metrics").body; !strings.Contains(m, want) {
+				i := strings.Index(m, "snowfall_lease_expiry_seconds ")
+				t.Errorf("metrics lack %q: %.60s", want, m[max(i, 0):])
+			}
+		})
 	}
 }

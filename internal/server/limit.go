@@ -8,17 +8,26 @@ import (
 	"time"
 )
 
-// newConnGrace is how long a new connection may take to send its first request's headers before
-// the limiter may reclaim it for a waiting client. A client sends its request as soon as it has
-// connected; one that has not finished its headers by then is slow or stalling on purpose.
-const newConnGrace = time.Second
+// stallGrace is how long a connection may keep the server waiting on its client (a write the
+// client does not read) before the limiter counts it as stalled, and how long a new connection
+// counts as young. A client reads its answer as it comes; a write that waits this long waits on a
+// client that is slow or stalling on purpose.
+const stallGrace = 250 * time.Millisecond
 
 // limiter is a listener that keeps at most max of its connections open. When a client arrives
-// while max are open, it reclaims one that serves no request, so that a full cap of quiet clients
-// cannot lock the others out (the probes first): the connection idle longest between keep-alive
-// requests, else the oldest new one that has not finished its first request's headers within
-// newConnGrace. Only when every connection is busy with a request does the new client wait,
-// accepted but not yet served, for one to close or go idle.
+// while max are open, it closes one that is not doing the server's work, so that no number of
+// quiet or stalling clients can lock the others out (the probes first). In this order it takes:
+//
+//  1. the connection idle longest between keep-alive requests (a half-sent next request
+//     included), or one that net/http is about to close;
+//  2. the one stalled longest on its client: a new connection that has not sent its request's
+//     headers within stallGrace, or one whose answer the client has not taken for stallGrace;
+//  3. the oldest new connection that has not sent its request's headers yet.
+//
+// Only when every connection is busy with a request (the handler at work, or a write that has not
+// waited stallGrace yet) does the new client wait, accepted but not yet served, for one to close,
+// go idle or stall. Request bodies never keep a connection busy: no handler reads one, and the
+// server closes a connection that brought one without reading it (see refuseBody).
 //
 // Closing an idle keep-alive connection is what HTTP allows a server to do at any time (RFC 9112,
 // section 9.6); clients retry an idempotent request that meets it, as the Go client does.
@@ -29,11 +38,11 @@ type limiter struct {
 	max int
 
 	reclaimed atomic.Uint64 // connections closed to admit another
-	waiting   atomic.Int32  // Accepts waiting for room: only then does a connection going idle signal
+	waiting   atomic.Int32  // Accepts waiting for room: only then do connections signal changes
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{} // the open connections
-	changed chan struct{}      // closed (and replaced) when a connection closes, or goes idle while an Accept waits
+	changed chan struct{}      // closed (and replaced) when a connection closes, goes idle or starts closing while an Accept waits
 	closed  bool
 	done    chan struct{} // closed by Close
 }
@@ -49,14 +58,16 @@ type conn struct {
 	l *limiter
 
 	// Set by connState on every request, without the limiter's lock: the hot path.
-	state atomic.Int32 // an http.ConnState
-	since atomic.Int64 // when it entered state, Unix nanoseconds
+	state   atomic.Int32 // an http.ConnState
+	since   atomic.Int64 // when it entered state, Unix nanoseconds
+	writing atomic.Int64 // when the Write under way began, Unix nanoseconds; 0: none
+	closing atomic.Bool  // net/http called CloseWrite: it closes the connection after a linger
 
 	once sync.Once
 }
 
-// Accept waits for a client, then for room under the cap (reclaiming a quiet connection if it
-// can), and returns the client's connection.
+// Accept waits for a client, then for room under the cap (reclaiming a connection that does no
+// work if it can), and returns the client's connection.
 func (l *limiter) Accept() (net.Conn, error) {
 	nc, err := l.Listener.Accept()
 	if err != nil {
@@ -78,7 +89,7 @@ func (l *limiter) Accept() (net.Conn, error) {
 			l.mu.Unlock()
 			return c, nil
 		}
-		// Counted as waiting before the scan: a connection that goes idle after it signals.
+		// Counted as waiting before the scan: a connection that changes after it signals.
 		l.waiting.Add(1)
 		victim, wait := l.quietest(now)
 		changed := l.changed
@@ -98,37 +109,56 @@ func (l *limiter) Accept() (net.Conn, error) {
 	}
 }
 
-// quietest returns the connection to reclaim, or nil and how long until a new connection becomes
-// reclaimable (zero: none will by itself). l.mu is held.
+// Ranks of the connections quietest may reclaim, from the last choice to the first.
+const (
+	busy    = iota // at work on a request: never reclaimed
+	young          // new, headers not sent yet, within stallGrace
+	stalled        // new past stallGrace, or a write not taken for stallGrace
+	quiet          // idle between requests, or closing
+)
+
+// quietest returns the connection to reclaim, or nil and how long to wait before looking again:
+// until the first write under way stalls, else stallGrace (a write that begins meanwhile does not
+// signal: the hot path takes no lock). l.mu is held.
 func (l *limiter) quietest(now time.Time) (*conn, time.Duration) {
-	var idle, fresh *conn
-	var idleSince, freshSince int64
+	var best *conn
+	bestRank, bestSince := busy, int64(0)
+	var next time.Duration // until the first write under way stalls
 	for c := range l.conns {
-		since := c.since.Load()
-		switch http.ConnState(c.state.Load()) {
-		case http.StateIdle:
-			if idle == nil || since < idleSince {
-				idle, idleSince = c, since
+		rank, since := busy, c.since.Load()
+		switch st := http.ConnState(c.state.Load()); {
+		case c.closing.Load() || st == http.StateIdle:
+			rank = quiet
+		case st == http.StateNew:
+			rank = young
+			if time.Duration(now.UnixNano()-since) >= stallGrace {
+				rank = stalled
 			}
-		case http.StateNew:
-			if fresh == nil || since < freshSince {
-				fresh, freshSince = c, since
+		default:
+			if w := c.writing.Load(); w != 0 {
+				if left := stallGrace - time.Duration(now.UnixNano()-w); left > 0 {
+					if next == 0 || left < next {
+						next = left
+					}
+				} else {
+					rank, since = stalled, w
+				}
 			}
 		}
+		if rank > bestRank || rank == bestRank && rank != busy && since < bestSince {
+			best, bestRank, bestSince = c, rank, since
+		}
 	}
-	switch age := time.Duration(now.UnixNano() - freshSince); {
-	case idle != nil:
-		return idle, 0
-	case fresh == nil:
-		return nil, 0
-	case age >= newConnGrace:
-		return fresh, 0
-	default:
-		return nil, newConnGrace - age
+	if best != nil {
+		return best, 0
 	}
+	if next == 0 {
+		next = stallGrace
+	}
+	return nil, next
 }
 
-// await waits for changed, for wait (if not zero) or for Close, and reports false for Close.
+// await waits for changed, for wait or for Close, and reports false for Close.
 func (l *limiter) await(changed <-chan struct{}, wait time.Duration) bool {
 	var timeout <-chan time.Time
 	if wait > 0 {
@@ -158,7 +188,15 @@ func (l *limiter) connState(nc net.Conn, st http.ConnState) {
 	}
 	c.since.Store(time.Now().UnixNano())
 	c.state.Store(int32(st))
-	if st == http.StateIdle && l.waiting.Load() > 0 {
+	if st == http.StateIdle {
+		l.wake()
+	}
+}
+
+// wake signals a change to an Accept waiting for room, if one is; without one it costs an atomic
+// load.
+func (l *limiter) wake() {
+	if l.waiting.Load() > 0 {
 		l.mu.Lock()
 		l.signal()
 		l.mu.Unlock()
@@ -205,8 +243,23 @@ func (c *conn) Close() error {
 	return err
 }
 
+// CloseWrite ends c's sending side when the connection under it can; net/http calls it, then
+// lingers before closing c, so that the client reads the answer before the close resets it.
+// From then on c does no work: the limiter may reclaim it.
+func (c *conn) CloseWrite() error {
+	c.closing.Store(true)
+	c.l.wake()
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // Write sends b, with the security headers put into an answer that lacks them (see secureAnswer).
+// While it waits on the client, the limiter may count c as stalled.
 func (c *conn) Write(b []byte) (int, error) {
+	c.writing.Store(time.Now().UnixNano())
+	defer c.writing.Store(0)
 	if out, ok := secureAnswer(b); ok {
 		if _, err := c.Conn.Write(out); err != nil {
 			return 0, err

@@ -1,8 +1,12 @@
 package server
 
 import (
+	"fmt"
+	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +18,7 @@ import (
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	log      *slog.Logger // where routes report panics
 }
 
 func newHTTPMetrics() *httpMetrics {
@@ -53,8 +58,44 @@ type route struct {
 
 func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	code := rt.h(w, r)
+	tw := trackPool.Get().(*tracked)
+	tw.ResponseWriter, tw.wrote = w, false
+	defer func() {
+		tw.ResponseWriter = nil
+		trackPool.Put(tw)
+	}()
+	code := rt.serve(tw, r)
 	rt.dur.Observe(time.Since(start).Seconds())
+	rt.count(code)
+}
+
+// serve runs the handler. A panic other than http.ErrAbortHandler is a bug: it is logged through
+// the server's logger at ERROR with the request's method and path (not its query or headers,
+// where secrets travel) and answered 500 with an api.Error, or, when the answer has begun, cut
+// off (a truncated answer, never one that looks whole).
+func (rt *route) serve(tw *tracked, r *http.Request) (code int) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		rt.m.log.Error("panic serving a request: a bug; answered 500 or cut off", "method", r.Method, "path", clip(r.URL.Path),
+			"handler", rt.name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		if tw.wrote {
+			rt.count(http.StatusInternalServerError)
+			panic(http.ErrAbortHandler) // net/http closes the connection without a word
+		}
+		tw.Header()["Connection"] = closeConn
+		code = writeError(tw, http.StatusInternalServerError, "internal error: the server log has the details")
+	}()
+	return rt.h(tw, r)
+}
+
+// count counts an answer with code.
+func (rt *route) count(code int) {
 	for i, c := range commonCodes {
 		if c == code {
 			rt.counts[i].Inc()
@@ -63,6 +104,33 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rt.m.requests.WithLabelValues(rt.name, strconv.Itoa(code)).Inc()
 }
+
+// tracked is a ResponseWriter that notes whether the answer has begun.
+type tracked struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+var trackPool = sync.Pool{New: func() any { return new(tracked) }}
+
+func (t *tracked) WriteHeader(code int) {
+	t.wrote = true
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *tracked) Write(b []byte) (int, error) {
+	t.wrote = true
+	return t.ResponseWriter.Write(b)
+}
+
+// Flush passes on to the ResponseWriter, for promhttp.
+func (t *tracked) Flush() {
+	t.wrote = true
+	http.NewResponseController(t.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection's ResponseWriter.
+func (t *tracked) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // register fills the private registry.
 func (s *Server) register() error {

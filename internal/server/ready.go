@@ -139,26 +139,27 @@ func retryAfter(err error) []string {
 }
 
 // readyLog logs each change of readiness once, with the full error: the details public answers
-// leave out. A change is a change of kind (see readinessKind), not of wording: the wait left
-// changes with every request while the state stays the same, and anonymous requests must not grow
-// the log. Refusals are counted instead (snowfall_id_requests_refused_total).
+// leave out. Readiness is what /readyz answers (notReady), whichever request looks at it: an ID
+// request refused with the generator's error and a probe refused with the lease's see the same
+// state. A change is a change of kind (see readinessKind), not of wording: the wait left and a
+// failing store's words change with every request while the state stays the same, and anonymous
+// requests must not grow the log. Refusals are counted instead
+// (snowfall_id_requests_refused_total). The state is read, compared and logged under one lock, so
+// that the lines come out in the order of the changes, each once.
 type readyLog struct {
 	mu   sync.Mutex
 	last string
 }
 
 // readinessKind names the state err puts the server in, leaving out what changes while it lasts
-// (the wait left, how long ago a renewal failed, a driver's wording).
+// (the wait left, how long ago a renewal failed, why the store refused, a driver's wording).
 func readinessKind(err error) string {
 	var le *leaseError
 	switch {
 	case err == nil:
 		return "ready"
 	case errors.As(err, &le):
-		if le.cause == nil {
-			return "lease " + string(le.state)
-		}
-		return "lease " + string(le.state) + ": " + readinessKind(le.cause)
+		return "lease " + string(le.state)
 	case errors.Is(err, errDraining):
 		return "draining"
 	case errors.Is(err, snowfall.ErrClockBackwards):
@@ -179,34 +180,35 @@ func readinessKind(err error) string {
 	return "other"
 }
 
-func (s *Server) noteReady(err error) {
-	kind := readinessKind(err)
+// checkReady returns why the source cannot issue an ID now, or nil (see notReady), and logs it
+// when that is a change.
+func (s *Server) checkReady() error {
 	s.readyLog.mu.Lock()
-	changed := kind != s.readyLog.last
-	if s.readyLog.last == "" && err == nil {
-		changed = false // ready from the start: nothing to say
-	}
+	defer s.readyLog.mu.Unlock()
+	err := s.notReady()
+	kind := readinessKind(err)
+	last := s.readyLog.last
 	s.readyLog.last = kind
-	s.readyLog.mu.Unlock()
 	switch {
-	case !changed:
+	case kind == last:
+	case last == "" && err == nil: // ready from the start: nothing to say
 	case kind == "draining": // Serve said so when it began, and ID requests are still served
 	case err == nil:
 		s.log.Info("ready: IDs are issued again")
 	default:
 		var back *snowfall.ClockBackwardsError
-		if errors.As(err, &back) {
+		var le *leaseError
+		switch {
+		case errors.As(err, &back):
 			s.log.Warn("not ready: the clock is behind the last issued time or the recorded high-water mark; ID requests get 503 until it passes",
 				"wait", back.Behind.Round(time.Millisecond).String(), "until", s.now().Add(back.Behind).UTC().Format(time.RFC3339), "err", err)
-			return
-		}
-		var le *leaseError
-		if errors.As(err, &le) && le.state == snowfall.LeaseAcquiring {
+		case errors.As(err, &le) && le.state == snowfall.LeaseAcquiring:
 			s.log.Info("not ready yet: acquiring a lease; ID requests get 503 until it is held", "err", err)
-			return
+		default:
+			s.log.Warn("not ready: ID requests get 503", "err", err)
 		}
-		s.log.Warn("not ready: ID requests get 503", "err", err)
 	}
+	return err
 }
 
 // serveReady answers GET /readyz and /healthz: 200 "ok" while the source would issue an ID now,
@@ -214,8 +216,7 @@ func (s *Server) noteReady(err error) {
 func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) int {
 	h := w.Header()
 	h["Content-Type"] = textType
-	err := s.notReady()
-	s.noteReady(err)
+	err := s.checkReady()
 	if err != nil {
 		h["Retry-After"] = retryAfter(err)
 		w.WriteHeader(http.StatusServiceUnavailable)

@@ -172,3 +172,105 @@ func TestReadinessLoggedOncePerChange(t *testing.T) {
 		t.Errorf("metrics lack %q", want)
 	}
 }
+
+// readinessLines returns the lines of log that say the server's readiness changed.
+func readinessLines(log string) []string {
+	var out []string
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, "ready") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// TestReadinessLogSteadyWhileFenced: while a leased server stays fenced, whichever requests come
+// (ID requests, whose error is the generator's, and probes, whose is the lease's) and however the
+// store's failures are worded, the log says "not ready" once.
+func TestReadinessLogSteadyWhileFenced(t *testing.T) {
+	a := memassign.New(nil)
+	l, err := snowfall.NewLeased(context.Background(), a, snowfall.LeaseSettings{Probe: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	log := &lockedWriter{b: &strings.Builder{}}
+	url := newServer(t, l, server.Config{Logger: slog.New(slog.NewTextHandler(log, nil))})
+	a.Fail(errors.New("store unreachable"))
+	deadline := time.Now().Add(3 * time.Second)
+	for do(t, "GET", url+"/readyz").code != 503 || do(t, "GET", url+"/").code != 503 {
+		if time.Now().After(deadline) {
+			t.Fatal("not fenced 3s after the store failed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	causes := []error{errors.New("store unreachable"), context.DeadlineExceeded, snowfall.ErrNoFreeGenerator}
+	for i := range 60 {
+		a.Fail(causes[i%len(causes)]) // the renewals fail each their own way
+		for _, p := range []string{"/", "/readyz", "/ids?n=2", "/healthz"} {
+			if got := do(t, "GET", url+p).code; got != 503 {
+				t.Fatalf("GET %s: %d while fenced, want 503", p, got)
+			}
+		}
+		do(t, "HEAD", url+"/")
+		time.Sleep(5 * time.Millisecond)
+	}
+	if lines := readinessLines(log.String()); len(lines) != 1 {
+		t.Errorf("the log says the readiness changed %d times while it stayed fenced, want once:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+}
+
+// TestReadinessLogAlternates: with readiness changing while many clients ask, the log's lines
+// alternate between ready and not ready (no change logged twice, none out of order), and the last
+// one says what the server is now.
+func TestReadinessLogAlternates(t *testing.T) {
+	a := memassign.New(nil)
+	l, err := snowfall.NewLeased(context.Background(), a, snowfall.LeaseSettings{Probe: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	log := &lockedWriter{b: &strings.Builder{}}
+	url := newServer(t, l, server.Config{Logger: slog.New(slog.NewTextHandler(log, nil))})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			paths := []string{"/", "/readyz", "/ids?n=2", "/healthz"}
+			for j := 0; ; j++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				do(t, "GET", url+paths[(i+j)%len(paths)])
+			}
+		}()
+	}
+	for i := range 8 {
+		if i%2 == 0 {
+			a.Fail(errors.New("store unreachable"))
+		} else {
+			a.Fail(nil)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	final := do(t, "GET", url+"/readyz").code
+	lines := readinessLines(log.String())
+	if len(lines) == 0 {
+		t.Fatal("no readiness lines logged")
+	}
+	for i := 1; i < len(lines); i++ {
+		if strings.Contains(lines[i], "not ready") == strings.Contains(lines[i-1], "not ready") {
+			t.Errorf("lines %d and %d say the same readiness:\n%s\n%s", i-1, i, lines[i-1], lines[i])
+		}
+	}
+	if last := lines[len(lines)-1]; strings.Contains(last, "not ready") != (final != 200) {
+		t.Errorf("the last line %q, but /readyz answers %d", last, final)
+	}
+	t.Logf("%d readiness lines over 8 changes:\n%s", len(lines), strings.Join(lines, "\n"))
+}

@@ -21,7 +21,9 @@
 //
 // ServeAdmin also answers /livez, /readyz, /healthz, /metrics and /stats on a second listener with
 // a connection cap of its own, so that probes and scrapes answer however busy the API is. Both
-// listeners reclaim quiet connections when their cap is full (see limiter). On shutdown the server
+// listeners reclaim connections that do no work (idle, silent, stalled on their clients) when their
+// cap is full, and close a connection whose request brought a body without reading it (see
+// limiter), so that no mix of other connections keeps the probes from answering. On shutdown the server
 // drains: /readyz answers 503 while it keeps serving for Config.DrainDelay, then it stops accepting
 // and finishes what is in flight.
 package server
@@ -81,9 +83,10 @@ type Config struct {
 	// Timeout, then get 503. Zero means GOMAXPROCS (at least 2).
 	MaxBatchWork int
 	// MaxConns is how many connections Serve keeps open at once. A client arriving when that many
-	// are open takes the place of the one idle longest between requests (or of a new one that has
-	// not sent its request within a second); when every one is busy with a request, it waits until
-	// one is not. Zero means DefaultMaxConns.
+	// are open takes the place of one that does no work: the one idle longest between requests,
+	// else the one stalled longest on its client (headers not sent, or an answer not taken, for
+	// 250 ms), else the oldest new one that has not sent its request; only when
+	// every one is at work on a request does it wait (see limiter). Zero means DefaultMaxConns.
 	MaxConns int
 	// AdminMaxConns is the same cap for the admin listener of ServeAdmin. Zero means
 	// DefaultAdminMaxConns.
@@ -182,6 +185,7 @@ func New(c Config) (*Server, error) {
 	s.started = s.now()
 	s.reg = prometheus.NewRegistry()
 	s.metrics = newHTTPMetrics()
+	s.metrics.log = s.log
 	if err := s.register(); err != nil {
 		return nil, err
 	}
@@ -199,6 +203,9 @@ func (s *Server) Registry() *prometheus.Registry { return s.reg }
 func (s *Server) HTTPServer() *http.Server { return s.httpServer(s.handler) }
 
 func (s *Server) httpServer(h http.Handler) *http.Server {
+	// The timeouts are backstops for connections below the cap; at the cap the limiter reclaims
+	// those that do no work at once (see limiter). No body is ever read (see refuseBody), so
+	// ReadTimeout bounds only a request's headers, with ReadHeaderTimeout.
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -253,7 +260,7 @@ func (s *Server) ServeAdmin(ctx context.Context, ln, admin net.Listener) error {
 		s.log.Info("serving", "addr", ln.Addr().String(), "layout", l.Name(), "spec", l.Spec(),
 			"epoch", l.Epoch().Format(time.RFC3339Nano))
 	}
-	s.noteReady(s.notReady()) // a mark far ahead of the clock, a layout that ran out: say so at once
+	s.checkReady() // a mark far ahead of the clock, a layout that ran out: say so at once
 	var serveErr error
 	select {
 	case serveErr = <-failed:

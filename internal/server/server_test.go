@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -507,5 +509,61 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve did not return after the request finished")
+	}
+}
+
+// panicSource panics in NextContext, and in Fill after fills calls.
+type panicSource struct {
+	snowfall.Source
+	fills atomic.Int32
+	after int32
+}
+
+func (p *panicSource) NextContext(context.Context) (snowfall.ID, error) {
+	panic("boom: a bug in the source")
+}
+
+func (p *panicSource) Fill(ctx context.Context, ids []snowfall.ID) (int, error) {
+	if p.fills.Add(1) > p.after {
+		panic("boom: a bug in the source")
+	}
+	return p.Source.Fill(ctx, ids)
+}
+
+// TestHandlerPanic: a panic in a handler is answered 500 with a JSON error when nothing was sent
+// yet (else the answer is cut off), and logged through the server's logger at ERROR with the
+// method and path: not the query or headers, where secrets travel, and not by net/http's own
+// logger.
+func TestHandlerPanic(t *testing.T) {
+	log := &lockedWriter{b: &strings.Builder{}}
+	src := &panicSource{Source: newGenerator(t, snowfall.Settings{}), after: 1}
+	url := newServer(t, src, server.Config{Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	a := do(t, "GET", url+"/?token=hunter2", "Authorization", "Bearer hunter2")
+	if a.code != 500 || !strings.Contains(a.body, `"error"`) || a.header.Get("Content-Type") != "application/json" {
+		t.Errorf("GET / with a panicking source: %d %q (%s), want 500 with a JSON error", a.code, a.body, a.header.Get("Content-Type"))
+	}
+	resp, err := http.Get(url + "/ids?n=5000") // the first chunk is sent before the second fill panics
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Errorf("/ids whose second chunk panicked read whole (%d): want it cut off", resp.StatusCode)
+	}
+	time.Sleep(50 * time.Millisecond) // the server logs after the client sees the close
+	lw := log.String()
+	var errs []string
+	for _, line := range strings.Split(lw, "\n") {
+		if strings.Contains(line, "level=ERROR") {
+			errs = append(errs, line)
+		}
+	}
+	if len(errs) != 2 || !strings.Contains(errs[0], "path=/ ") || !strings.Contains(errs[1], "path=/ids") || !strings.Contains(lw, "boom") {
+		t.Errorf("want 2 ERROR lines naming the paths / and /ids and the panic; log:\n%s", lw)
+	}
+	for _, bad := range []string{"hunter2", "http: panic serving"} {
+		if strings.Contains(lw, bad) {
+			t.Errorf("the log has %q:\n%s", bad, lw)
+		}
 	}
 }

@@ -112,14 +112,14 @@ func TestWireDocuments(t *testing.T) {
 				`"generator":9,"layout":"snowfall","spec":"` + base.Spec + `","epoch_ms":` + itoa(base.EpochMs) +
 				`,"ids_generated":42,"uptime_s":12.345,"clock_backwards":1,` +
 				`"fenced":"generator fenced: its high-water mark or lease was not renewed in time",` +
-				`"lease":{"id":9,"state":"fenced","expiry":"2026-11-23T14:00:10.345Z","expires_in_s":-2,"mark":"2026-11-23T14:00:17.345Z",` +
+				`"lease":{"id":9,"state":"fenced","expiry":"2026-11-23T14:00:10.345Z","expires_in_s":0,"mark":"2026-11-23T14:00:17.345Z",` +
 				`"renewals":17,"failures":2,"losses":1,"last_renewal":"2026-11-23T14:00:10.845Z",` +
 				`"last_error":"lease in doubt: renewals are failing, so this server stopped issuing until one succeeds"}}` + "\n"},
 		{"stats leased lost, never held", leasedSource{&fixedSource{layout: snowfall.DefaultLayout(), stats: base, lease: lost}}, "/stats", nil, 200,
 			`{"dc":0,"worker":0,"timestamp":1795442412345,"last_timestamp":1795442412338,"sequence":3,"sequence_overload":2,"errors":0,` +
 				`"generator":9,"layout":"snowfall","spec":"` + base.Spec + `","epoch_ms":` + itoa(base.EpochMs) +
 				`,"ids_generated":42,"uptime_s":12.345,"clock_backwards":1,` +
-				`"lease":{"id":-1,"state":"lost","expiry":"","expires_in_s":-9223372036.854776,` +
+				`"lease":{"id":-1,"state":"lost","expiry":"","expires_in_s":0,` +
 				`"renewals":0,"failures":3,"losses":1,"last_error":"no lease: this server is claiming a generator id"}}` + "\n"},
 		{"ids json", &fixedSource{layout: snowfall.DefaultLayout(), stats: base}, "/ids?n=3", []string{"Accept", "application/json"}, 200,
 			`{"ids":["1234567890123","1234567890124","1234567890125"]}` + "\n"},
