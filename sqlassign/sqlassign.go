@@ -168,6 +168,9 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 			db.SetMaxIdleConns(1)
 			db.SetConnMaxLifetime(0)
 			db.SetConnMaxIdleTime(0)
+		} else if err := a.checkDurable(ctx, t.classify); err != nil {
+			db.Close()
+			return nil, err
 		}
 	}
 	if !opts.Unshared {
