@@ -192,8 +192,9 @@ func find(input string) []found {
 					continue
 				}
 				switch {
-				case ValidScheme(input[st:c]) && strings.HasPrefix(input[c+1:], "//"):
-					// scheme://: the user-information starts after the "//".
+				case strings.HasPrefix(input[c+1:], "//"):
+					// scheme:// (db=postgres:// in a log line too): the user-information
+					// starts after the "//".
 				case ValidScheme(input[st:c]) && strings.IndexByte(input[c+1:i], ':') >= 0:
 					add(c+1+strings.IndexByte(input[c+1:i], ':')+1, i) // mysql:u:p@…
 					add(c+1, i)

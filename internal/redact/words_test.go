@@ -29,6 +29,8 @@ func TestSecretsWords(t *testing.T) {
 		{"postgres://u@h/db?sslmode=disable", "postgres://u@h/db?sslmode=disable", false},
 		{"", "postgres://u:own@h/db", true}, // a password of its own
 		{"", "ann@example.com user=ann password=xxxxx", false},
+		{"", `level=INFO db=postgres://u:xxxxx@h/db store="mysql://r:xxxxx@h:1/t"`, false},
+		{"", `db=postgres://u:own@h/db`, true},
 	} {
 		var s Secrets
 		s.Add(c.input)
