@@ -17,6 +17,14 @@ const (
 	PropProbeMs = "probe_ms"
 )
 
+// MinProbe and MaxProbe bound the probe interval a manifest records (its probe_ms): ReadManifest
+// refuses a recorded value outside them when it would use it, and the commands take no --probe
+// outside them.
+const (
+	MinProbe = 50 * time.Millisecond
+	MaxProbe = 10 * time.Minute
+)
+
 // Manifest is the configuration a manifest records.
 type Manifest struct {
 	Layout Layout
@@ -45,7 +53,9 @@ func NodeOf(l Layout, n int64) Node {
 // ReadManifest returns a's manifest, first recording want's layout (the default when zero) and
 // probe (DefaultProbe when zero) if a has none. Errors: ErrMismatch naming both values when want's
 // layout is not zero and differs from the recorded one; ErrInvalidLayout for a recorded layout that
-// does not parse or whose epoch is in the future.
+// does not parse or whose epoch is in the future; when want.Probe is zero, an error naming the
+// value and the range for a recorded probe_ms that is not whole milliseconds in [MinProbe,
+// MaxProbe] (see ParseProbeMs).
 func ReadManifest(ctx context.Context, a Assigner, want Manifest) (Manifest, error) {
 	l := want.Layout.orDefault()
 	probe := want.Probe
@@ -86,8 +96,12 @@ func ReadManifest(ctx context.Context, a Assigner, want Manifest) (Manifest, err
 		got = l // the same layout, with the caller's preset name
 	}
 	m := Manifest{Layout: got, Probe: probe}
-	if p, err := strconv.ParseInt(props[PropProbeMs], 10, 64); err == nil && p > 0 && want.Probe <= 0 {
-		m.Probe = time.Duration(p) * time.Millisecond
+	if want.Probe <= 0 {
+		p, err := ParseProbeMs(props[PropProbeMs])
+		if err != nil {
+			return Manifest{}, err
+		}
+		m.Probe = p
 	}
 	return m, checkPool(got)
 }
@@ -97,4 +111,18 @@ func checkPool(l Layout) error {
 		return fmt.Errorf("%w: layout %s has %d generator ids, a manifest holds at most %d", ErrInvalidLayout, l.Spec(), n, MaxPoolSize)
 	}
 	return nil
+}
+
+// ParseProbeMs reads a manifest's probe_ms: whole milliseconds in [MinProbe, MaxProbe]. An error
+// names the value and the range (a RangeError for a number outside it).
+func ParseProbeMs(s string) (time.Duration, error) {
+	p, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: manifest probe_ms %q is not a whole number of milliseconds in [%d, %d]",
+			ErrInvalidLayout, clip(s), MinProbe.Milliseconds(), MaxProbe.Milliseconds())
+	}
+	if err := checkRange("manifest probe_ms", p, MinProbe.Milliseconds(), MaxProbe.Milliseconds()); err != nil {
+		return 0, err
+	}
+	return time.Duration(p) * time.Millisecond, nil
 }

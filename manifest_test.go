@@ -113,3 +113,29 @@ func TestManifestKeepsSpread(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestProbeRange: a recorded probe_ms is read only within [MinProbe, MaxProbe], whole
+// milliseconds; anything else (one that would overflow a lease, zero, a fraction) is an error
+// naming the value and the range, where it used to be ignored or to overflow.
+func TestManifestProbeRange(t *testing.T) {
+	ctx := t.Context()
+	for _, c := range []struct {
+		v    string
+		want time.Duration // 0: an error
+	}{
+		{"50", 50 * time.Millisecond}, {"600000", 10 * time.Minute}, {"2000", 2 * time.Second},
+		{"49", 0}, {"600001", 0}, {"0", 0}, {"-1", 0}, {"9223372036854775807", 0}, {"1.5", 0}, {"x", 0},
+	} {
+		a := memassign.New(time.Now)
+		if _, err := a.Properties(ctx, map[string]string{snowfall.PropLayout: snowfall.PresetSnowfall, snowfall.PropEpochMs: "1577836800000", snowfall.PropProbeMs: c.v}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := snowfall.ReadManifest(ctx, a, snowfall.Manifest{})
+		switch {
+		case c.want != 0 && (err != nil || m.Probe != c.want):
+			t.Errorf("probe_ms %q: %v, %v; want %v", c.v, m.Probe, err, c.want)
+		case c.want == 0 && (err == nil || !strings.Contains(err.Error(), "probe_ms") || !strings.Contains(err.Error(), "[50, 600000]")):
+			t.Errorf("probe_ms %q: probe %v, error %v; want an error naming probe_ms and [50, 600000]", c.v, m.Probe, err)
+		}
+	}
+}

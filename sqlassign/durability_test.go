@@ -1,7 +1,9 @@
 package sqlassign
 
 import (
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -25,19 +27,64 @@ func TestSQLiteDurable(t *testing.T) {
 	}
 }
 
-// TestSQLiteQueryPragma: pragmas in the URL's query come after sqlassign's and win, which is how
-// BenchmarkRenew/sqlite-normal measures the cost of durable commits in the same run.
+// TestSQLiteQueryPragma: pragmas in the URL's query come after sqlassign's and win, so a URL can
+// ask for a journal mode or synchronous level that does not make a commit durable, however it
+// spells it. Open reads the effective values and refuses those, naming the value and the allowed
+// ones (a mark recorded without a durable commit can come back lower after a crash: duplicates).
 func TestSQLiteQueryPragma(t *testing.T) {
-	a, err := Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "leases.db")+"?_pragma=synchronous(NORMAL)", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	var sync string
-	if err := a.db.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&sync); err != nil {
-		t.Fatal(err)
-	}
-	if sync != "1" {
-		t.Errorf("synchronous: got %s, want 1 (NORMAL, from the URL)", sync)
+	for i, c := range []struct {
+		query string
+		want  string // "" accepted; else words of the error
+		sync  string // when accepted: PRAGMA synchronous
+	}{
+		{"", "", "2"},
+		{"_pragma=synchronous(extra)", "", "2"}, // the driver runs _pragma values sorted: synchronous(full) comes last
+		{"_pragma=synchronous=3", "", "3"},
+		{"_synchronous=EXTRA", "", "3"},
+		{"_pragma=journal_mode(delete)", "", "2"},
+		{"_journal=TRUNCATE&_sync=3", "", "3"},
+		{"_pragma=synchronous(normal)", "synchronous=NORMAL", ""},
+		{"_pragma=synchronous(off)", "synchronous=OFF", ""},
+		{"_pragma=synchronous=0", "synchronous=OFF", ""},
+		{"_pragma=SYNCHRONOUS(off)", "synchronous=OFF", ""},
+		{"_pragma=synchronous%28off%29", "synchronous=OFF", ""},
+		{"_pragma=synchronous%3D1", "synchronous=NORMAL", ""},
+		{"_synchronous=OFF", "synchronous=OFF", ""},
+		{"_sync=normal", "synchronous=NORMAL", ""},
+		{"_pragma=journal_mode=memory", "journal_mode MEMORY", ""},
+		{"_journal_mode=MEMORY", "journal_mode MEMORY", ""},
+		{"_journal=off", "journal_mode OFF", ""},
+		{"_pragma=journal_mode(delete)&_pragma=synchronous(off)", "synchronous=OFF", ""},
+		{"_journal_mode=DELETE&_synchronous=NORMAL", "synchronous=NORMAL", ""},
+	} {
+		dir := t.TempDir() // outside t.Run: a test's name with a '%' in the path would be an escape
+		t.Run(c.query, func(t *testing.T) {
+			url := "sqlite://" + filepath.Join(dir, fmt.Sprintf("leases%d.db", i))
+			if c.query != "" {
+				url += "?" + c.query
+			}
+			a, err := Open(t.Context(), url, Options{})
+			if c.want != "" {
+				if err == nil {
+					a.Close()
+					t.Fatalf("Open(%s) accepted it; want an error naming %s", c.query, c.want)
+				}
+				if msg := err.Error(); !strings.Contains(msg, c.want) || !strings.Contains(msg, "want ") || !strings.Contains(msg, "durable") {
+					t.Errorf("Open(%s): error %q; want one naming %s, the allowed values and durability", c.query, msg, c.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Open(%s): %v", c.query, err)
+			}
+			defer a.Close()
+			var sync string
+			if err := a.db.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&sync); err != nil {
+				t.Fatal(err)
+			}
+			if sync != c.sync {
+				t.Errorf("synchronous: got %s, want %s", sync, c.sync)
+			}
+		})
 	}
 }

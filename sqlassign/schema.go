@@ -262,7 +262,7 @@ func (a *Assigner) Prepare(ctx context.Context, size int64) error {
 	}
 	var n int64
 	if err := a.db.QueryRowContext(ctx, a.d.q("SELECT COUNT(*) FROM "+a.manifest+" WHERE generator < ?"), size).Scan(&n); err != nil {
-		return fmt.Errorf("sqlassign: count generator ids: %w", err)
+		return a.fail("count generator ids", err)
 	}
 	const batch = 256
 	for lo := int64(0); n < size && lo < size; lo += batch {

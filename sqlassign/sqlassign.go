@@ -98,10 +98,11 @@ type Assigner struct {
 
 	mu       sync.Mutex // guards prepared
 	prepared int64
-	wmu      sync.Mutex    // see writer
-	file     *fileIdentity // a SQLite database in a file: see checkFile
-	fmu      sync.Mutex    // guards file.replaced
-	borrowed bool          // db is the caller's (New)
+	wmu      sync.Mutex         // see writer
+	file     *fileIdentity      // a SQLite database in a file: see checkFile
+	fmu      sync.Mutex         // guards file.replaced
+	borrowed bool               // db is the caller's (New)
+	classify func(error) string // names the driver's errors (see fail); nil for New
 }
 
 // CheckURL returns the error Open would return for a malformed url or a bad group name, without
@@ -156,6 +157,7 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	a.db = db
+	a.classify = t.classify
 	if a.attempts <= 0 {
 		a.attempts = 8
 	}
@@ -176,6 +178,9 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 			db.SetMaxIdleConns(1)
 			db.SetConnMaxLifetime(0)
 			db.SetConnMaxIdleTime(0)
+		} else if err := a.checkDurable(ctx, t.classify); err != nil {
+			db.Close()
+			return nil, err
 		}
 	}
 	if !opts.Unshared {
@@ -257,7 +262,7 @@ func (a *Assigner) retry(ctx context.Context, op string, f func(context.Context)
 		}
 		backoff(ctx, i)
 	}
-	return fmt.Errorf("sqlassign: %s: %w", op, err)
+	return a.fail(op, err)
 }
 
 // backoff waits a jittered pause that grows with attempt i (2 ms up to about a quarter second), or
@@ -312,7 +317,7 @@ func (a *Assigner) Properties(ctx context.Context, defaults map[string]string) (
 	_, err = a.db.ExecContext(ctx, a.d.q(b.String()), args...)
 	unlock()
 	if err != nil {
-		return nil, fmt.Errorf("sqlassign: store properties %s: %w", strings.Join(missing, ", "), err)
+		return nil, a.fail("store properties "+strings.Join(missing, ", "), err)
 	}
 	return a.readProperties(ctx) // another process may have stored other values first
 }
@@ -320,19 +325,19 @@ func (a *Assigner) Properties(ctx context.Context, defaults map[string]string) (
 func (a *Assigner) readProperties(ctx context.Context) (map[string]string, error) {
 	rows, err := a.db.QueryContext(ctx, "SELECT name, value FROM "+a.props)
 	if err != nil {
-		return nil, fmt.Errorf("sqlassign: read properties: %w", err)
+		return nil, a.fail("read properties", err)
 	}
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {
 		var k, v string
 		if err := rows.Scan(&k, &v); err != nil {
-			return nil, fmt.Errorf("sqlassign: read properties: %w", err)
+			return nil, a.fail("read properties", err)
 		}
 		out[k] = v
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlassign: read properties: %w", err)
+		return nil, a.fail("read properties", err)
 	}
 	return out, nil
 }
@@ -387,7 +392,7 @@ func (a *Assigner) Free(ctx context.Context, r snowfall.FreeRequest) ([]snowfall
 			break
 		}
 		if err := a.readFree(ctx, a.d.q(q.sql), append(q.args, int64(r.Limit-len(out))), seen, &out); err != nil {
-			return nil, fmt.Errorf("sqlassign: read free generator ids: %w", err)
+			return nil, a.fail("read free generator ids", err)
 		}
 	}
 	return out, nil
@@ -434,11 +439,11 @@ func (a *Assigner) Claim(ctx context.Context, r snowfall.ClaimRequest) (snowfall
 		r.Token, r.Lease.Milliseconds(), markMs, r.Holder.Host, r.Holder.PID, id, r.Free.Version, prev)
 	unlock()
 	if err != nil {
-		return snowfall.Claim{}, fmt.Errorf("sqlassign: claim generator %d: %w", id, err)
+		return snowfall.Claim{}, a.fail(fmt.Sprintf("claim generator %d", id), err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return snowfall.Claim{}, fmt.Errorf("sqlassign: claim generator %d: %w", id, err)
+		return snowfall.Claim{}, a.fail(fmt.Sprintf("claim generator %d", id), err)
 	}
 	if n != 1 {
 		return snowfall.Claim{}, fmt.Errorf("sqlassign: claim generator %d: %w", id, snowfall.ErrClaimConflict)
@@ -483,11 +488,11 @@ func (a *Assigner) Release(ctx context.Context, id int64, token string, mark tim
 
 func (a *Assigner) checkOwned(res sql.Result, err error, op string, id int64) error {
 	if err != nil {
-		return fmt.Errorf("sqlassign: %s generator %d: %w", op, id, err)
+		return a.fail(fmt.Sprintf("%s generator %d", op, id), err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlassign: %s generator %d: %w", op, id, err)
+		return a.fail(fmt.Sprintf("%s generator %d", op, id), err)
 	}
 	if n != 1 {
 		return fmt.Errorf("sqlassign: %s generator %d: %w: the row holds another token", op, id, snowfall.ErrLeaseLost)
@@ -498,7 +503,7 @@ func (a *Assigner) checkOwned(res sql.Result, err error, op string, id int64) er
 // Expire ends the lease on id at once, as if it had lapsed, for tests of lease loss.
 func (a *Assigner) Expire(ctx context.Context, id int64) error {
 	if _, err := a.db.ExecContext(ctx, a.d.q("UPDATE "+a.manifest+" SET expires_ms = 0 WHERE generator = ?"), id); err != nil {
-		return fmt.Errorf("sqlassign: expire generator %d: %w", id, err)
+		return a.fail(fmt.Sprintf("expire generator %d", id), err)
 	}
 	return nil
 }
@@ -508,7 +513,7 @@ func (a *Assigner) Leases(ctx context.Context) ([]snowfall.LeaseRecord, error) {
 	rows, err := a.db.QueryContext(ctx, a.d.q("SELECT generator, host, pid, claimed_ms, renewed_ms, expires_ms, mark_ms FROM "+
 		a.manifest+" WHERE expires_ms > {now} ORDER BY generator"))
 	if err != nil {
-		return nil, fmt.Errorf("sqlassign: list leases: %w", err)
+		return nil, a.fail("list leases", err)
 	}
 	defer rows.Close()
 	var out []snowfall.LeaseRecord
@@ -516,13 +521,13 @@ func (a *Assigner) Leases(ctx context.Context) ([]snowfall.LeaseRecord, error) {
 		var r snowfall.LeaseRecord
 		var claimed, renewed, expires, mark int64
 		if err := rows.Scan(&r.ID, &r.Holder.Host, &r.Holder.PID, &claimed, &renewed, &expires, &mark); err != nil {
-			return nil, fmt.Errorf("sqlassign: list leases: %w", err)
+			return nil, a.fail("list leases", err)
 		}
 		r.Claimed, r.Renewed, r.Expires, r.Mark = msTime(claimed), msTime(renewed), msTime(expires), msTime(mark)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlassign: list leases: %w", err)
+		return nil, a.fail("list leases", err)
 	}
 	return out, nil
 }

@@ -4,13 +4,14 @@ import (
 	"flag"
 	"time"
 
+	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/internal/cli"
 )
 
 // Bounds of the flags of serve (and of schema create's --probe, and of every --db-timeout).
 const (
-	minProbe       = 50 * time.Millisecond
-	maxProbe       = 10 * time.Minute
+	minProbe       = snowfall.MinProbe
+	maxProbe       = snowfall.MaxProbe
 	maxClockOffset = cli.MaxClockOffset
 	maxConns       = 1 << 20
 	minDBTimeout   = 100 * time.Millisecond

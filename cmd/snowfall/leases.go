@@ -62,7 +62,9 @@ func (c leasesCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	w := tabwriter.NewWriter(sio.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "GENERATOR\tHOST\tPID\tCLAIMED\tLAST HEARTBEAT\tEXPIRES\tHIGH-WATER MARK")
 	for _, r := range recs {
-		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", r.ID, r.Holder.Host, r.Holder.PID,
+		// The host is the store's text, which anything with write access to it can have set:
+		// one field, every control character escaped (cli.Field).
+		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", r.ID, cli.Field(r.Holder.Host), r.Holder.PID,
 			r.Claimed.UTC().Format(tf), r.Renewed.UTC().Format(tf), r.Expires.UTC().Format(tf), r.Mark.UTC().Format(tf))
 	}
 	if err := w.Flush(); err != nil {

@@ -51,7 +51,8 @@ func report(err error, sio cli.IO) int {
 	return cli.ExitCode(err)
 }
 
-func run(ctx context.Context, args []string, sio cli.IO) error {
+// dispatch runs the command of args (see run, which renders its output and error).
+func dispatch(ctx context.Context, args []string, sio cli.IO) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(sio)
 		if len(args) == 0 {

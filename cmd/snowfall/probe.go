@@ -72,10 +72,12 @@ func (c probeCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	msg := strings.TrimSpace(string(body))
+	// The status and the body are the server's words: on one line, every control character escaped.
+	msg := cli.Printable(strings.TrimSpace(string(body)), false)
+	status := cli.Printable(resp.Status, false)
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("probe: %s: %s %s", shown, resp.Status, msg)
+		return fmt.Errorf("probe: %s: %s %s", shown, status, msg)
 	}
-	fmt.Fprintf(sio.Out, "%s: %s %s\n", shown, resp.Status, msg)
+	fmt.Fprintf(sio.Out, "%s: %s %s\n", shown, status, msg)
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -77,11 +76,11 @@ func raiseMarks(ctx context.Context, args []string, sio cli.IO) error {
 	if err != nil {
 		return fmt.Errorf("leases raise-marks: the manifest's layout %q: %w", props[snowfall.PropLayout], err)
 	}
-	probeMs, err := strconv.ParseInt(props[snowfall.PropProbeMs], 10, 64)
-	if err != nil || probeMs <= 0 {
-		return fmt.Errorf("leases raise-marks: the manifest's probe_ms %q is not a positive number", props[snowfall.PropProbeMs])
+	probe, err := snowfall.ParseProbeMs(props[snowfall.PropProbeMs])
+	if err != nil {
+		return fmt.Errorf("leases raise-marks: %w", err)
 	}
-	if lease := 2 * time.Duration(probeMs) * time.Millisecond; *by < lease {
+	if lease := 2 * probe; *by < lease {
 		return cli.Usagef("leases raise-marks: %s %v is shorter than the group's lease %v (two probe intervals of %v): "+
 			"a holder records marks up to a lease ahead of its clock; want at least the lease plus the largest clock skew",
 			cli.FlagName(fs, envPrefix, sio.Getenv, "by"), *by, lease, lease/2)

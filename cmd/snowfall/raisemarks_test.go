@@ -14,6 +14,7 @@ import (
 	"github.com/snowfall-go/snowfall/internal/assignurl"
 	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
 	"github.com/snowfall-go/snowfall/internal/testkit/testdb"
+	"github.com/snowfall-go/snowfall/sqlassign"
 )
 
 // TestLeasesRaiseMarks runs snowfall leases raise-marks on every backend (SQLite, PostgreSQL,
@@ -116,3 +117,35 @@ func raiseMarksOn(t *testing.T, db string) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestRaiseMarksProbeRange: raise-marks reads the manifest's probe_ms and checks it against
+// [MinProbe, MaxProbe] before it computes the group's lease: a value outside (or one that
+// overflowed the lease into a negative duration) is an error naming the value and the range,
+// and nothing is raised. It takes no generator id from its command line: a flag naming one is a
+// usage error.
+func TestRaiseMarksProbeRange(t *testing.T) {
+	ctx := context.Background()
+	db := "sqlite://" + filepath.Join(t.TempDir(), "leases.db")
+	for i, v := range []string{"9223372036854775807", "4611686018427387904", "0", "-5", "49", "600001", "abc", "5e3", " 2000"} {
+		g := "p" + strconv.Itoa(i)
+		a, err := sqlassign.Open(ctx, db, sqlassign.Options{Group: g})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Properties(ctx, map[string]string{snowfall.PropLayout: snowfall.PresetSnowfall, snowfall.PropEpochMs: "1577836800000",
+			snowfall.PropProbeMs: v}); err != nil {
+			t.Fatal(err)
+		}
+		a.Close()
+		code, out, errs := runCmd(t, "", nil, "leases", "raise-marks", "--db", db, "--group", g, "--by", "30s")
+		if code != 1 || !strings.Contains(errs, "probe_ms") || !strings.Contains(errs, "[50, 600000]") || out != "" {
+			t.Errorf("probe_ms %q: exit %d, stdout %q, stderr %q; want exit 1 naming probe_ms, the value and [50, 600000]", v, code, out, errs)
+		}
+	}
+	for _, args := range [][]string{{"--generator", "5000"}, {"--ids", "-1"}, {"--by", "30s", "5000"}} {
+		code, _, errs := runCmd(t, "", nil, append([]string{"leases", "raise-marks", "--db", db}, args...)...)
+		if code != 2 {
+			t.Errorf("raise-marks %q: exit %d, stderr %q; want a usage error", args, code, errs)
+		}
+	}
+}

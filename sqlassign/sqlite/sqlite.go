@@ -24,8 +24,9 @@ import (
 func init() { drivers.Register(parseURL, "sqlite", "sqlite3") }
 
 // parseURL maps a sqlite: URL to the driver's DSN: transactions begin IMMEDIATE (one writer at a
-// time), and a file waits for a busy lock, runs in WAL mode and commits with synchronous=FULL;
-// pragmas in the URL's query come after these and win.
+// time), and a file waits for a busy lock, runs in WAL mode and commits with synchronous=FULL.
+// Pragmas in the URL's query can change these (the driver runs the _pragma values sorted, then its
+// shorthand keys), but sqlassign.Open refuses a file whose effective settings do not commit durably.
 func parseURL(raw string) (drivers.Target, error) {
 	scheme, rest, _ := strings.Cut(raw, ":")
 	scheme = strings.ToLower(scheme)
