@@ -125,18 +125,23 @@ func (sf *stateFile) write(s State) error {
 	return nil
 }
 
-// same returns an error unless the path still names the open file.
+// same returns an error unless the path still names the open file (the same device and inode): an
+// error wrapping ErrMoved when it names another file or nothing, another error when the path
+// cannot be looked at now (its directory unreadable, say).
 func (sf *stateFile) same() error {
 	pi, err := os.Stat(sf.path)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir) {
+		return fmt.Errorf("%w (%s: %w)", ErrMoved, sf.path, err)
+	}
 	if err != nil {
-		return fmt.Errorf("statefile: %s no longer names the state file this process keeps: %w", sf.path, err)
+		return fmt.Errorf("statefile: cannot check that %s still names the state file: %w", sf.path, err)
 	}
 	fi, err := sf.f.Stat()
 	if err != nil {
 		return fmt.Errorf("statefile: %w", err)
 	}
 	if !os.SameFile(pi, fi) {
-		return fmt.Errorf("statefile: %s no longer names the state file this process keeps (renamed or replaced while in use)", sf.path)
+		return fmt.Errorf("%w (%s: renamed, deleted or replaced while in use)", ErrMoved, sf.path)
 	}
 	return nil
 }
