@@ -36,6 +36,14 @@
 //     (127.0.0.1, localhost, the unix socket), default or explicit port, escaped names, and
 //     parameters (autocommit=0 keeps every write in a transaction no other session sees).
 //
+// In half of the state file cases that are not restarts, the file moves while A runs, before B
+// starts on the path (Case.Move): it is renamed away (in its directory or into another),
+// deleted, or replaced by an empty file or by a copy of itself taken a few marks earlier. B then
+// holds another file than A and both may run with one generator id: the case fails when they
+// share an ID or A issues an ID not below B's first (A must stop at its recorded mark, B start
+// above anything A may still issue). The move is drawn from a generator of its own, so the other
+// cases of a seed are what they were before moves existed.
+//
 // A third of the cases are restarts: the first server issues and stops, and the second starts
 // with its clock set back to the first's first ID, so that a floor it did not read shows as
 // shared IDs.
