@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -58,6 +59,15 @@ type Settings struct {
 	Ahead time.Duration
 	// Logger receives write failures; nil means silence.
 	Logger *slog.Logger
+	// TrustFSLocks opens a state file on a filesystem this package does not know as local (NFS,
+	// SMB, FUSE, …; see ErrUntrustedFS): the caller vouches that flock there keeps apart every
+	// process, on every host, that may open the file. Wrongly set, two servers may keep one file
+	// at once and issue the same IDs.
+	TrustFSLocks bool
+
+	// fsType reads the statfs magic number of the open file's filesystem; nil means statfs. The
+	// tests' seam: a filesystem this machine does not have.
+	fsType func(*os.File) (uint32, error)
 }
 
 // Source is a generator whose ceiling and floor come from a state file. It implements
@@ -81,10 +91,11 @@ type Source struct {
 
 // Open opens the state file at s.Path (creating it when missing), locks it, reads it, starts a
 // generator above its mark and above the clock plus StartWait(s.Ahead), records a new mark ahead
-// of that and starts the loop that keeps moving it. Close stops the loop and releases the lock. Errors: ErrInUse when another process
-// keeps the file, ErrCorrupt for a file without a valid slot, snowfall.ErrMismatch when the file
-// records another layout or other node values, a file that is not a regular file, the errors of
-// snowfall.New, and the error of the first write.
+// of that and starts the loop that keeps moving it. Close stops the loop and releases the lock.
+// Errors: ErrInUse when another process keeps the file, ErrCorrupt for a file without a valid
+// slot, snowfall.ErrMismatch when the file records another layout or other node values,
+// ErrUntrustedFS for a file on a filesystem whose locks are not trusted (unless s.TrustFSLocks),
+// a file that is not a regular file, the errors of snowfall.New, and the error of the first write.
 func Open(s Settings) (*Source, error) {
 	if s.Path == "" {
 		return nil, errors.New("statefile: no path")
@@ -96,7 +107,11 @@ func Open(s Settings) (*Source, error) {
 	if err := layout.CheckNode(s.Node); err != nil {
 		return nil, err
 	}
-	file, recorded, err := openFile(s.Path)
+	var check func(*os.File) error
+	if !s.TrustFSLocks {
+		check = func(f *os.File) error { return checkFS(f, s.Path, s.fsType) }
+	}
+	file, recorded, err := openFile(s.Path, check)
 	if err != nil {
 		return nil, err
 	}
