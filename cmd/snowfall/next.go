@@ -25,8 +25,7 @@ func (nextCmd) Synopsis() string {
 	return "print new IDs from a generator kept by a state file or a lease"
 }
 
-var nextSpec = cli.Spec{Name: "next", Usage: "snowfall next [-n N] [--layout L] [--epoch E] (--generator G | --dc D --worker W) --state-file PATH [--trust-fs-locks] [--floor ID|TIME]\n" +
-	"       snowfall next [-n N] [--layout L] [--epoch E] --db URL [--group G] [--db-timeout D] [--floor ID|TIME]", EnvPrefix: envPrefix}
+var nextSpec = cli.Spec{Name: "next", Usage: "snowfall next [-n N] [--layout L] [--epoch E] ((--generator G | --dc D --worker W) --state-file PATH [--trust-fs-locks] | --db URL [--group G] [--db-timeout D]) [--floor ID|TIME]", EnvPrefix: envPrefix}
 
 // nName names -n in a message: -n, or SNOWFALL_N when the value came from there.
 func nName(fs *flag.FlagSet, getenv func(string) string) string {
@@ -86,7 +85,7 @@ func (c nextCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 	case !given && !nodeSet:
 		return cli.Usagef("next: --state-file is for static node values: it needs --generator or --dc and --worker")
 	case *trust && *stateFile == "":
-		return cli.Usagef("next: --trust-fs-locks is about the state file's filesystem: it needs --state-file")
+		return cli.Usagef("next: %s is about the state file's filesystem: it needs --state-file", cli.FlagName(fs, envPrefix, sio.Getenv, "trust-fs-locks"))
 	}
 	if err := db.Check(fs, envPrefix, sio.Getenv); err != nil {
 		return fmt.Errorf("next: %w", err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/testkit/cmdtest"
 )
 
 // tempState returns the path of a state file (not yet made) in a directory of its own.
@@ -107,5 +108,30 @@ func TestNextBesideServe(t *testing.T) {
 	code, out, errs := runCmd(t, "", nil, "next", "--generator", "4", "--state-file", state)
 	if code != 1 || out != "" || !strings.Contains(errs, "in use") || !strings.Contains(errs, state) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 1, nothing printed, the file named and in use", code, out, errs)
+	}
+}
+
+// TestTrustFSLocksFlag: --trust-fs-locks (or SNOWFALL_TRUST_FS_LOCKS) is about a state file: alone
+// it is a usage error naming where it came from; with a state file on this machine's local disk
+// the server starts as without it.
+func TestTrustFSLocksFlag(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"serve", "--generator", "1", "--trust-fs-locks"}, "--trust-fs-locks is about the state file's filesystem"},
+		{map[string]string{"SNOWFALL_TRUST_FS_LOCKS": "true"}, []string{"serve", "--generator", "1"}, "SNOWFALL_TRUST_FS_LOCKS is about"},
+		{map[string]string{"SNOWFALL_TRUST_FS_LOCKS": "true"}, []string{"next", "--db", "sqlite://" + filepath.Join(t.TempDir(), "l.db")}, "SNOWFALL_TRUST_FS_LOCKS is about"},
+	} {
+		code, _, errs := runCmd(t, "", c.env, c.args...)
+		if code != 2 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v %v: exit %d, stderr %q; want 2 and %q", c.env, c.args, code, errs, c.want)
+		}
+	}
+	s := startServe(t, nil, "--generator", "2", "--state-file", tempState(t), "--trust-fs-locks")
+	cmdtest.WaitReady(t, s.URL) // a state file's start waits statefile.StartWait
+	if code, body := cmdtest.Get(t, s.URL+"/ids?n=3"); code != 200 || len(strings.Fields(body)) != 3 {
+		t.Errorf("/ids?n=3 with --trust-fs-locks: %d %q", code, body)
 	}
 }

@@ -111,7 +111,7 @@ func (f *serveFlags) checkCombination(fs *flag.FlagSet, getenv func(string) stri
 	case f.stateFile != "" && !f.nodeSet():
 		return cli.Usagef("serve: --state-file is for static node values: it needs --generator or --dc and --worker")
 	case f.trustFS && f.stateFile == "":
-		return cli.Usagef("serve: --trust-fs-locks is about the state file's filesystem: it needs --state-file")
+		return cli.Usagef("serve: %s is about the state file's filesystem: it needs --state-file", cli.FlagName(fs, envPrefix, getenv, "trust-fs-locks"))
 	}
 	if err := f.db.Check(fs, envPrefix, getenv); err != nil {
 		return fmt.Errorf("serve: %w", err)
