@@ -64,6 +64,7 @@
 //	SNOWFALL_ALIASES_FIRST=1000 go test ./internal/testkit/aliases        # other seeds
 //	SNOWFALL_ALIASES_SEED=17 go test -run '^TestAliases$' ./internal/testkit/aliases -v   # replay one case
 //	go test -tags aliasproof -run TestFindsShippedDefects ./internal/testkit/aliases -v
+//	go test -tags aliasproof -run TestFindsMovedDefect ./internal/testkit/aliases -v
 //
 // It prints one summary line (and appends it to $SNOWFALL_FLEET_SUMMARY, which .ci/run prints):
 //
@@ -76,6 +77,8 @@
 // The last command proves that the search can see: it builds snowfall with go build -overlay, the
 // files of testdata/shipped in place of their namesakes (the statefile package as shipped before
 // issue 18, and a sqlassign guard that refuses process-local SQLite by spelling, as serve did),
-// and asserts that the CI-sized search finds defects 1 and 3. No switch in production code puts
-// them back.
+// and asserts that the CI-sized search finds defects 1 and 3 (move cases aside). The last one
+// builds it with testdata/moved, the statefile source of bd8de23 (a start on a moved state file
+// issued at once from its clock; a server resumed when its file came back), and asserts that the
+// search finds a move case that breaks the rule. No switch in production code puts them back.
 package aliases
