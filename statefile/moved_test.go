@@ -3,9 +3,12 @@
 package statefile
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -148,4 +151,44 @@ func TestPathMovedAndBack(t *testing.T) {
 	if len(idsA) > 0 {
 		t.Errorf("A issued %d IDs after its file was renamed away and back (%d shared with B)", len(idsA), shared)
 	}
+}
+
+// TestPathMovedSaidOnce: a source whose path names another file says so once, at error level, not
+// at every tick of its loop.
+func TestPathMovedSaidOnce(t *testing.T) {
+	var buf lockedBuffer
+	path := filepath.Join(t.TempDir(), "state")
+	s, err := Open(Settings{Path: path, Node: snowfall.Node{Generator: 5}, Ahead: testAhead,
+		Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mustDo(t, os.Remove(path))
+	time.Sleep(10 * testAhead / 4) // ten ticks
+	s.Close()
+	out := buf.String()
+	if n := strings.Count(out, "names another file now"); n != 1 || !strings.Contains(out, "level=ERROR") {
+		t.Errorf("said %d times, want once at error level:\n%s", n, out)
+	}
+	if _, err := s.NextContext(context.Background()); err == nil {
+		t.Error("issued after Close")
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -226,12 +226,22 @@ func (s *Source) loop(ctx context.Context) {
 	defer close(s.done)
 	t := time.NewTicker(s.ahead / 4)
 	defer t.Stop()
+	lostSaid := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.advance(); err != nil {
+			err := s.advance()
+			switch {
+			case err == nil:
+			case errors.Is(err, ErrMoved):
+				if !lostSaid { // for good: said once
+					lostSaid = true
+					s.log.Error("statefile: the state file's path names another file now; IDs stop at the recorded mark until this process restarts",
+						"path", s.path, "mark", s.Mark(), "err", err)
+				}
+			default:
 				s.log.Warn("statefile: cannot move the high-water mark; IDs stop at the recorded one",
 					"path", s.path, "mark", s.Mark(), "err", err)
 			}
