@@ -25,15 +25,16 @@
 //
 // The file a source holds must be the file at its path. Before every move of the mark the source
 // compares the path's device and inode (stat) with its open file's; once the path names another
-// file or nothing (the file deleted, renamed or replaced while in use: ErrMoved) it records and
-// grants no mark again, even if the file comes back: its IDs stop at the recorded mark (FenceError
-// with ErrNotRecorded) until the process restarts. Meanwhile a source started on the path finds
+// file or nothing (the file deleted, renamed or replaced while in use: ErrMoved) it stops issuing
+// at once (FenceError with ErrNotRecorded and ErrMoved) and records no mark again, even if the
+// file comes back, until the process restarts. Meanwhile a source started on the path finds
 // another file (a new one, or an older copy) and takes its lock. So every start issues nothing at
 // or below its clock plus StartWait(Ahead), Ahead plus the check period Ahead/4 (1.25 s by
 // default): the old holder recorded its last mark at most Ahead past its last check, which came
-// before the move. This holds for holders on one clock with the same Ahead. A path that is moved
-// away and back between two checks of the old holder is not seen by it; the new source then stops
-// at its own next check, before its first ID.
+// before the move. This holds for holders on one clock with the same Ahead whose checks keep their
+// period. A path that is moved away and back between two checks of the old holder is not seen by
+// it; the new source then stops at its own first check, Ahead/4 after its start, before its first
+// ID.
 //
 // # Filesystems
 //

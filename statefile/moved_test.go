@@ -192,3 +192,40 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestPathSwappedBackQuickly: A's file is renamed away, B starts on the path with a fresh file, and
+// A's file is renamed back at once, before A's next check of its path: A never sees the move and
+// issues on. B, whose path no longer names its file at its first check, must issue nothing: the
+// mark it recorded at start is no licence to issue.
+func TestPathSwappedBackQuickly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	a := open(t, path, nil)
+	issue(t, a, testAhead)
+	mustDo(t, os.Rename(path, path+".moved"))
+	b, err := Open(Settings{Path: path, Node: snowfall.Node{Generator: 5}, Ahead: testAhead})
+	mustDo(t, os.Rename(path+".moved", path))
+	if err != nil {
+		t.Fatalf("Open on the moved path: %v", err)
+	}
+	defer b.Close()
+	end := time.Now().Add(StartWait(testAhead) + 3*testAhead)
+	var idsA, idsB []snowfall.ID
+	var wg sync.WaitGroup
+	wg.Go(func() { idsA = pull(a, end) })
+	wg.Go(func() { idsB = pull(b, end) })
+	wg.Wait()
+	seen := map[snowfall.ID]bool{}
+	for _, id := range idsA {
+		seen[id] = true
+	}
+	shared := 0
+	for _, id := range idsB {
+		if seen[id] {
+			shared++
+		}
+	}
+	t.Logf("A issued %d IDs, B %d; shared %d", len(idsA), len(idsB), shared)
+	if len(idsB) > 0 {
+		t.Errorf("B issued %d IDs (%d shared with A) though its path named A's file again before its first ID", len(idsB), shared)
+	}
+}

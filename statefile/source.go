@@ -188,8 +188,8 @@ func start(s Settings, layout snowfall.Layout, file *stateFile, recorded *State)
 
 // advance records a mark Ahead past the clock, unless the recorded one is already that far, and
 // grants the generator the recorded mark as its ceiling. Once the path has named another file
-// (ErrMoved) it records and grants nothing more: the generator stops at the recorded mark, since
-// another process may hold the file at the path and issue above it.
+// (ErrMoved) it revokes the generator's permit and records and grants nothing more, since another
+// process may hold the file at the path.
 func (s *Source) advance() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -214,7 +214,12 @@ func (s *Source) advance() error {
 		cause = fmt.Errorf("%w: %w", ErrNotRecorded, err)
 	}
 	if errors.Is(err, ErrMoved) {
+		// Stop now, not at the recorded mark: another source may hold the file at the path, and
+		// this one's file may be back there after a move it never saw (the recorded mark, ahead
+		// of the clock, would then license IDs that source issues too).
 		s.lost = err
+		s.g.Revoke(cause)
+		return err
 	}
 	if !s.state.Mark.IsZero() {
 		s.g.Grant(snowfall.Permit{Until: s.state.Mark, Cause: cause})
