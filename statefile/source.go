@@ -205,9 +205,14 @@ func (s *Source) advance() error {
 	if target.After(s.state.Mark) {
 		next := s.state
 		next.Mark = target
-		if err = s.file.write(next); err == nil {
+		if err = s.file.write(next); err == nil { // write checks the path first
 			s.state = next
 		}
+	} else {
+		// The path is checked at every tick, whether or not the mark moves: a start's mark is
+		// StartWait + Ahead past its clock, and it must not issue from it once the path has
+		// named another file.
+		err = s.file.same()
 	}
 	cause := ErrNotRecorded
 	if err != nil {
