@@ -18,17 +18,39 @@
 // its directories, ".." after a symbolic link, a relative symbolic link, a hard link, a bind mount,
 // another working directory) opens the same inode, meets the same lock (a second process gets
 // ErrInUse) and, after a restart, reads the same floor. No check runs between looking at a name
-// and writing, so no name made in between can split the file in two. A path that no longer names
-// the open file (the file deleted, renamed or replaced while in use) stops the mark from moving:
-// IDs stop at the recorded mark (FenceError with ErrNotRecorded) rather than run on in a file no
-// restart would read. A file that is not a regular file (a FIFO, a device) is refused at once.
+// and writing, so no name made in between can split the file in two. A file that is not a regular
+// file (a FIFO, a device) is refused at once.
+//
+// # A file moved while in use
+//
+// The file a source holds must be the file at its path. Before every move of the mark the source
+// compares the path's device and inode (stat) with its open file's; once the path names another
+// file or nothing (the file deleted, renamed or replaced while in use: ErrMoved) it stops issuing
+// at once (FenceError with ErrNotRecorded and ErrMoved) and records no mark again, even if the
+// file comes back, until the process restarts. Meanwhile a source started on the path finds
+// another file (a new one, or an older copy) and takes its lock. So every start issues nothing at
+// or below its clock plus StartWait(Ahead), Ahead plus the check period Ahead/4 (1.25 s by
+// default): the old holder recorded its last mark at most Ahead past its last check, which came
+// before the move. This holds for holders on one clock with the same Ahead whose checks keep their
+// period. A path that is moved away and back between two checks of the old holder is not seen by
+// it; the new source then stops at its own first check, Ahead/4 after its start, before its first
+// ID.
+//
+// # Filesystems
+//
+// flock is a lock between processes only where the kernel keeps it for the inode: on a local
+// filesystem. On Linux, Open reads the filesystem's type (statfs) and refuses, with ErrUntrustedFS,
+// a state file on any filesystem not known as local (NFS, SMB/CIFS, FUSE, 9p, Ceph, Lustre, or an
+// unknown type): NFS mounted with nolock, or a FUSE filesystem, may lock nothing across processes or
+// hosts. Settings.TrustFSLocks (snowfall --trust-fs-locks) opens it anyway, for an operator who
+// vouches for that filesystem's locks. Other systems do not look at the filesystem: keeping state
+// files on a local disk is up to the operator there.
 //
 // Where flock is missing (Windows, Plan 9, WebAssembly) Open locks nothing: the file is still
 // written in place, so every name reads the same mark after a restart, but two processes started
-// at once on one file are not kept apart, and one state file per process is up to the operator. On NFS, Linux implements flock with the
-// server's byte-range locks; other network filesystems may not lock at all: keep state files on a
-// local disk. Two processes with the same node values and different state files (a copy of the
-// file, another host) are a configuration error no state file can detect.
+// at once on one file are not kept apart, and one state file per process is up to the operator.
+// Two processes with the same node values and different state files (a copy of the file, another
+// host) are a configuration error no state file can detect.
 //
 // # The format
 //

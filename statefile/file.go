@@ -31,7 +31,7 @@ func Read(path string) (State, error) {
 // takes the file's lock (ErrInUse when a process keeps it), writes the slot not holding the
 // current state and syncs it. Tools and tests use it to prepare a file.
 func Write(path string, s State) error {
-	f, _, err := openFile(path)
+	f, _, err := openFile(path, nil) // one write under the lock, no generator: any filesystem
 	if err != nil {
 		return err
 	}
@@ -51,9 +51,10 @@ type stateFile struct {
 }
 
 // openFile opens the state file at path, creating it when missing, locks it and reads it. It
-// returns the recorded state, or nil for a new (empty) file. Errors: ErrInUse, ErrCorrupt, and
-// a file that is not a regular file.
-func openFile(path string) (*stateFile, *State, error) {
+// returns the recorded state, or nil for a new (empty) file. checkFS, if not nil, checks the open
+// file's filesystem before the lock is taken. Errors: ErrInUse, ErrCorrupt, a file that is not a
+// regular file, and those of checkFS.
+func openFile(path string, checkFS func(*os.File) error) (*stateFile, *State, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|openFlags, 0o600)
 	if err != nil {
 		return nil, nil, fmt.Errorf("statefile: open: %w", err)
@@ -68,6 +69,11 @@ func openFile(path string) (*stateFile, *State, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		return fail(fmt.Errorf("statefile: %s is not a regular file (%s): a state file must be a plain file", path, fi.Mode().Type()))
+	}
+	if checkFS != nil {
+		if err := checkFS(f); err != nil {
+			return fail(err)
+		}
 	}
 	if err := lock(f); err != nil {
 		if errors.Is(err, errWouldBlock) {
@@ -125,18 +131,23 @@ func (sf *stateFile) write(s State) error {
 	return nil
 }
 
-// same returns an error unless the path still names the open file.
+// same returns an error unless the path still names the open file (the same device and inode): an
+// error wrapping ErrMoved when it names another file or nothing, another error when the path
+// cannot be looked at now (its directory unreadable, say).
 func (sf *stateFile) same() error {
 	pi, err := os.Stat(sf.path)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir) {
+		return fmt.Errorf("%w (%s: %w)", ErrMoved, sf.path, err)
+	}
 	if err != nil {
-		return fmt.Errorf("statefile: %s no longer names the state file this process keeps: %w", sf.path, err)
+		return fmt.Errorf("statefile: cannot check that %s still names the state file: %w", sf.path, err)
 	}
 	fi, err := sf.f.Stat()
 	if err != nil {
 		return fmt.Errorf("statefile: %w", err)
 	}
 	if !os.SameFile(pi, fi) {
-		return fmt.Errorf("statefile: %s no longer names the state file this process keeps (renamed or replaced while in use)", sf.path)
+		return fmt.Errorf("%w (%s: renamed, deleted or replaced while in use)", ErrMoved, sf.path)
 	}
 	return nil
 }

@@ -108,7 +108,7 @@ func TestUpgradeVersion1(t *testing.T) {
 		t.Fatalf("Read of a version 1 file: %+v %v", st, err)
 	}
 	// The first write goes to the second slot; the version 1 text stays where it was.
-	f, st, err := openFile(path)
+	f, st, err := openFile(path, nil)
 	if err != nil || st == nil || !sameState(*st, old) {
 		t.Fatalf("openFile: %+v %v", st, err)
 	}

@@ -20,6 +20,15 @@ var (
 	ErrCorrupt = errors.New("statefile: corrupt state file")
 	// ErrInUse: another process keeps the state file (holds its lock).
 	ErrInUse = errors.New("statefile: state file in use")
+	// ErrMoved: the state file's path no longer names the file the source keeps (it was
+	// deleted, renamed or replaced while in use). The source records no further mark and its
+	// generator stops at the recorded one for good (a FenceError with ErrNotRecorded): another
+	// process may hold the file now at the path. Restart the process.
+	ErrMoved = errors.New("statefile: the path no longer names the state file this process keeps")
+	// ErrUntrustedFS: the state file is on a filesystem where flock may not be a lock between
+	// every process that can open the file (NFS, SMB, FUSE, 9p, Ceph, or one this package does not
+	// know), and Settings.TrustFSLocks is false. Linux only: see the package documentation.
+	ErrUntrustedFS = errors.New("statefile: state file on a filesystem whose locks are not trusted")
 )
 
 // The formats a state file may hold. Version 2 is written; version 1 (one text of six lines,

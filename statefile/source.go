@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -15,9 +16,23 @@ import (
 // crash waits at most about this long for its clock to pass the mark.
 const DefaultAhead = time.Second
 
-// restartSlack is what a generator waits, beyond Ahead, for its clock to pass the recorded mark
-// after a restart, when Settings.MaxBackwards is zero.
+// restartSlack is what a generator waits, beyond its start wait (StartWait), for its clock to pass
+// its floor after a start, when Settings.MaxBackwards is zero.
 const restartSlack = 100 * time.Millisecond
+
+// StartWait returns how long a source started with the given Ahead (zero: DefaultAhead) waits
+// before its first ID, at least: Ahead plus the period of its path check (Ahead/4). A source
+// whose state file was deleted, renamed or replaced while it ran may still issue up to the mark it
+// recorded at its last check, at most Ahead past that check; it checks its path every Ahead/4 and
+// stops for good once the path names another file. So a source started on the path issues nothing
+// at or below the clock at its start plus StartWait: above anything such a holder issues, whatever
+// file (a fresh one, an older copy) it found at the path.
+func StartWait(ahead time.Duration) time.Duration {
+	if ahead <= 0 {
+		ahead = DefaultAhead
+	}
+	return ahead + ahead/4
+}
 
 // ErrNotRecorded is the cause of the FenceError callers see when the clock has passed the recorded
 // mark because it could not be moved ahead in time (a failing disk, or a clock that jumped forward).
@@ -28,8 +43,8 @@ type Settings struct {
 	// Path of the state file; its directory must exist. A missing file is created.
 	Path string
 	// Layout, Node, Clock and MaxBackwards configure the generator as in snowfall.Settings, but
-	// for MaxBackwards's default: zero means the larger of snowfall.DefaultMaxBackwards and Ahead
-	// plus 100 ms, so that a restart waits for its clock to pass the mark recorded Ahead.
+	// for MaxBackwards's default: zero means the larger of snowfall.DefaultMaxBackwards and
+	// StartWait(Ahead) plus 100 ms, so that a start waits for its clock to pass its floor.
 	Layout       snowfall.Layout
 	Node         snowfall.Node
 	Clock        snowfall.Clock
@@ -38,10 +53,21 @@ type Settings struct {
 	// snowfall.ParseFloor): the generator issues only above the later of the two.
 	After time.Time
 	// Ahead is how far ahead of the clock the mark is recorded; zero means DefaultAhead. The mark
-	// is moved every Ahead/4.
+	// is moved every Ahead/4, after a check that the path still names the file. Every process
+	// that uses one state file must use the same Ahead (or a smaller one): a start waits out the
+	// Ahead of its own settings (StartWait).
 	Ahead time.Duration
 	// Logger receives write failures; nil means silence.
 	Logger *slog.Logger
+	// TrustFSLocks opens a state file on a filesystem this package does not know as local (NFS,
+	// SMB, FUSE, …; see ErrUntrustedFS): the caller vouches that flock there keeps apart every
+	// process, on every host, that may open the file. Wrongly set, two servers may keep one file
+	// at once and issue the same IDs.
+	TrustFSLocks bool
+
+	// fsType reads the statfs magic number of the open file's filesystem; nil means statfs. The
+	// tests' seam: a filesystem this machine does not have.
+	fsType func(*os.File) (uint32, error)
 }
 
 // Source is a generator whose ceiling and floor come from a state file. It implements
@@ -50,12 +76,13 @@ type Source struct {
 	g     *snowfall.Generator
 	path  string
 	ahead time.Duration
-	floor time.Time // Settings.After: marks are recorded ahead of it too
+	floor time.Time // Settings.After or the start floor (see start): marks are recorded ahead of it too
 	log   *slog.Logger
 
 	mu    sync.Mutex
 	state State      // the recorded state
 	file  *stateFile // open and locked until Close
+	lost  error      // wraps ErrMoved once the path named another file: no mark is recorded again
 
 	stop      context.CancelFunc
 	done      chan struct{}
@@ -63,11 +90,12 @@ type Source struct {
 }
 
 // Open opens the state file at s.Path (creating it when missing), locks it, reads it, starts a
-// generator above its mark, records a new mark ahead of the clock and starts the loop that keeps
-// moving it. Close stops the loop and releases the lock. Errors: ErrInUse when another process
-// keeps the file, ErrCorrupt for a file without a valid slot, snowfall.ErrMismatch when the file
-// records another layout or other node values, a file that is not a regular file, the errors of
-// snowfall.New, and the error of the first write.
+// generator above its mark and above the clock plus StartWait(s.Ahead), records a new mark ahead
+// of that and starts the loop that keeps moving it. Close stops the loop and releases the lock.
+// Errors: ErrInUse when another process keeps the file, ErrCorrupt for a file without a valid
+// slot, snowfall.ErrMismatch when the file records another layout or other node values,
+// ErrUntrustedFS for a file on a filesystem whose locks are not trusted (unless s.TrustFSLocks),
+// a file that is not a regular file, the errors of snowfall.New, and the error of the first write.
 func Open(s Settings) (*Source, error) {
 	if s.Path == "" {
 		return nil, errors.New("statefile: no path")
@@ -79,7 +107,11 @@ func Open(s Settings) (*Source, error) {
 	if err := layout.CheckNode(s.Node); err != nil {
 		return nil, err
 	}
-	file, recorded, err := openFile(s.Path)
+	var check func(*os.File) error
+	if !s.TrustFSLocks {
+		check = func(f *os.File) error { return checkFS(f, s.Path, s.fsType) }
+	}
+	file, recorded, err := openFile(s.Path, check)
 	if err != nil {
 		return nil, err
 	}
@@ -103,22 +135,34 @@ func start(s Settings, layout snowfall.Layout, file *stateFile, recorded *State)
 		}
 		after = recorded.Mark
 	}
-	floor := after
-	if s.After.After(floor) {
-		floor = s.After
-	}
 	ahead := s.Ahead
 	if ahead <= 0 {
 		ahead = DefaultAhead
 	}
+	clock := s.Clock
+	if clock == nil {
+		clock = snowfall.SystemClock()
+	}
+	// The file this process opened may not be the one another process still holds: that one may
+	// have been renamed, deleted or replaced (by an older copy, say) while it ran. Such a holder
+	// issues up to Ahead past its last check of the path, and checks every Ahead/4: start above.
+	floor := clock.Now().Add(StartWait(ahead))
+	if s.After.After(floor) {
+		floor = s.After
+	}
+	genFloor := floor
+	if after.After(genFloor) {
+		genFloor = after
+	}
 	maxBack := s.MaxBackwards
 	if maxBack == 0 {
-		// A restart right after a stop finds the mark up to Ahead past its clock, and a Grant
-		// that lifts a seal may mark one more tick used: it must wait that out, not refuse.
-		maxBack = max(snowfall.DefaultMaxBackwards, ahead+restartSlack)
+		// A start waits for its clock to pass StartWait (or a mark recorded up to Ahead past
+		// its clock by a stop just before), and a Grant that lifts a seal may mark one more
+		// tick used: it must wait that out, not refuse.
+		maxBack = max(snowfall.DefaultMaxBackwards, StartWait(ahead)+restartSlack)
 	}
 	g, err := snowfall.New(snowfall.Settings{Layout: layout, Node: s.Node, Clock: s.Clock,
-		MaxBackwards: maxBack, After: floor})
+		MaxBackwards: maxBack, After: genFloor})
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +170,7 @@ func start(s Settings, layout snowfall.Layout, file *stateFile, recorded *State)
 		g:     g,
 		path:  s.Path,
 		ahead: ahead,
-		floor: s.After,
+		floor: floor,
 		log:   s.Logger,
 		state: State{Layout: layout, Node: s.Node, Mark: after},
 		file:  file,
@@ -143,10 +187,15 @@ func start(s Settings, layout snowfall.Layout, file *stateFile, recorded *State)
 }
 
 // advance records a mark Ahead past the clock, unless the recorded one is already that far, and
-// grants the generator the recorded mark as its ceiling.
+// grants the generator the recorded mark as its ceiling. Once the path has named another file
+// (ErrMoved) it revokes the generator's permit and records and grants nothing more, since another
+// process may hold the file at the path.
 func (s *Source) advance() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.lost != nil {
+		return s.lost
+	}
 	base := s.g.Stamp().Time()
 	if s.floor.After(base) { // the generator issues only above the floor: record ahead of it
 		base = s.floor
@@ -156,13 +205,26 @@ func (s *Source) advance() error {
 	if target.After(s.state.Mark) {
 		next := s.state
 		next.Mark = target
-		if err = s.file.write(next); err == nil {
+		if err = s.file.write(next); err == nil { // write checks the path first
 			s.state = next
 		}
+	} else {
+		// The path is checked at every tick, whether or not the mark moves: a start's mark is
+		// StartWait + Ahead past its clock, and it must not issue from it once the path has
+		// named another file.
+		err = s.file.same()
 	}
 	cause := ErrNotRecorded
 	if err != nil {
 		cause = fmt.Errorf("%w: %w", ErrNotRecorded, err)
+	}
+	if errors.Is(err, ErrMoved) {
+		// Stop now, not at the recorded mark: another source may hold the file at the path, and
+		// this one's file may be back there after a move it never saw (the recorded mark, ahead
+		// of the clock, would then license IDs that source issues too).
+		s.lost = err
+		s.g.Revoke(cause)
+		return err
 	}
 	if !s.state.Mark.IsZero() {
 		s.g.Grant(snowfall.Permit{Until: s.state.Mark, Cause: cause})
@@ -174,12 +236,22 @@ func (s *Source) loop(ctx context.Context) {
 	defer close(s.done)
 	t := time.NewTicker(s.ahead / 4)
 	defer t.Stop()
+	lostSaid := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.advance(); err != nil {
+			err := s.advance()
+			switch {
+			case err == nil:
+			case errors.Is(err, ErrMoved):
+				if !lostSaid { // for good: said once
+					lostSaid = true
+					s.log.Error("statefile: the state file's path names another file now; IDs stop at the recorded mark until this process restarts",
+						"path", s.path, "mark", s.Mark(), "err", err)
+				}
+			default:
 				s.log.Warn("statefile: cannot move the high-water mark; IDs stop at the recorded one",
 					"path", s.path, "mark", s.Mark(), "err", err)
 			}

@@ -32,12 +32,16 @@ func issue(t *testing.T, s *Source, d time.Duration) snowfall.ID {
 	t.Helper()
 	var last snowfall.ID
 	l := s.Layout()
+	waitReady(t, s)
 	for end := time.Now().Add(d); time.Now().Before(end); {
 		for range 100 {
 			id, err := s.NextContext(context.Background())
-			if errors.Is(err, ErrNotRecorded) && time.Now().Before(end) {
+			if errors.Is(err, ErrNotRecorded) {
 				// The loop's write came late (a slow fsync on a loaded machine, with the
 				// short testAhead): the generator fences, as it must, until the mark moves.
+				if !time.Now().Before(end) {
+					return last
+				}
 				time.Sleep(time.Millisecond)
 				continue
 			}
@@ -60,6 +64,18 @@ func issue(t *testing.T, s *Source, d time.Duration) snowfall.ID {
 		time.Sleep(time.Millisecond)
 	}
 	return last
+}
+
+// waitReady waits until s issues: a start waits StartWait for its clock to pass its floor.
+func waitReady(t *testing.T, s *Source) {
+	t.Helper()
+	deadline := time.Now().Add(StartWait(testAhead) + 5*time.Second)
+	for s.Ready() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready %v after Open: %v", StartWait(testAhead)+5*time.Second, s.Ready())
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // TestRestartClockBehind restarts with a clock 5 s behind: the state file's floor keeps every new ID

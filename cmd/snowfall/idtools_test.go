@@ -15,7 +15,7 @@ import (
 )
 
 func TestShardCmd(t *testing.T) {
-	_, out, _ := runCmd(t, "", nil, "next", "-n", "50", "--layout", "twitter", "--dc", "2", "--worker", "3")
+	_, out, _ := runCmd(t, "", nil, "next", "-n", "50", "--layout", "twitter", "--dc", "2", "--worker", "3", "--state-file", tempState(t))
 	ids := strings.Fields(out)
 	tw, _ := snowfall.Preset(snowfall.PresetTwitter)
 	check := func(got string) {
@@ -61,7 +61,7 @@ func TestRangeCmd(t *testing.T) {
 		t.Errorf("range = %q, want %q", out, want)
 	}
 	// Every ID issued now lies in the range of now's tick.
-	_, ids, _ := runCmd(t, "", nil, "next", "-n", "3", "--layout", "js", "--generator", "31")
+	_, ids, _ := runCmd(t, "", nil, "next", "-n", "3", "--layout", "js", "--generator", "31", "--state-file", tempState(t))
 	id, _ := snowfall.ParseID(strings.Fields(ids)[2])
 	js, _ := snowfall.Preset(snowfall.PresetJS)
 	d, _ := js.Decode(id)
@@ -138,7 +138,8 @@ func TestIDToolsUsageErrors(t *testing.T) {
 func TestNextFloor(t *testing.T) {
 	l := snowfall.DefaultLayout()
 	old, _ := l.Compose(l.Ticks(time.Now().Add(500*time.Millisecond)), 4095, snowfall.Node{Generator: 2047})
-	code, out, errs := runCmd(t, "", nil, "next", "-n", "3", "--floor", old.String())
+	state := tempState(t)
+	code, out, errs := runCmd(t, "", nil, "next", "-n", "3", "--floor", old.String(), "--generator", "0", "--state-file", state)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -148,7 +149,7 @@ func TestNextFloor(t *testing.T) {
 		}
 	}
 	at := time.Now().Add(200 * time.Millisecond).UTC()
-	code, out, errs = runCmd(t, "", nil, "next", "--floor", at.Format(time.RFC3339Nano))
+	code, out, errs = runCmd(t, "", nil, "next", "--floor", at.Format(time.RFC3339Nano), "--generator", "0", "--state-file", state)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}

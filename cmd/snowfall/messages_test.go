@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -122,7 +123,11 @@ func TestWhiteSpaceRefusedAlike(t *testing.T) {
 				}
 			}
 		}
-		code, _, errs := runCmd(t, "", nil, "next", "--"+c.flag, c.value)
+		args := []string{"next", "--" + c.flag, c.value, "--state-file", tempState(t)}
+		if c.flag != "generator" {
+			args = append(args, "--generator", "1")
+		}
+		code, _, errs := runCmd(t, "", nil, args...)
 		if code != 0 {
 			t.Errorf("next --%s %q: exit %d; stderr %q", c.flag, c.value, code, errs)
 		}
@@ -134,12 +139,13 @@ func TestWhiteSpaceRefusedAlike(t *testing.T) {
 // was "not a number"), and a value out of range is out of range whatever its width.
 func TestLeadingZeros(t *testing.T) {
 	s := startServe(t, nil, "--generator", "1")
+	db := "sqlite://" + filepath.Join(t.TempDir(), "leases.db") // next leases a generator id: quicker than a state file's start
 	r := rand.New(rand.NewPCG(5, 5))
 	for range 40 {
 		zeros := strings.Repeat("0", r.IntN(40))
 		n := 1 + r.IntN(9)
 		v := zeros + fmt.Sprint(n)
-		code, out, errs := runCmd(t, "", nil, "next", "-n", v)
+		code, out, errs := runCmd(t, "", nil, "next", "-n", v, "--db", db)
 		if code != 0 || len(strings.Fields(out)) != n {
 			t.Errorf("next -n %s: exit %d, %d IDs, want %d; stderr %q", v, code, len(strings.Fields(out)), n, errs)
 		}

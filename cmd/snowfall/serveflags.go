@@ -29,8 +29,14 @@ type serveFlags struct {
 	db          cli.DBFlags
 	probe       time.Duration
 	stateFile   string
+	trustFS     bool
 	floor       string
 }
+
+// trustFSLocksUsage documents --trust-fs-locks (serve and next).
+const trustFSLocksUsage = "with --state-file: open it even on a filesystem not known as local (NFS, SMB, FUSE, 9p, Ceph, …), " +
+	"where flock may lock nothing across hosts or nothing at all; you vouch that its locks keep apart every process, on every host, " +
+	"that may open the file: if they do not, two servers can keep the file at once and issue the same IDs"
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.listen.Register(fs)
@@ -46,6 +52,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.db.Register(fs)
 	fs.DurationVar(&f.probe, "probe", 0, "lease heartbeat interval, with --db (default: the manifest's, 5s for a new one)")
 	fs.StringVar(&f.stateFile, "state-file", "", "with --generator or --dc/--worker: record a high-water mark in this file, so that a restart never issues at or below it")
+	fs.BoolVar(&f.trustFS, "trust-fs-locks", false, trustFSLocksUsage)
 	fs.StringVar(&f.floor, "floor", "", floorUsage)
 }
 
@@ -103,6 +110,8 @@ func (f *serveFlags) checkCombination(fs *flag.FlagSet, getenv func(string) stri
 		return cli.Usagef("serve: --group and --probe need --db")
 	case f.stateFile != "" && !f.nodeSet():
 		return cli.Usagef("serve: --state-file is for static node values: it needs --generator or --dc and --worker")
+	case f.trustFS && f.stateFile == "":
+		return cli.Usagef("serve: %s is about the state file's filesystem: it needs --state-file", cli.FlagName(fs, envPrefix, getenv, "trust-fs-locks"))
 	}
 	if err := f.db.Check(fs, envPrefix, getenv); err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -130,7 +139,7 @@ func (f *serveFlags) config(fs *flag.FlagSet, sio cli.IO) (idsource.Config, erro
 	if err := f.checkCombination(fs, sio.Getenv); err != nil {
 		return cfg, err
 	}
-	cfg = idsource.Config{Layout: l, StateFile: f.stateFile, ClockOffset: f.clockOffset, Logger: log, ExitOnStartFailure: f.exitOnStart,
+	cfg = idsource.Config{Layout: l, StateFile: f.stateFile, TrustFSLocks: f.trustFS, ClockOffset: f.clockOffset, Logger: log, ExitOnStartFailure: f.exitOnStart,
 		DB: f.db.DB.URL(), Group: f.db.Group, Probe: f.probe, DBTimeout: f.db.Timeout, LayoutSet: layoutSet(fs, sio.Getenv)}
 	if cfg.DB.IsZero() && !f.nodeSet() {
 		db, old, err := defaultDB(sio.Getenv)

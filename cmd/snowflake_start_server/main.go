@@ -68,7 +68,7 @@ var envNames = map[string]bool{"PSF_DC": true, "PSF_WORKER": true}
 
 // spec is the command line: Tornado-style options (see tornadoArgs), and no arguments.
 var spec = cli.Spec{
-	Usage:     name + " [--dc=DC_ID] [--worker=WORKER_ID] [--host=ADDRESS | --address=ADDRESS] [--port=PORT] [--state-file=PATH] [--version]",
+	Usage:     name + " [--dc=DC_ID] [--worker=WORKER_ID] [--host=ADDRESS | --address=ADDRESS] [--port=PORT] [--state-file=PATH [--trust-fs-locks]] [--version]",
 	EnvPrefix: "PSF_",
 }
 
@@ -87,6 +87,8 @@ func run(ctx context.Context, args []string, sio cli.IO) error {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	clockOffset := fs.Duration("clock-offset", 0, "shift the generator's clock by this much: for fault-injection tests only")
 	stateFile := fs.String("state-file", "", "record a high-water mark in this file, so that a restart never issues at or below it")
+	trustFS := fs.Bool("trust-fs-locks", false, "with --state-file: open it even on a filesystem not known as local (NFS, SMB, FUSE, 9p, Ceph, …), "+
+		"where flock may lock nothing across hosts or nothing at all; you vouch that its locks keep apart every process that may open the file")
 	version := fs.Bool("version", false, "print the version, VCS revision and Go version, and exit")
 	var tf tornadoFlags
 	tf.register(fs, &listen.Host)
@@ -115,13 +117,16 @@ func run(ctx context.Context, args []string, sio cli.IO) error {
 	if err := tf.check(fs); err != nil {
 		return err
 	}
+	if *trustFS && *stateFile == "" {
+		return cli.Usagef("--trust-fs-locks is about the state file's filesystem: it needs --state-file")
+	}
 	log, closeLog, err := tf.logger(*logFormat, sio.Err)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
 	src, err := idsource.Open(ctx, idsource.Config{Layout: l, Node: snowfall.Node{DC: dc.v, Worker: worker.v},
-		StateFile: *stateFile, ClockOffset: *clockOffset, Logger: log})
+		StateFile: *stateFile, TrustFSLocks: *trustFS, ClockOffset: *clockOffset, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,8 @@ type Config struct {
 	Node snowfall.Node
 	// StateFile, without DB, is the file recording the high-water mark; "" for none.
 	StateFile string
+	// TrustFSLocks opens a state file on a filesystem not known as local (statefile.ErrUntrustedFS).
+	TrustFSLocks bool
 	// DB is the URL of the lease database, Group the group of generator ids in it, Probe the
 	// lease heartbeat interval (zero: the manifest's) and DBTimeout the deadline of each start-up
 	// step on the database.
@@ -114,7 +116,7 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	case !cfg.DB.IsZero():
 		return openLeased(ctx, cfg, clock)
 	case cfg.StateFile != "":
-		sf, err := statefile.Open(statefile.Settings{Path: cfg.StateFile, Layout: cfg.Layout, Node: cfg.Node, Clock: clock, Logger: cfg.Logger, After: cfg.Floor})
+		sf, err := statefile.Open(statefile.Settings{Path: cfg.StateFile, Layout: cfg.Layout, Node: cfg.Node, Clock: clock, Logger: cfg.Logger, After: cfg.Floor, TrustFSLocks: cfg.TrustFSLocks})
 		if err != nil {
 			return nil, err
 		}
@@ -165,4 +167,9 @@ func openLeased(ctx context.Context, cfg Config, clock snowfall.Clock) (*Source,
 		a.Close()
 	}
 	return s, nil
+}
+
+// Fill fills ids with new IDs from the source (see snowfall.Source), for snowfall next.
+func (s *Source) Fill(ctx context.Context, ids []snowfall.ID) (int, error) {
+	return s.src.Fill(ctx, ids)
 }

@@ -36,6 +36,14 @@
 //     (127.0.0.1, localhost, the unix socket), default or explicit port, escaped names, and
 //     parameters (autocommit=0 keeps every write in a transaction no other session sees).
 //
+// In half of the state file cases that are not restarts, the file moves while A runs, before B
+// starts on the path (Case.Move): it is renamed away (in its directory or into another),
+// deleted, or replaced by an empty file or by a copy of itself taken a few marks earlier. B then
+// holds another file than A and both may run with one generator id: the case fails when they
+// share an ID or A issues an ID not below B's first (A must stop at its recorded mark, B start
+// above anything A may still issue). The move is drawn from a generator of its own, so the other
+// cases of a seed are what they were before moves existed.
+//
 // A third of the cases are restarts: the first server issues and stops, and the second starts
 // with its clock set back to the first's first ID, so that a floor it did not read shows as
 // shared IDs.
@@ -56,6 +64,7 @@
 //	SNOWFALL_ALIASES_FIRST=1000 go test ./internal/testkit/aliases        # other seeds
 //	SNOWFALL_ALIASES_SEED=17 go test -run '^TestAliases$' ./internal/testkit/aliases -v   # replay one case
 //	go test -tags aliasproof -run TestFindsShippedDefects ./internal/testkit/aliases -v
+//	go test -tags aliasproof -run TestFindsMovedDefect ./internal/testkit/aliases -v
 //
 // It prints one summary line (and appends it to $SNOWFALL_FLEET_SUMMARY, which .ci/run prints):
 //
@@ -68,6 +77,8 @@
 // The last command proves that the search can see: it builds snowfall with go build -overlay, the
 // files of testdata/shipped in place of their namesakes (the statefile package as shipped before
 // issue 18, and a sqlassign guard that refuses process-local SQLite by spelling, as serve did),
-// and asserts that the CI-sized search finds defects 1 and 3. No switch in production code puts
-// them back.
+// and asserts that the CI-sized search finds defects 1 and 3 (move cases aside). The last one
+// builds it with testdata/moved, the statefile source of bd8de23 (a start on a moved state file
+// issued at once from its clock; a server resumed when its file came back), and asserts that the
+// search finds a move case that breaks the rule. No switch in production code puts them back.
 package aliases

@@ -94,12 +94,30 @@ type Case struct {
 	A, B    Server
 	Group   string   // the lease group of a database case
 	Made    []string // the links the case made, for messages
+	// Move, in a state file case without a restart, is what happens to the state file (File, its
+	// real path) while A runs, before B starts on the path: one of the Move constants, or "".
+	Move string
+	File string
 }
+
+// What a case may do to A's state file while A runs (Case.Move). One real file, one lock: after
+// any of these B holds another file than A, so A must stop at its recorded mark and B must start
+// above anything A may still issue.
+const (
+	MoveRename      = "renamed away"
+	MoveDelete      = "deleted"
+	MoveEmpty       = "replaced by an empty file"
+	MoveOlderCopy   = "replaced by an older copy of itself"
+	MoveRenameOther = "renamed into another directory"
+)
 
 func (c *Case) String() string {
 	s := fmt.Sprintf("seed %d %s", c.Seed, c.Kind)
 	if c.Restart {
 		s += " restart"
+	}
+	if c.Move != "" {
+		s += ", state file " + c.Move + " while A runs"
 	}
 	return fmt.Sprintf("%s\n  A: %s (%s)\n  B: %s (%s)", s, show(c.A), c.A.How, show(c.B), c.B.How)
 }
@@ -154,7 +172,22 @@ func NewCase(seed uint64, root string, e Env) (*Case, error) {
 		if err != nil {
 			return nil, err
 		}
-		b, err := t.spell(file, r.IntN(finals))
+		bFinal := r.IntN(finals)
+		if c.Kind == KindStateFile && !c.Restart {
+			// Drawn from a generator of its own, so that the cases of other seeds stay as they were.
+			m := rand.New(rand.NewPCG(seed, 0x6d_6f_76_65))
+			if m.IntN(2) == 0 {
+				c.Move = pick(m, MoveRename, MoveDelete, MoveEmpty, MoveOlderCopy, MoveRenameOther)
+				c.File = file
+				switch bFinal { // B opens whatever the path names when it starts
+				case finalHardLink:
+					bFinal = finalSymlink
+				case finalBindFile:
+					bFinal = finalBindDir
+				}
+			}
+		}
+		b, err := t.spell(file, bFinal)
 		if err != nil {
 			return nil, err
 		}

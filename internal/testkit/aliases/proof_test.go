@@ -29,6 +29,9 @@ func TestFindsShippedDefects(t *testing.T) {
 		d := ""
 		switch o.Case.Kind {
 		case KindStateFile:
+			if o.Case.Move != "" {
+				return false // another defect: see TestFindsMovedDefect
+			}
 			d = "defect 1 (state file aliases)"
 		case KindLocal:
 			d = "defect 3 (process-local SQLite by spelling)"
@@ -96,4 +99,45 @@ func shippedBinary(t *testing.T) string {
 	bin.Flags = []string{"-overlay", overlay}
 	t.Cleanup(bin.Remove)
 	return bin.Path(t)
+}
+
+// TestFindsMovedDefect proves that the move cases can see: it builds snowfall with the statefile
+// source as of bd8de23 (testdata/moved, through go build -overlay), whose start on a moved state
+// file issued at once from its clock and whose first server resumed when its file came back, and
+// asserts that the CI-sized search finds a move case that breaks the rule.
+func TestFindsMovedDefect(t *testing.T) {
+	root, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := filepath.Abs("testdata/moved/statefile/source.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(map[string]any{"Replace": map[string]string{filepath.Join(root, "statefile", "source.go"): moved}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlay := filepath.Join(t.TempDir(), "overlay.json")
+	if err := os.WriteFile(overlay, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := cmdtest.Command("snowfall")
+	bin.Flags = []string{"-overlay", overlay}
+	t.Cleanup(bin.Remove)
+	var found *Outcome
+	n := 0
+	sum, _ := search(t, bin.Path(t), func(o *Outcome) bool {
+		n++
+		if o.Failed() && o.Case.Move != "" {
+			found = o
+			return true
+		}
+		return false
+	})
+	t.Logf("%s (statefile source of bd8de23)", sum)
+	if found == nil {
+		t.Fatalf("no move case failed in %d cases", sum.Cases)
+	}
+	t.Logf("found at case %d: %s\n  %s", n, found.Case, found.Violation)
 }

@@ -72,6 +72,11 @@ func Run(ctx context.Context, exe string, c *Case, root string, e Env) (*Outcome
 		back := time.Since(began) + 200*time.Millisecond
 		c.B.Args = append(c.B.Args[:len(c.B.Args):len(c.B.Args)], "--clock-offset", "-"+back.Round(time.Millisecond).String())
 	}
+	if c.Move != "" {
+		if err := move(ctx, c, root, a, ids[0]); err != nil {
+			return nil, err
+		}
+	}
 	if c.B.Link[1] != "" {
 		err := os.Link(c.B.Link[0], c.B.Link[1])
 		if errors.Is(err, fs.ErrNotExist) {
@@ -142,6 +147,11 @@ func Run(ctx context.Context, exe string, c *Case, root string, e Env) (*Outcome
 		o.Refused = "B could not issue: " + errString(pullErr[1])
 	case c.Restart && o.Gens[0] == o.Gens[1] && minKey(ids[1]) <= maxA:
 		o.Violation = fmt.Sprintf("after a restart on generator id %d, B issued an ID not above A's last", o.Gens[1])
+	case c.Move != "" && len(ids[0]) > 0 && o.Gens[0] == o.Gens[1] && maxKey(ids[0]) >= minKey(ids[1]):
+		o.Violation = fmt.Sprintf("after its state file was %s, A issued %d, not below B's first ID %d on generator id %d",
+			c.Move, maxKey(ids[0]), minKey(ids[1]), o.Gens[0])
+	case c.Move != "":
+		// Both may hold one generator id now: A stops at its recorded mark, B starts above it.
 	case !c.Restart && len(ids[0]) > 0 && o.Gens[0] == o.Gens[1]:
 		o.Violation = fmt.Sprintf("both servers ran with generator id %d", o.Gens[0])
 	}
@@ -171,6 +181,61 @@ func startServer(exe, root string, s Server, vars []string) (*Proc, error) {
 		return nil, err
 	}
 	return p.ready()
+}
+
+// move does c.Move to A's state file while A runs: A first issues a batch (into ids), and for an
+// older copy the file is copied before that batch and put back after a mark or two more.
+func move(ctx context.Context, c *Case, root string, a *Proc, ids map[int64]bool) error {
+	old, err := os.ReadFile(c.File)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A keeps its file somewhere else than the path names (a build that resolves paths as
+		// text, such as the shipped guard of TestFindsShippedDefects): nothing to move, and the
+		// case is an alias case.
+		c.Made = append(c.Made, "no move: A keeps no file at "+c.File)
+		c.Move = ""
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read A's state file: %w", err)
+	}
+	got, err := a.Pull(ctx, batch)
+	if err != nil && !Unavailable(err) {
+		return fmt.Errorf("pull from A: %w", err)
+	}
+	for _, id := range got {
+		ids[id] = true
+	}
+	time.Sleep(300 * time.Millisecond) // A records a mark or two more (every Ahead/4)
+	switch c.Move {
+	case MoveRename:
+		err = os.Rename(c.File, c.File+".moved")
+	case MoveRenameOther:
+		other := filepath.Join(root, "elsewhere")
+		if err = os.MkdirAll(other, 0o755); err == nil {
+			err = os.Rename(c.File, filepath.Join(other, filepath.Base(c.File)))
+		}
+	case MoveDelete:
+		err = os.Remove(c.File)
+	case MoveEmpty, MoveOlderCopy:
+		if c.Move == MoveEmpty {
+			old = nil
+		}
+		if err = os.WriteFile(c.File+".new", old, 0o600); err == nil {
+			err = os.Rename(c.File+".new", c.File)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("state file %s: %w", c.Move, err)
+	}
+	return nil
+}
+
+func maxKey(m map[int64]bool) int64 {
+	var hi int64
+	for k := range m {
+		hi = max(hi, k)
+	}
+	return hi
 }
 
 func minKey(m map[int64]bool) int64 {

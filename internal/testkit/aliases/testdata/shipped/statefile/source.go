@@ -57,10 +57,15 @@ type Settings struct {
 	Ahead time.Duration
 	// Logger receives write failures; nil means silence.
 	Logger *slog.Logger
-	// After is not of 86bca99: it is here only so that today's callers compile, and it is
-	// ignored (the search starts no server with a floor).
-	After time.Time
+	// After and TrustFSLocks are not of 86bca99: they are here only so that today's callers
+	// compile, and they are ignored (the search starts no server with a floor, and keeps its
+	// state files on a local disk).
+	After        time.Time
+	TrustFSLocks bool
 }
+
+// ErrMoved is not of 86bca99 either: here only so that today's callers compile; nothing returns it.
+var ErrMoved = errors.New("statefile: the path no longer names the state file this process keeps")
 
 // Source is a generator whose ceiling and floor come from a state file. It implements
 // snowfall.Source and is safe for concurrent use.
