@@ -237,7 +237,12 @@ func (c *Client) do(ctx context.Context, req request, accept func(s *endpoint, b
 			c.check.done(a.seq)
 			if err == nil {
 				req.lat.add(a.took)
-				c.healthy(a.s)
+				if req.ids {
+					// Only an answer with IDs clears a back-off: a server that refuses IDs
+					// (fenced, Retry-After) still answers GET /stats, and the layout request
+					// then put it back in turn at once.
+					c.healthy(a.s)
+				}
 				penalize()
 				return nil
 			}

@@ -225,11 +225,14 @@ func TestReplaysRefused(t *testing.T) {
 				}
 				// With prefetch, a refused answer makes the refill ask again (the only server,
 				// after a pause), so the callers get fresh IDs; each refusal is counted.
-				if h.bad == 0 {
+				h.mu.Lock()
+				bad := h.bad
+				h.mu.Unlock()
+				if bad == 0 {
 					t.Fatal("the hostile server never misbehaved; the test proves nothing")
 				}
 				if st := c.ClientStats(); st.Refused < uint64(refused) || st.Refused == 0 {
-					t.Errorf("ClientStats().Refused = %d after %d bad answers (%d calls failed)", st.Refused, h.bad, refused)
+					t.Errorf("ClientStats().Refused = %d after %d bad answers (%d calls failed)", st.Refused, bad, refused)
 				}
 			})
 		}

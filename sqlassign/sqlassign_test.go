@@ -141,7 +141,9 @@ func TestMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	l, err := snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{Probe: 100 * time.Millisecond})
+	// Probes of 500 ms, not 100: under -race on a loaded machine a first Next came 366 ms after
+	// the grant and found a 180 ms permit lapsed (fenced: right, but not what this test is about).
+	l, err := snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{Probe: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +151,7 @@ func TestMemory(t *testing.T) {
 	if _, err := l.Next(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(250 * time.Millisecond)
+	time.Sleep(1250 * time.Millisecond)
 	if st := l.Lease(); st.Renewals == 0 || st.State != "held" {
 		t.Errorf("after 2.5 probes: %+v, want renewals and held", st)
 	}
