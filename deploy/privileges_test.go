@@ -217,8 +217,8 @@ func TestLeastPrivilegePostgres(t *testing.T) {
 		super.Exec("DROP ROLE IF EXISTS " + n.admin)
 	})
 	execAll(t, super, n, docSQL(t, "PostgreSQL, as a superuser"))
-	admin := fmt.Sprintf("postgres://%s:admin-secret@127.0.0.1:5432/%s?sslmode=disable", n.admin, n.db)
-	lease := fmt.Sprintf("postgres://%s:lease-secret@127.0.0.1:5432/%s?sslmode=disable", n.user, n.db)
+	admin := fmt.Sprintf("postgres://%s:Jx7-Qv2K-p9Hn@127.0.0.1:5432/%s?sslmode=disable", n.admin, n.db)
+	lease := fmt.Sprintf("postgres://%s:Wm4-Zr8T-b2Kq@127.0.0.1:5432/%s?sslmode=disable", n.user, n.db)
 
 	if code, out := runSnowfall(t, "leases", "--db", lease, "--group", n.group); code != 1 || !strings.Contains(out, "permission denied (SQLSTATE 42501)") {
 		t.Fatalf("the lease role before schema create: exit %d, want 1 and permission denied:\n%s", code, out)
@@ -243,8 +243,8 @@ func TestLeastPrivilegeMariaDB(t *testing.T) {
 		root.Exec("DROP USER IF EXISTS '" + n.admin + "'@'%'")
 	})
 	execAll(t, root, n, docSQL(t, "MariaDB, as root: the database"))
-	admin := fmt.Sprintf("mysql://%s:admin-secret@127.0.0.1:3306/%s", n.admin, n.db)
-	lease := fmt.Sprintf("mysql://%s:lease-secret@127.0.0.1:3306/%s", n.user, n.db)
+	admin := fmt.Sprintf("mysql://%s:Jx7-Qv2K-p9Hn@127.0.0.1:3306/%s", n.admin, n.db)
+	lease := fmt.Sprintf("mysql://%s:Wm4-Zr8T-b2Kq@127.0.0.1:3306/%s", n.user, n.db)
 	if code, out := runSnowfall(t, "leases", "--db", lease, "--group", n.group); code != 1 || !strings.Contains(out, "denied") {
 		t.Fatalf("the lease user before schema create: exit %d, want 1 and access denied:\n%s", code, out)
 	}
@@ -268,7 +268,7 @@ func TestLeastPrivilegeEtcd(t *testing.T) {
 			t.Fatalf("%s (%s): %v\n%s", c, etcdctl, err, out)
 		}
 	}
-	lease := "etcd://snowfall:lease-secret@" + addr + "/snowfall"
+	lease := "etcd://snowfall:Wm4-Zr8T-b2Kq@" + addr + "/snowfall"
 	if code, out := runSnowfall(t, "schema", "create", "--db", lease, "--group", "orders", "--probe", "1s"); code != 0 {
 		t.Fatalf("schema create as the etcd user: exit %d\n%s", code, out)
 	}

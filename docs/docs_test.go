@@ -205,7 +205,7 @@ var mapped = map[string]mapping{
 	// TestKubernetes checks the manifests of the kustomization and runs the container's command.
 	"kubectl apply -k deploy/kubernetes/": {where: "TestKubernetes", pkg: "deploy"},
 	// TestKubernetes checks that this command creates the Secret and key the Deployment reads.
-	"kubectl create secret generic snowfall-db --from-literal=url='postgres://snowfall:lease-secret@postgres:5432/snowfall?sslmode=require'": {
+	"kubectl create secret generic snowfall-db --from-literal=url='postgres://snowfall:Wm4-Zr8T-b2Kq@postgres:5432/snowfall?sslmode=require'": {
 		where: "TestKubernetes", pkg: "deploy"},
 	// .ci/release-check.sh unpacks every archive scripts/release.sh made, checks the sums and
 	// installs from it with these commands.
@@ -218,7 +218,7 @@ var mapped = map[string]mapping{
 	// TestLeastPrivilegeEtcd runs these against an etcd of its own with authentication on.
 	"etcdctl role add snowfall": {where: "TestLeastPrivilegeEtcd", pkg: "deploy"},
 	"etcdctl role grant-permission snowfall readwrite --prefix=true /snowfall/orders/": {where: "TestLeastPrivilegeEtcd", pkg: "deploy"},
-	"etcdctl user add snowfall:lease-secret":                                           {where: "TestLeastPrivilegeEtcd", pkg: "deploy"},
+	"etcdctl user add snowfall:Wm4-Zr8T-b2Kq":                                           {where: "TestLeastPrivilegeEtcd", pkg: "deploy"},
 	"etcdctl user grant-role snowfall snowfall":                                        {where: "TestLeastPrivilegeEtcd", pkg: "deploy"},
 	// TestBackupRestore runs these on the test database, a group of its own for orders.
 	"pg_dump --clean --if-exists --table=snowfall_orders_properties --table=snowfall_orders_manifest --file=snowfall-orders.sql 'postgres://postgres@db:5432/ids'": {

@@ -166,7 +166,7 @@ func TestMigrateLeastPrivilege(t *testing.T) {
 			var grants []string
 			lease, _ := url.Parse(u)
 			if b.name == "postgres" {
-				grants = []string{"CREATE ROLE " + user + " LOGIN PASSWORD 'lease-secret'",
+				grants = []string{"CREATE ROLE " + user + " LOGIN PASSWORD 'Wm4-Zr8T-b2Kq'",
 					"GRANT SELECT, INSERT, UPDATE ON " + props + ", " + manifest + " TO " + user,
 					checksDDL, "GRANT SELECT, INSERT, DELETE ON snowfall_checks TO " + user}
 				t.Cleanup(func() {
@@ -175,7 +175,7 @@ func TestMigrateLeastPrivilege(t *testing.T) {
 					super.ExecContext(context.Background(), "DROP ROLE IF EXISTS "+user)
 				})
 			} else {
-				grants = []string{"CREATE USER '" + user + "'@'%' IDENTIFIED BY 'lease-secret'",
+				grants = []string{"CREATE USER '" + user + "'@'%' IDENTIFIED BY 'Wm4-Zr8T-b2Kq'",
 					"GRANT SELECT, INSERT, UPDATE ON " + strings.TrimPrefix(lease.Path, "/") + "." + props + " TO '" + user + "'@'%'",
 					"GRANT SELECT, INSERT, UPDATE ON " + strings.TrimPrefix(lease.Path, "/") + "." + manifest + " TO '" + user + "'@'%'",
 					checksDDL, "GRANT SELECT, INSERT, DELETE ON " + strings.TrimPrefix(lease.Path, "/") + ".snowfall_checks TO '" + user + "'@'%'"}
@@ -189,7 +189,7 @@ func TestMigrateLeastPrivilege(t *testing.T) {
 					t.Fatalf("%s: %v", s, err)
 				}
 			}
-			lease.User = url.UserPassword(user, "lease-secret")
+			lease.User = url.UserPassword(user, "Wm4-Zr8T-b2Kq")
 			_, err := sqlassign.Open(ctx, lease.String(), sqlassign.Options{Group: g})
 			if err == nil || !strings.Contains(err.Error(), "schema create") || !strings.Contains(err.Error(), "version column") {
 				t.Fatalf("the lease user on an old-shape manifest: got %v, want an error saying to run schema create as the owner", err)

@@ -200,13 +200,15 @@ func startAuthEtcdMember(t *testing.T, password string) string {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	// 60 s: under -race with the whole suite on 2 cores, 20 s was once not enough.
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	for {
 		if _, err := c.Get(ctx, "x"); err == nil {
 			break
 		} else if ctx.Err() != nil {
-			t.Fatalf("etcd at %s does not answer: %v", client, err)
+			log, _ := os.ReadFile(logf.Name())
+			t.Fatalf("etcd at %s does not answer: %v\nits log:\n%s", client, err, log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
