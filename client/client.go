@@ -211,7 +211,7 @@ func (c *Client) fetchOne(ctx context.Context) (snowfall.ID, error) {
 	lw := c.learnLayout(ctx)
 	var id snowfall.ID
 	err := c.do(ctx, request{op: "next id", path: "/", limit: 64, lat: &c.one, ids: true}, func(s *endpoint, b []byte, seq uint64) error {
-		lw.wait(ctx)
+		lw.wait(ctx, s)
 		v, ok := parseDecimal(bytes.TrimSpace(b))
 		if !ok {
 			return fmt.Errorf("%w: GET / returned %q, not a decimal ID", ErrBadResponse, clip(string(b)))
@@ -256,7 +256,7 @@ func (c *Client) fetchBatch(ctx context.Context, dst []snowfall.ID, k int) ([]sn
 	start := len(dst)
 	err := c.do(ctx, request{op: "next ids", path: "/ids?n=" + strconv.Itoa(k), accept: "text/plain", limit: int64(k)*21 + 64, lat: &c.batch, ids: true},
 		func(s *endpoint, b []byte, seq uint64) error {
-			lw.wait(ctx)
+			lw.wait(ctx, s)
 			var err error
 			dst, err = ParseIDLines(dst[:start], b)
 			if err != nil {
