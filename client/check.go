@@ -44,9 +44,9 @@ type checker struct {
 	pinned   *layoutInfo    // the layout of every server (WithLayout); nil to learn each one's
 	servers  map[string]*serverCheck
 	keys     map[histKey]*history
-	crossed  int                      // IDs held in histories' answers, all generators
+	crossed  int                       // IDs held in histories' answers, all generators
 	highest  map[sharedKey]snowfall.ID // the largest ID accepted per layout and generator, any server
-	recent   recentIDs                // the last maxRecent IDs accepted, any server
+	recent   recentIDs                 // the last maxRecent IDs accepted, any server
 
 	retryMin time.Duration // the first pause before GET /stats is asked again
 }
