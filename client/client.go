@@ -194,8 +194,8 @@ func (c *Client) Servers() []string {
 }
 
 // NextID returns a new ID: from the prefetch buffer when the client prefetches, else from GET /.
-// The ID is above every ID of its generator that the client received before the call (see
-// ErrIDOrder).
+// The ID is above every ID of its generator that the client received from the same server
+// before the call, and is none of the IDs it handed out lately from any server (see ErrIDOrder).
 func (c *Client) NextID(ctx context.Context) (snowfall.ID, error) {
 	if c.closed.Load() {
 		return 0, ErrClosed
@@ -229,7 +229,7 @@ func (c *Client) fetchOne(ctx context.Context) (snowfall.ID, error) {
 // NextIDs returns n new IDs, 1 ≤ n ≤ MaxNextIDs, from GET /ids in batches of at most MaxBatch; any
 // other n is an error wrapping ErrInvalidOption, returned before any request. IDs of one batch
 // increase; the batches come from whichever server answers, and every ID is above every ID of its
-// generator that the client received before its batch was asked for. When a batch fails, the call
+// generator that the client received from the same server before its batch was asked for. When a batch fails, the call
 // returns no IDs; those of the batches before it count as discarded (ClientStats). It never takes
 // from the prefetch buffer.
 func (c *Client) NextIDs(ctx context.Context, n int) ([]snowfall.ID, error) {
