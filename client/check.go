@@ -104,8 +104,9 @@ const maxGenerators = 4096
 const maxCrossed = 1 << 16
 
 // maxRecent is the size of the window of IDs accepted, from any server, in which an exact repeat
-// is refused: more than two full batches.
-const maxRecent = 1 << 18
+// is refused. Measured on a loaded 2-core machine, accepting batches of 8192 took 2.2 ms each with
+// this window (2.0 ms without one) and 5.9 ms with a window of 2^18 IDs.
+const maxRecent = 1 << 16
 
 // recentIDs is a window of the last maxRecent IDs accepted.
 type recentIDs struct {

@@ -51,7 +51,7 @@
 // every ID must be above each ID of its generator (the node fields of the layout) that the client
 // had received from the same server before the request was sent, and differ from each one received
 // from it while the request was in flight, so a server that replays its IDs gets an OrderError
-// (ErrIDOrder), not IDs handed out twice. Across servers, an ID equal to one of the last 262,144
+// (ErrIDOrder), not IDs handed out twice. Across servers, an ID equal to one of the last 65,536
 // IDs the client accepted from any server is refused, and so is one dated more than WithMaxSkew
 // before the client's clock and at or below an ID of its generator accepted from any server
 // (under the same layout): a replay of another server's IDs is refused when it is recent (an exact
