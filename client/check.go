@@ -16,7 +16,7 @@ import (
 // disagree. An answer is judged by what its own server said: each server's IDs are decoded with
 // that server's layout (learned from its own GET /stats, see learn.go, or given to all with
 // WithLayout), and their order is checked against that server's earlier answers only, so that no
-// server can make another server's honest answers unusable. A client cannot know the issue order
+// server's answers refuse another server's, but for exact repeats of IDs handed out. A client cannot know the issue order
 // of answers that crossed in flight, so it checks what real time proves:
 //
 //   - an ID must be above every ID of its generator, from the same server under the same layout,

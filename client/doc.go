@@ -55,8 +55,10 @@
 // IDs the client accepted from any server is refused, and so is one dated more than WithMaxSkew
 // before the client's clock and at or below an ID of its generator accepted from any server
 // (under the same layout): a replay of another server's IDs is refused when it is recent (an exact
-// repeat) or old, and one server's IDs, whatever they are, never refuse another server's honest
-// answers. The trade-off: the client does not check the order between servers, so an ID from one
+// repeat) or old. One server's IDs refuse another server's answer only when that answer holds an
+// ID the client already handed out: a hostile server that hands out, dated ahead within
+// WithMaxSkew, the very IDs another server will issue makes those honest answers repeats, refused
+// until that server's clock passes them. The trade-off: the client does not check the order between servers, so an ID from one
 // server may be below an ID of its generator received from another (as in a takeover), and a
 // hostile server that replays another server's IDs under a layout of its own invention escapes the
 // old-replay check (pin the layout with WithLayout to keep it). An ID dated more than WithMaxSkew
