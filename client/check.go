@@ -16,8 +16,9 @@ import (
 // disagree. An answer is judged by what its own server said: each server's IDs are decoded with
 // that server's layout (learned from its own GET /stats, see learn.go, or given to all with
 // WithLayout), and their order is checked against that server's earlier answers only, so that no
-// server's answers refuse another server's, but for exact repeats of IDs handed out. A client cannot know the issue order
-// of answers that crossed in flight, so it checks what real time proves:
+// server's answers refuse another server's but for repeats of IDs handed out (and old IDs from a
+// server whose clock lags by more than maxSkew). A client cannot know the issue order of answers
+// that crossed in flight, so it checks what real time proves:
 //
 //   - an ID must be above every ID of its generator, from the same server under the same layout,
 //     whose answer the client accepted before the request was sent (the floor for that request);
