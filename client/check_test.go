@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -58,8 +59,7 @@ func TestCheckerEarlyIDs(t *testing.T) {
 	}
 	k.done(s)
 	k.mu.Lock()
-	k.setLayout(snowfall.Layout{})
-	k.foldEarly()
+	k.setLayout("s", snowfall.Layout{})
 	k.mu.Unlock()
 	s = k.sent()
 	if err := k.accept("s", []snowfall.ID{idAt(t, now, 4, 3)}, s); !errors.Is(err, ErrIDOrder) {
@@ -73,4 +73,122 @@ func TestCheckerEarlyIDs(t *testing.T) {
 		t.Errorf("a repeat of the early ID once its time came = %v, want ErrIDOrder", err)
 	}
 	k.done(s)
+}
+
+// TestCheckerAcrossServers: order is checked per server, so one server's IDs never refuse
+// another's, while an exact repeat of an ID accepted from any server, and an old replay (dated more
+// than the skew before the clock, at or below an ID of its generator accepted from any server), are
+// refused whichever server sends them.
+func TestCheckerAcrossServers(t *testing.T) {
+	now := time.Now()
+	k := newChecker(snowfall.Layout{}, true, DefaultMaxSkew, func() time.Time { return now })
+	accept := func(server string, ids ...snowfall.ID) error {
+		s := k.sent()
+		defer k.done(s)
+		return k.accept(server, ids, s)
+	}
+	ahead := idAt(t, now.Add(DefaultMaxSkew-time.Second), 3, 7)
+	if err := accept("hostile", ahead); err != nil {
+		t.Fatalf("an ID within the skew: %v", err)
+	}
+	for i := range int64(3) {
+		if err := accept("honest", idAt(t, now, i, 7)); err != nil {
+			t.Fatalf("an honest ID below another server's: %v", err)
+		}
+	}
+	if err := accept("honest", idAt(t, now, 1, 7)); !errors.Is(err, ErrIDOrder) {
+		t.Errorf("an honest server going back = %v, want ErrIDOrder", err)
+	}
+	if err := accept("other", idAt(t, now, 2, 7)); !errors.Is(err, ErrIDOrder) {
+		t.Errorf("another server repeating an ID = %v, want ErrIDOrder", err)
+	}
+	if err := accept("other", ahead); !errors.Is(err, ErrIDOrder) {
+		t.Errorf("another server repeating the ID ahead = %v, want ErrIDOrder", err)
+	}
+	if err := accept("old", idAt(t, now.Add(-time.Minute), 0, 8)); err != nil {
+		t.Fatalf("an old ID above nothing of its generator: %v", err)
+	}
+	if err := accept("replayer", idAt(t, now.Add(-time.Minute), 9, 7)); !errors.Is(err, ErrIDOrder) {
+		t.Errorf("an ID older than the skew, below an ID of its generator = %v, want ErrIDOrder", err)
+	}
+	now = now.Add(time.Minute)
+	if err := accept("replayer", idAt(t, now.Add(-2*time.Minute), 0, 7)); !errors.Is(err, ErrIDOrder) {
+		t.Errorf("an ID older than the skew, below IDs of its generator = %v, want ErrIDOrder", err)
+	}
+	if err := accept("replayer", idAt(t, now.Add(-DefaultMaxSkew/2), 0, 7)); err != nil {
+		t.Errorf("an ID of a clock behind by less than the skew: %v", err)
+	}
+}
+
+// TestCheckerHostileSearch: a seeded search over what one hostile server can send (IDs of the
+// honest server's generator dated anywhere within the skew, batches of them, replays of the honest
+// server's IDs or of its own, interleaved with the honest answers and crossing them in flight)
+// finds no way to get an honest answer refused, and no ID is accepted twice. The old shared floor
+// fails it at once (seed 1: the first ID dated ahead refused the honest answers after it).
+func TestCheckerHostileSearch(t *testing.T) {
+	for seed := uint64(1); seed <= 8; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		start := time.Now()
+		now := start
+		k := newChecker(snowfall.Layout{}, true, DefaultMaxSkew, func() time.Time { return now })
+		accepted := map[snowfall.ID]bool{}
+		var honest []snowfall.ID
+		var hseq int64
+		note := func(ids []snowfall.ID) {
+			for _, id := range ids {
+				if accepted[id] {
+					t.Fatalf("seed %d: ID %d accepted twice", seed, id)
+				}
+				accepted[id] = true
+			}
+		}
+		for step := range 1500 {
+			now = now.Add(time.Duration(1+rng.IntN(20)) * time.Millisecond) // a new tick: honest IDs increase
+			// A request to each server, in flight together; the answers come back in either order.
+			hs, bs := k.sent(), k.sent()
+			hseq++
+			hid := idAt(t, now, hseq%1000, 7)
+			var bad []snowfall.ID
+			switch rng.IntN(4) {
+			case 0:
+				if len(honest) > 0 {
+					bad = []snowfall.ID{honest[rng.IntN(len(honest))]}
+				}
+			case 1:
+				at := now.Add(time.Duration(rng.Int64N(int64(2*DefaultMaxSkew))) - DefaultMaxSkew)
+				bad = []snowfall.ID{idAt(t, at, 1000+rng.Int64N(3000), 7)}
+			case 2:
+				at := now.Add(time.Duration(rng.Int64N(int64(DefaultMaxSkew))))
+				s := 1000 + rng.Int64N(1000)
+				for i := range int64(1 + rng.IntN(50)) {
+					bad = append(bad, idAt(t, at, s+i, 7))
+				}
+			case 3:
+				bad = []snowfall.ID{hid} // the honest answer, sent first by the hostile server
+			}
+			hostileFirst := rng.IntN(2) == 0
+			if hostileFirst && len(bad) > 0 {
+				if k.accept("hostile", bad, bs) == nil {
+					note(bad)
+				}
+			}
+			err := k.accept("honest", []snowfall.ID{hid}, hs)
+			switch {
+			case err == nil:
+				note([]snowfall.ID{hid})
+				honest = append(honest, hid)
+			case accepted[hid]:
+				// The hostile server got this very ID through first: refusing it is right.
+			default:
+				t.Fatalf("seed %d step %d: the honest answer %d refused: %v", seed, step, hid, err)
+			}
+			if !hostileFirst && len(bad) > 0 {
+				if k.accept("hostile", bad, bs) == nil {
+					note(bad)
+				}
+			}
+			k.done(hs)
+			k.done(bs)
+		}
+	}
 }

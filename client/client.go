@@ -194,8 +194,8 @@ func (c *Client) Servers() []string {
 }
 
 // NextID returns a new ID: from the prefetch buffer when the client prefetches, else from GET /.
-// The ID is above every ID of its generator that the client received before the call (see
-// ErrIDOrder).
+// The ID is above every ID of its generator that the client received from the same server
+// before the call, and is none of the IDs it handed out lately from any server (see ErrIDOrder).
 func (c *Client) NextID(ctx context.Context) (snowfall.ID, error) {
 	if c.closed.Load() {
 		return 0, ErrClosed
@@ -211,7 +211,7 @@ func (c *Client) fetchOne(ctx context.Context) (snowfall.ID, error) {
 	lw := c.learnLayout(ctx)
 	var id snowfall.ID
 	err := c.do(ctx, request{op: "next id", path: "/", limit: 64, lat: &c.one, ids: true}, func(s *endpoint, b []byte, seq uint64) error {
-		lw.wait(ctx)
+		lw.wait(ctx, s)
 		v, ok := parseDecimal(bytes.TrimSpace(b))
 		if !ok {
 			return fmt.Errorf("%w: GET / returned %q, not a decimal ID", ErrBadResponse, clip(string(b)))
@@ -229,7 +229,7 @@ func (c *Client) fetchOne(ctx context.Context) (snowfall.ID, error) {
 // NextIDs returns n new IDs, 1 ≤ n ≤ MaxNextIDs, from GET /ids in batches of at most MaxBatch; any
 // other n is an error wrapping ErrInvalidOption, returned before any request. IDs of one batch
 // increase; the batches come from whichever server answers, and every ID is above every ID of its
-// generator that the client received before its batch was asked for. When a batch fails, the call
+// generator that the client received from the same server before its batch was asked for. When a batch fails, the call
 // returns no IDs; those of the batches before it count as discarded (ClientStats). It never takes
 // from the prefetch buffer.
 func (c *Client) NextIDs(ctx context.Context, n int) ([]snowfall.ID, error) {
@@ -256,7 +256,7 @@ func (c *Client) fetchBatch(ctx context.Context, dst []snowfall.ID, k int) ([]sn
 	start := len(dst)
 	err := c.do(ctx, request{op: "next ids", path: "/ids?n=" + strconv.Itoa(k), accept: "text/plain", limit: int64(k)*21 + 64, lat: &c.batch, ids: true},
 		func(s *endpoint, b []byte, seq uint64) error {
-			lw.wait(ctx)
+			lw.wait(ctx, s)
 			var err error
 			dst, err = ParseIDLines(dst[:start], b)
 			if err != nil {

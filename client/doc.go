@@ -43,15 +43,26 @@
 // Error statuses come back as a ServerError with the status and the server's message, made
 // printable and clipped to 512 bytes. Redirects are never followed.
 //
-// The client trusts no server with its IDs: NextIDs takes at most MaxNextIDs; an answer whose IDs
-// do not increase is refused; every ID must be above each ID of its generator (the node fields of
-// the layout) that the client had received before the request was sent, and differ from each one
-// received while the request was in flight, so a server that replays IDs gets an OrderError
-// (ErrIDOrder), not IDs handed out twice. Every Snowfall fleet keeps that order, across restarts and
-// takeovers. An ID dated more than WithMaxSkew ahead of the client's clock is refused too (a
-// FutureError), before it can raise its generator's floor. The client learns the layout from GET
-// /stats on a goroutine of its own, asking again with a growing pause while that fails, or takes
-// it from WithLayout; calls do not wait for it beyond their hedge delay.
+// The client trusts no server with its IDs, and judges each answer by what its own server said:
+// NextIDs takes at most MaxNextIDs; an answer whose IDs do not increase is refused; each server's
+// IDs are read with that server's layout, learned from its own GET /stats on a goroutine of the
+// client (asking again with a growing pause while that fails) or given to every server with
+// WithLayout, and calls do not wait for it beyond their hedge delay. Order is checked per server:
+// every ID must be above each ID of its generator (the node fields of the layout) that the client
+// had received from the same server before the request was sent, and differ from each one received
+// from it while the request was in flight, so a server that replays its IDs gets an OrderError
+// (ErrIDOrder), not IDs handed out twice. Across servers, an ID equal to one of the last 65,536
+// IDs the client accepted from any server is refused, and so is one dated more than WithMaxSkew
+// before the client's clock and at or below an ID of its generator accepted from any server
+// (under the same layout): a replay of another server's IDs is refused when it is recent (an exact
+// repeat) or old. One server's IDs refuse another server's answer only when that answer holds an
+// ID the client already handed out: a hostile server that hands out, dated ahead within
+// WithMaxSkew, the very IDs another server will issue makes those honest answers repeats, refused
+// until that server's clock passes them. The trade-off: the client does not check the order between servers, so an ID from one
+// server may be below an ID of its generator received from another (as in a takeover), and a
+// hostile server that replays another server's IDs under a layout of its own invention escapes the
+// old-replay check (pin the layout with WithLayout to keep it). An ID dated more than WithMaxSkew
+// ahead of the client's clock is refused too (a FutureError).
 //
 // A server address with a user or password is refused; no error, log line or rendering of the
 // client shows it.

@@ -31,7 +31,10 @@ var (
 )
 
 // OrderError reports an answer refused because one of its IDs was not above an ID of the same
-// generator that the client had received before its request was sent. It matches ErrIDOrder.
+// generator that the client had received from the same server before its request was sent, or
+// repeated an ID received lately from any server (then Prev is ID), or was an old replay (dated
+// more than the max skew back, at or below an ID of its generator from any server). It matches
+// ErrIDOrder.
 type OrderError struct {
 	Server string      // the server's base URL
 	ID     snowfall.ID // the ID refused

@@ -2,10 +2,13 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/api"
 )
 
 // learnState is the progress of learning the layout from GET /stats.
@@ -22,47 +25,63 @@ const (
 	learnRetryMax = time.Minute
 )
 
-// learnLayout makes sure the layout is being learned before an ID request: while it is unknown
-// and no request for it is in flight or pausing, it asks GET /stats on a goroutine of the client.
-// It returns at once; the call sends its ID request meanwhile, and before it checks the answer it
-// waits for the layout (layoutWait.wait) until its hedge delay after the call began (a quarter of
-// its deadline, if less; not at all without hedging). Then it goes on: while the layout is
-// unknown, IDs are checked within their answer and against the IDs received before, and raise
-// their generators' floors once it is known.
+// learnLayout makes sure the layout of every server is being learned before an ID request: for
+// each server whose layout is unknown and whose GET /stats is neither in flight nor pausing, it
+// asks that server's GET /stats on a goroutine of the client. Each server's layout is its own:
+// one server's /stats never changes how another server's IDs are read. It returns at once; the
+// call sends its ID request meanwhile, and before it checks an answer it waits for the layout of
+// the server that answered (layoutWait.wait) until its hedge delay after the call began (a quarter
+// of its deadline, if less; not at all without hedging). Then it goes on: while a server's layout
+// is unknown, its IDs are checked within their answer and against the IDs received before, and
+// raise its generators' floors once it is known.
 func (c *Client) learnLayout(ctx context.Context) layoutWait {
 	k := c.check
-	k.mu.Lock()
-	if k.known {
-		k.mu.Unlock()
+	if k.pinned != nil {
 		return layoutWait{}
 	}
-	ch := k.learn.running
-	if ch == nil && !c.closed.Load() && !c.now().Before(k.learn.retryAt) {
-		ch = make(chan struct{})
-		k.learn.running = ch
-		c.bg.Add(1)
-		go c.learnOnce(ch)
+	k.mu.Lock()
+	pending := false
+	for _, s := range c.servers {
+		sc := k.server(s.base)
+		if sc.lay != nil {
+			continue
+		}
+		pending = true
+		if sc.learn.running == nil && !c.closed.Load() && !c.now().Before(sc.learn.retryAt) {
+			ch := make(chan struct{})
+			sc.learn.running = ch
+			c.bg.Add(1)
+			go c.learnOnce(s, ch)
+		}
 	}
 	k.mu.Unlock()
-	if ch == nil {
+	if !pending {
 		return layoutWait{}
 	}
 	wait := c.hedgeDelay(&c.other)
 	if d, ok := ctx.Deadline(); ok {
 		wait = min(wait, time.Until(d)/4)
 	}
-	return layoutWait{ch: ch, until: time.Now().Add(wait)}
+	return layoutWait{c: c, until: time.Now().Add(wait)}
 }
 
 // layoutWait is how long an ID request waits for the layout being learned.
 type layoutWait struct {
-	ch    chan struct{} // closed when the learning ends; nil for no wait
+	c     *Client // nil for no wait
 	until time.Time
 }
 
-// wait returns when the learning ended, or at w.until, or when ctx ends.
-func (w layoutWait) wait(ctx context.Context) {
-	if w.ch == nil {
+// wait returns when the learning of s's layout ended (or none is under way), or at w.until, or
+// when ctx ends.
+func (w layoutWait) wait(ctx context.Context, s *endpoint) {
+	if w.c == nil {
+		return
+	}
+	k := w.c.check
+	k.mu.Lock()
+	ch := k.server(s.base).learn.running
+	k.mu.Unlock()
+	if ch == nil {
 		return
 	}
 	d := time.Until(w.until)
@@ -72,14 +91,15 @@ func (w layoutWait) wait(ctx context.Context) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-w.ch:
+	case <-ch:
 	case <-t.C:
 	case <-ctx.Done():
 	}
 }
 
-// learnOnce asks GET /stats for the layout, within the client's timeout, and closes ch.
-func (c *Client) learnOnce(ch chan struct{}) {
+// learnOnce asks s's GET /stats for its layout, within the client's timeout, and closes ch. The
+// request goes to s alone and touches no server's health: only ID answers do.
+func (c *Client) learnOnce(s *endpoint, ch chan struct{}) {
 	defer c.bg.Done()
 	ctx := c.bgCtx
 	if c.timeout > 0 {
@@ -87,33 +107,44 @@ func (c *Client) learnOnce(ch chan struct{}) {
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	st, err := c.Stats(ctx)
-	var l snowfall.Layout
-	if err == nil {
-		l, err = snowfall.ParseLayout(st.Spec)
-		if err == nil && st.EpochMs != 0 {
-			l, err = l.WithEpoch(time.UnixMilli(st.EpochMs))
-		}
-		if st.Spec == "" {
-			err = errNoSpec
-		}
-	}
+	l, err := c.layoutOf(ctx, s)
 	k := c.check
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.learn.running = nil
+	sc := k.server(s.base)
+	sc.learn.running = nil
 	close(ch)
 	if err == nil {
-		k.setLayout(l)
-		k.foldEarly()
-		k.learn.fails = 0
+		k.setLayout(s.base, l)
+		sc.learn.fails = 0
 		return
 	}
-	k.learn.fails++
-	pause := min(k.retryMin<<min(k.learn.fails-1, 16), learnRetryMax)
-	k.learn.retryAt = c.now().Add(pause)
-	c.log.Warn("snowfall layout not learned: IDs are checked within each answer and against earlier ones only; asking again later",
-		"retry", pause, "err", err)
+	sc.learn.fails++
+	pause := min(k.retryMin<<min(sc.learn.fails-1, 16), learnRetryMax)
+	sc.learn.retryAt = c.now().Add(pause)
+	c.log.Warn("snowfall layout not learned: this server's IDs are checked within each answer and against earlier ones only; asking again later",
+		"server", s.base, "retry", pause, "err", err)
+}
+
+// layoutOf asks s's GET /stats for the layout of its IDs.
+func (c *Client) layoutOf(ctx context.Context, s *endpoint) (snowfall.Layout, error) {
+	b, err := c.send(ctx, s, request{op: "stats", path: "/stats", accept: "application/json", limit: 1 << 20})
+	if err != nil {
+		return snowfall.Layout{}, err
+	}
+	defer putBuf(b)
+	var st api.Stats
+	if err := json.Unmarshal(b.Bytes(), &st); err != nil {
+		return snowfall.Layout{}, fmt.Errorf("%w: GET /stats: %w", ErrBadResponse, err)
+	}
+	if st.Spec == "" {
+		return snowfall.Layout{}, errNoSpec
+	}
+	l, err := snowfall.ParseLayout(st.Spec)
+	if err == nil && st.EpochMs != 0 {
+		l, err = l.WithEpoch(time.UnixMilli(st.EpochMs))
+	}
+	return l, err
 }
 
 // errNoSpec is the failure of a GET /stats that names no layout (a pysnowflake server).

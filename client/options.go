@@ -59,12 +59,13 @@ type config struct {
 	maxSkew    time.Duration
 }
 
-// WithMaxSkew sets how far ahead of the client's clock the time of an ID may be (DefaultMaxSkew
-// unless set), d in (0, 24h]. An answer holding an ID dated further ahead (a server whose clock runs
-// far ahead, or a hostile one) is refused with a FutureError and the next server is asked, before
-// the ID can raise its generator's floor; so a floor, which refuses IDs of its generator at or
-// below it, blocks the honest IDs of its generator for at most d. Servers whose clocks run ahead by
-// more than d see every answer refused: keep d above the clock differences of the fleet.
+// WithMaxSkew sets how far the time of an ID may be from the client's clock (DefaultMaxSkew unless
+// set), d in (0, 24h]. An answer holding an ID dated further ahead (a server whose clock runs far
+// ahead, or a hostile one) is refused with a FutureError and the next server is asked, before the
+// ID can raise its server's floor. An ID dated more than d behind is refused (ErrIDOrder) only when
+// it is at or below an ID of its generator already received from some server: an old replay.
+// Servers whose clocks are off by more than d may see answers refused: keep d above the clock
+// differences of the fleet.
 func WithMaxSkew(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 || d > 24*time.Hour {
@@ -75,10 +76,12 @@ func WithMaxSkew(d time.Duration) Option {
 	}
 }
 
-// WithLayout tells the client the layout of its servers' IDs (the zero Layout is the default
-// preset), instead of learning it from the first GET /stats that names one. The client decodes the
-// node fields of every ID with it to check that the IDs of each generator increase (ErrIDOrder);
-// pinning it means no server can mislead that check by naming another layout.
+// WithLayout tells the client the layout of every server's IDs (the zero Layout is the default
+// preset), instead of learning each server's from its own GET /stats. The client decodes the node
+// and time fields of every ID with it to check that the IDs of each generator increase
+// (ErrIDOrder) and are not dated too far ahead (FutureError); pinning it means no server can
+// mislead those checks by naming another layout, not even for its own answers, and that an old
+// replay of one server's IDs by another is always recognised as one.
 func WithLayout(l snowfall.Layout) Option {
 	return func(c *config) error {
 		c.layout, c.layoutSet = l, true

@@ -358,7 +358,7 @@ func TestLayoutLearningRetries(t *testing.T) {
 			c.check.retryMin = 5 * time.Millisecond
 			deadline := time.Now().Add(5 * time.Second)
 			var last snowfall.ID
-			for !c.check.layoutKnown() {
+			for !c.check.layoutKnown(ts.URL) {
 				if time.Now().After(deadline) {
 					t.Fatalf("the layout is still unknown after %d requests to /stats", stats.Load())
 				}
