@@ -1,0 +1,78 @@
+package server_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/server"
+)
+
+// pipelineBatches writes GET /ids?n=100000 on c four at a time, every pace, and reads the answers,
+// until stop is closed or the connection fails: its requests queue for the batch slots all the
+// while.
+func pipelineBatches(c net.Conn, pace time.Duration, stop <-chan struct{}) {
+	go io.Copy(io.Discard, c)
+	w := bufio.NewWriter(c)
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		for range 4 {
+			w.WriteString("GET /ids?n=100000 HTTP/1.1\r\nHost: x\r\n\r\n")
+		}
+		c.SetWriteDeadline(time.Now().Add(time.Second))
+		if err := w.Flush(); err != nil && !isTimeout(err) {
+			return
+		}
+		time.Sleep(pace)
+	}
+}
+
+// TestProbesUnderPipelinedBatches is the red team's repro: as many connections as the API's cap
+// pipeline /ids?n=100000 and read the answers, so that their requests wait for the two batch slots
+// (a wait of up to Timeout). A /livez and a /readyz on a new connection must still answer, each
+// within a second, for the whole attack. Before waiting requests could be reclaimed, every probe
+// waited for the cap's whole attack (6 s timeouts at a cap of 4).
+func TestProbesUnderPipelinedBatches(t *testing.T) {
+	const bound = time.Second
+	for _, c := range []struct {
+		cap  int
+		pace time.Duration
+	}{{4, 5 * time.Millisecond}, {32, 300 * time.Millisecond}} {
+		t.Run(fmt.Sprintf("cap %d", c.cap), func(t *testing.T) {
+			api, _ := serveAdmin(t, server.Config{Source: newGenerator(t, snowfall.Settings{}), MaxConns: c.cap, MaxBatchWork: 2})
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			t.Cleanup(func() { close(stop); wg.Wait() })
+			for range c.cap {
+				conn, err := net.Dial("tcp", api)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer conn.Close()
+					pipelineBatches(conn, c.pace, stop)
+				}()
+			}
+			time.Sleep(300 * time.Millisecond) // let the requests queue up
+			var worst time.Duration
+			for end := time.Now().Add(2 * time.Second); time.Now().Before(end) && !t.Failed(); {
+				for _, path := range []string{"/livez", "/readyz"} {
+					worst = max(worst, probeWithin(t, api, path, 200, bound))
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			t.Logf("slowest probe: %v", worst.Round(time.Millisecond))
+		})
+	}
+}
