@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,5 +76,48 @@ func TestProbesUnderPipelinedBatches(t *testing.T) {
 			}
 			t.Logf("slowest probe: %v", worst.Round(time.Millisecond))
 		})
+	}
+}
+
+// TestWaitingRequestGivesWay: at a full cap, a request waiting for the batch slot gives its place
+// to a new client at once: it gets 503 with Retry-After and its connection is closed, while the
+// request at work in the slot finishes with its IDs.
+func TestWaitingRequestGivesWay(t *testing.T) {
+	src := &blockingFill{Generator: newGenerator(t, snowfall.Settings{}), entered: make(chan struct{}, 4), release: make(chan struct{})}
+	api, _ := serveAdmin(t, server.Config{Source: src, MaxConns: 2, MaxBatchWork: 1, Timeout: time.Minute})
+	conns := dialN(t, api, 2, "")
+	const req = "GET /ids?n=10 HTTP/1.1\r\nHost: x\r\n\r\n"
+	fmt.Fprint(conns[0], req)
+	<-src.entered // at work, in the slot
+	fmt.Fprint(conns[1], req)
+	time.Sleep(100 * time.Millisecond) // waiting for the slot
+	took := probeWithin(t, api, "/livez", 200, time.Second)
+	t.Logf("/livez answered in %v", took.Round(time.Millisecond))
+
+	conns[1].SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(conns[1])
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("the waiting request: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || !resp.Close {
+		t.Errorf("the waiting request: %d, Retry-After %q, close %v (%q); want 503, 1, true", resp.StatusCode, resp.Header.Get("Retry-After"), resp.Close, body)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("the waiting request's connection after its answer: %v, want EOF", err)
+	}
+
+	close(src.release)
+	conns[0].SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err = http.ReadResponse(bufio.NewReader(conns[0]), nil)
+	if err != nil {
+		t.Fatalf("the request at work: %v", err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(strings.Fields(string(body))) != 10 {
+		t.Errorf("the request at work: %d %q, want 200 with 10 IDs", resp.StatusCode, body)
 	}
 }
