@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -119,5 +120,34 @@ func TestWaitingRequestGivesWay(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || len(strings.Fields(string(body))) != 10 {
 		t.Errorf("the request at work: %d %q, want 200 with 10 IDs", resp.StatusCode, body)
+	}
+}
+
+// waitingSource waits in NextContext, as a generator does for a clock that went back, until its
+// context is done.
+type waitingSource struct{ snowfall.Source }
+
+func (waitingSource) NextContext(ctx context.Context) (snowfall.ID, error) {
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+// TestSourceWaitGivesWay: at a full cap (1), a GET / whose source waits (a clock that went back)
+// gives its place to a new client at once: 503 with Retry-After, connection closed.
+func TestSourceWaitGivesWay(t *testing.T) {
+	api, _ := serveAdmin(t, server.Config{Source: waitingSource{newGenerator(t, snowfall.Settings{})}, MaxConns: 1, Timeout: time.Minute})
+	c := dialN(t, api, 1, "")[0]
+	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(100 * time.Millisecond) // waiting in the source
+	took := probeWithin(t, api, "/readyz", 200, time.Second)
+	t.Logf("/readyz answered in %v", took.Round(time.Millisecond))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("the waiting request: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "1" || !resp.Close {
+		t.Errorf("the waiting request: %d, Retry-After %q, close %v; want 503, 1, true", resp.StatusCode, resp.Header.Get("Retry-After"), resp.Close)
 	}
 }
