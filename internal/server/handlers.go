@@ -233,7 +233,11 @@ func (s *Server) serveIDs(w http.ResponseWriter, r *http.Request) int {
 			if done == 0 {
 				return s.unavailable(w, r, err)
 			}
-			s.log.Warn("ids answer cut off: the source stopped issuing mid-batch", "sent", done, "asked", n, "err", err)
+			if errors.Is(context.Cause(r.Context()), errPreempted) {
+				s.log.Debug("ids answer cut off: it waited while a new connection needed room at the cap", "sent", done, "asked", n)
+			} else {
+				s.log.Warn("ids answer cut off: the source stopped issuing mid-batch", "sent", done, "asked", n, "err", err)
+			}
 			panic(http.ErrAbortHandler)
 		}
 		if done == 0 {
@@ -290,7 +294,14 @@ func (s *Server) fillChunk(r *http.Request, ids []snowfall.ID) error {
 	default:
 		select {
 		case s.batch <- struct{}{}:
+			if !ctx.resume() { // the limiter ended the wait meanwhile
+				<-s.batch
+				return context.Cause(r.Context())
+			}
 		case <-ctx.Done():
+			if err := context.Cause(r.Context()); err != nil {
+				return err
+			}
 			return errBusy
 		}
 	}
@@ -366,6 +377,12 @@ func parseN(rawQuery string, limit int) (n int, msg string) {
 // fit for anonymous clients; the error itself goes to the log.
 func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) int {
 	s.refused.Add(1)
+	if cause := context.Cause(r.Context()); errors.Is(cause, errPreempted) {
+		h := w.Header()
+		h["Retry-After"] = retryOne
+		h["Connection"] = closeConn
+		return writeError(w, http.StatusServiceUnavailable, "the connection cap is full: this request gave its place to a new client while it waited; retry")
+	}
 	if r.Context().Err() != nil {
 		return http.StatusServiceUnavailable // the client went away; nobody reads the answer
 	}

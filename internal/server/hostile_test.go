@@ -70,6 +70,10 @@ var hostileKinds = []struct {
 		}
 		<-stop
 	}},
+	{"pipelined batches, answers read", func(c net.Conn, _ *rand.Rand, stop <-chan struct{}) {
+		pipelineBatches(c, 5*time.Millisecond, stop)
+		<-stop
+	}},
 }
 
 func isTimeout(err error) bool {
@@ -94,15 +98,33 @@ func trickle(c net.Conn, s string, stop <-chan struct{}) {
 	<-stop
 }
 
-// hostileSeeds are the cases TestProbesUnderHostileConnections runs; SNOWFALL_HOSTILE_SEED
-// replays one.
+// hostileSeeds are the mixed cases TestProbesUnderHostileConnections runs; it also runs one case
+// of each kind alone, seed onlySeed+i for hostileKinds[i]. SNOWFALL_HOSTILE_SEED replays one.
 var hostileSeeds = []uint64{1, 2, 3, 4, 5, 6}
 
+// onlySeed is the first seed of the cases with one kind of connection only.
+const onlySeed = 100
+
+// kindsOf returns the kinds of connections the case of seed draws from: all of them, or for
+// onlySeed+i, hostileKinds[i] alone (a mix leaves connections that can be reclaimed, which can
+// hide a kind that cannot).
+func kindsOf(seed uint64) []int {
+	if i := seed - onlySeed; seed >= onlySeed && i < uint64(len(hostileKinds)) {
+		return []int{int(i)}
+	}
+	all := make([]int, len(hostileKinds))
+	for i := range all {
+		all[i] = i
+	}
+	return all
+}
+
 // TestProbesUnderHostileConnections is a seeded search for a mix of connections that keeps the
-// health probes from answering: each case opens, on the API listener (a cap drawn from 4 to 24) and
-// on the admin listener (its default cap), from half the cap to twice the cap plus 8 connections
-// that are idle, silent, half-sent, trickling headers or bodies, or pipelining requests whose
-// answers they never read, and in some cases a flood of silent ones arriving all the while
+// health probes from answering: each case (a mix of kinds, or one kind alone) opens, on the API
+// listener (a cap drawn from 4 to 24) and on the admin listener (its default cap), from half the
+// cap to twice the cap plus 8 connections that are idle, silent, half-sent, trickling headers or
+// bodies, pipelining requests whose answers they never read, or pipelining batches (read) that
+// wait for the batch slots, and in some cases a flood of silent ones arriving all the while
 // (hundreds, beyond any cap); then /livez and /readyz must answer on both listeners, each within
 // probeBound, several times over.
 func TestProbesUnderHostileConnections(t *testing.T) {
@@ -114,6 +136,10 @@ func TestProbesUnderHostileConnections(t *testing.T) {
 			t.Fatalf("SNOWFALL_HOSTILE_SEED=%q: %v", s, err)
 		}
 		seeds = []uint64{v}
+	} else {
+		for i := range hostileKinds {
+			seeds = append(seeds[:len(seeds):len(seeds)], onlySeed+uint64(i))
+		}
 	}
 	var worst time.Duration
 	for _, seed := range seeds {
@@ -125,10 +151,11 @@ func TestProbesUnderHostileConnections(t *testing.T) {
 			var wg sync.WaitGroup
 			t.Cleanup(func() { close(stop); wg.Wait() })
 			mix := map[string]int{}
+			kinds := kindsOf(seed)
 			open := func(addr string, cap int) {
 				n := cap/2 + rng.IntN(2*cap+8-cap/2+1)
 				for range n {
-					k := hostileKinds[rng.IntN(len(hostileKinds))]
+					k := hostileKinds[kinds[rng.IntN(len(kinds))]]
 					mix[k.name]++
 					c, err := net.Dial("tcp", addr)
 					if err != nil {

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
@@ -22,17 +24,23 @@ const stallGrace = 250 * time.Millisecond
 //     included), or one that net/http is about to close;
 //  2. the one stalled longest on its client: a new connection that has not sent its request's
 //     headers within stallGrace, or one whose answer the client has not taken for stallGrace;
-//  3. the oldest new connection that has not sent its request's headers yet.
+//  3. the one whose request has waited longest for a resource it shares with other requests (a
+//     batch slot, the source's next tick or a clock that went back), not doing work: the wait
+//     ends at once, the request is answered 503 with Retry-After (or, an /ids answer already
+//     begun, cut off) and the connection closed;
+//  4. the oldest new connection that has not sent its request's headers yet.
 //
-// Only when every connection is busy with a request (the handler at work, or a write that has not
-// waited stallGrace yet) does the new client wait, accepted but not yet served, for one to close,
-// go idle or stall. Request bodies never keep a connection busy: no handler reads one, and the
+// A connection that goes idle while a client waits for room is closed at once, before net/http
+// reads a next request it pipelined. Only when every connection is busy with a request (the
+// handler at work, or a write that has not waited stallGrace yet) does the new client wait,
+// accepted but not yet served, for one to close, go idle, stall or wait. Request bodies never keep a connection busy: no handler reads one, and the
 // server closes a connection that brought one without reading it (see refuseBody).
 //
 // Closing an idle keep-alive connection is what HTTP allows a server to do at any time (RFC 9112,
 // section 9.6); clients retry an idempotent request that meets it, as the Go client does.
 //
-// http.Server.ConnState must call connState so that the limiter knows what each connection does.
+// http.Server.ConnState must call connState so that the limiter knows what each connection does,
+// and http.Server.ConnContext must be connContext, so that a request's waits can be ended.
 type limiter struct {
 	net.Listener
 	max int
@@ -62,6 +70,11 @@ type conn struct {
 	since   atomic.Int64 // when it entered state, Unix nanoseconds
 	writing atomic.Int64 // when the Write under way began, Unix nanoseconds; 0: none
 	closing atomic.Bool  // net/http called CloseWrite: it closes the connection after a linger
+	// When its request began to wait for a shared resource, Unix nanoseconds; 0: it does not
+	// wait; preempted: the limiter ended the wait to make room (for good).
+	waitSince atomic.Int64
+
+	cancel context.CancelCauseFunc // cancels the requests' contexts; set by connContext under l.mu
 
 	once sync.Once
 }
@@ -91,7 +104,14 @@ func (l *limiter) Accept() (net.Conn, error) {
 		}
 		// Counted as waiting before the scan: a connection that changes after it signals.
 		l.waiting.Add(1)
-		victim, wait := l.quietest(now)
+		victim, rank, wait := l.quietest(now)
+		if rank == waiting {
+			// The request's handler answers, and its connection closes: CloseWrite or Close
+			// signals.
+			victim.preempt()
+			l.reclaimed.Add(1)
+			victim, wait = nil, stallGrace
+		}
 		changed := l.changed
 		l.mu.Unlock()
 		if victim != nil {
@@ -113,14 +133,15 @@ func (l *limiter) Accept() (net.Conn, error) {
 const (
 	busy    = iota // at work on a request: never reclaimed
 	young          // new, headers not sent yet, within stallGrace
+	waiting        // its request waits for a shared resource: preempted, not closed
 	stalled        // new past stallGrace, or a write not taken for stallGrace
 	quiet          // idle between requests, or closing
 )
 
-// quietest returns the connection to reclaim, or nil and how long to wait before looking again:
-// until the first write under way stalls, else stallGrace (a write that begins meanwhile does not
-// signal: the hot path takes no lock). l.mu is held.
-func (l *limiter) quietest(now time.Time) (*conn, time.Duration) {
+// quietest returns the connection to reclaim and its rank, or nil and how long to wait before
+// looking again: until the first write under way stalls, else stallGrace (a write or a wait that
+// begins meanwhile does not signal: the hot path takes no lock). l.mu is held.
+func (l *limiter) quietest(now time.Time) (*conn, int, time.Duration) {
 	var best *conn
 	bestRank, bestSince := busy, int64(0)
 	var next time.Duration // until the first write under way stalls
@@ -135,7 +156,9 @@ func (l *limiter) quietest(now time.Time) (*conn, time.Duration) {
 				rank = stalled
 			}
 		default:
-			if w := c.writing.Load(); w != 0 {
+			if w := c.waitSince.Load(); w > 0 {
+				rank, since = waiting, w
+			} else if w := c.writing.Load(); w != 0 {
 				if left := stallGrace - time.Duration(now.UnixNano()-w); left > 0 {
 					if next == 0 || left < next {
 						next = left
@@ -150,12 +173,12 @@ func (l *limiter) quietest(now time.Time) (*conn, time.Duration) {
 		}
 	}
 	if best != nil {
-		return best, 0
+		return best, bestRank, 0
 	}
 	if next == 0 {
 		next = stallGrace
 	}
-	return nil, next
+	return nil, busy, next
 }
 
 // await waits for changed, for wait or for Close, and reports false for Close.
@@ -188,9 +211,67 @@ func (l *limiter) connState(nc net.Conn, st http.ConnState) {
 	}
 	c.since.Store(time.Now().UnixNano())
 	c.state.Store(int32(st))
-	if st == http.StateIdle {
-		l.wake()
+	if st == http.StateIdle && l.waiting.Load() > 0 {
+		// A client waits for room: take it now, before net/http reads a request this one
+		// pipelined, which would make it busy again before the client's Accept looks.
+		l.reclaimed.Add(1)
+		c.Close()
 	}
+}
+
+// connContext gives each connection's requests a context that preempt cancels;
+// http.Server.ConnContext calls it.
+func (l *limiter) connContext(ctx context.Context, nc net.Conn) context.Context {
+	c, ok := nc.(*conn)
+	if !ok || c.l != l {
+		return ctx
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	l.mu.Lock()
+	c.cancel = cancel
+	l.mu.Unlock()
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// connKey is the context key of a request's *conn.
+type connKey struct{}
+
+// connOf returns the connection a request came on, or nil when no limiter admitted it.
+func connOf(ctx context.Context) *conn {
+	c, _ := ctx.Value(connKey{}).(*conn)
+	return c
+}
+
+// errPreempted is the cause of a request's context when the limiter ended its wait to make room
+// for a new connection.
+var errPreempted = errors.New("server: the connection cap is full and a new client needed room")
+
+// preempted is conn.waitSince once the limiter ended its request's wait.
+const preempted = -1
+
+// preempt ends the wait of c's request, which then answers 503 and closes c; l.mu is held.
+func (c *conn) preempt() {
+	if w := c.waitSince.Load(); w > 0 && c.waitSince.CompareAndSwap(w, preempted) && c.cancel != nil {
+		c.cancel(errPreempted)
+	}
+}
+
+// beginWait records that c's request begins to wait for a resource it shares with other
+// requests; c may be nil.
+func (c *conn) beginWait() {
+	if c != nil {
+		c.waitSince.CompareAndSwap(0, time.Now().UnixNano())
+	}
+}
+
+// endWait records that c's request got what it waited for, and reports false if the limiter
+// ended the wait first (the request must then give it back and answer 503); c may be nil.
+func (c *conn) endWait() bool {
+	if c == nil {
+		return true
+	}
+	w := c.waitSince.Load()
+	return w != preempted && (w == 0 || c.waitSince.CompareAndSwap(w, 0))
 }
 
 // wake signals a change to an Accept waiting for room, if one is; without one it costs an atomic

@@ -176,7 +176,7 @@ var (
 	descConnsOpen = prometheus.NewDesc("snowfall_http_connections_open",
 		"Connections open, by listener (api, admin).", []string{"listener"}, nil)
 	descConnsReclaimed = prometheus.NewDesc("snowfall_http_connections_reclaimed_total",
-		"Quiet connections closed to admit a client while the listener's connection cap was full, by listener.", []string{"listener"}, nil)
+		"Connections that did no work (idle, stalled, silent, or waiting: answered 503) closed to admit a client while the listener's connection cap was full, by listener.", []string{"listener"}, nil)
 	descInfo = prometheus.NewDesc("snowfall_info",
 		"The layout and node values served; always 1.", []string{"layout", "spec", "generator", "dc", "worker"}, nil)
 )

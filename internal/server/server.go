@@ -21,8 +21,8 @@
 //
 // ServeAdmin also answers /livez, /readyz, /healthz, /metrics and /stats on a second listener with
 // a connection cap of its own, so that probes and scrapes answer however busy the API is. Both
-// listeners reclaim connections that do no work (idle, silent, stalled on their clients) when their
-// cap is full, and close a connection whose request brought a body without reading it (see
+// listeners reclaim connections that do no work (idle, silent, stalled on their clients, or whose
+// request waits for a batch slot or the source: it gets 503) when their cap is full, and close a connection whose request brought a body without reading it (see
 // limiter), so that no mix of other connections keeps the probes from answering. On shutdown the server
 // drains: /readyz answers 503 while it keeps serving for Config.DrainDelay, then it stops accepting
 // and finishes what is in flight.
@@ -85,7 +85,9 @@ type Config struct {
 	// MaxConns is how many connections Serve keeps open at once. A client arriving when that many
 	// are open takes the place of one that does no work: the one idle longest between requests,
 	// else the one stalled longest on its client (headers not sent, or an answer not taken, for
-	// 250 ms), else the oldest new one that has not sent its request; only when
+	// 250 ms), else the one whose request waited longest for a batch slot or the source (it is
+	// answered 503 with Retry-After and closed), else the oldest new one that has not sent its
+	// request; only when
 	// every one is at work on a request does it wait (see limiter). Zero means DefaultMaxConns.
 	MaxConns int
 	// AdminMaxConns is the same cap for the admin listener of ServeAdmin. Zero means
@@ -241,6 +243,7 @@ func (s *Server) ServeAdmin(ctx context.Context, ln, admin net.Listener) error {
 		s.limiters.Store(name, lim)
 		hs := s.httpServer(h)
 		hs.ConnState = lim.connState
+		hs.ConnContext = lim.connContext
 		sv := served{hs, make(chan error, 1)}
 		go func() {
 			err := hs.Serve(lim)

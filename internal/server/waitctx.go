@@ -11,6 +11,10 @@ import (
 // started, the first time the source asks for it (Err, Done or Deadline), that is when the source
 // is about to wait. It stands in for context.WithTimeout on the hot path, which costs a timer and
 // three allocations per request.
+//
+// Each call to Done also marks the request's connection as waiting (the source is about to block
+// on it), until release or resume: the limiter may then end the wait, by cancelling the
+// request's context with errPreempted, to make room for a new connection at the cap.
 type waitCtx struct {
 	context.Context // the request's
 
@@ -20,6 +24,8 @@ type waitCtx struct {
 	deadline time.Time
 	inner    context.Context // with the deadline, once Done was called
 	cancel   context.CancelFunc
+	conn     *conn // the request's connection, once Done was called; nil without a limiter
+	marked   bool  // conn is marked as waiting by Done
 }
 
 var waitPool = sync.Pool{New: func() any { return new(waitCtx) }}
@@ -38,7 +44,11 @@ func (c *waitCtx) release() {
 	if c.cancel != nil {
 		c.cancel()
 	}
+	if c.marked {
+		c.conn.endWait()
+	}
 	c.Context, c.inner, c.cancel, c.deadline = nil, nil, nil, time.Time{}
+	c.conn, c.marked = nil, false
 	c.mu.Unlock()
 	waitPool.Put(c)
 }
@@ -66,8 +76,25 @@ func (c *waitCtx) Done() <-chan struct{} {
 	if c.inner == nil {
 		c.start()
 		c.inner, c.cancel = context.WithDeadline(c.Context, c.deadline)
+		c.conn = connOf(c.Context)
+	}
+	if !c.marked {
+		c.conn.beginWait()
+		c.marked = true
 	}
 	return c.inner.Done()
+}
+
+// resume records that the wait Done marked is over, the request having got what it waited for,
+// and reports false if the limiter ended the wait first.
+func (c *waitCtx) resume() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.marked {
+		return true
+	}
+	c.marked = false
+	return c.conn.endWait()
 }
 
 func (c *waitCtx) Err() error {
