@@ -54,7 +54,7 @@ func (f *rangeFlag) String() string { return strconv.FormatInt(f.v, 10) }
 func (f *rangeFlag) Set(s string) error {
 	v, err := cli.ParseDecimal(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a whole number in [0, %d]", s, f.max)
+		return fmt.Errorf("%s is not a whole number in [0, %d]", cli.Quoted(s), f.max)
 	}
 	if v < 0 || v > f.max {
 		return fmt.Errorf("%d out of range [0, %d]", v, f.max)
