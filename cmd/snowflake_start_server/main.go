@@ -72,7 +72,14 @@ var spec = cli.Spec{
 	EnvPrefix: "PSF_",
 }
 
+// run runs the command through the guard every command of the project shares (cli.Guarded):
+// nothing it prints, logs or returns shows a password of its input (its arguments, PSF_DC,
+// PSF_WORKER).
 func run(ctx context.Context, args []string, sio cli.IO) error {
+	return cli.Guarded(ctx, args, sio, serve)
+}
+
+func serve(ctx context.Context, args []string, sio cli.IO) error {
 	l, err := snowfall.Preset(snowfall.PresetPysnowflake)
 	if err != nil {
 		return err
