@@ -255,6 +255,19 @@ func find(input string) []found {
 			}
 			add(v, end)
 			addUnescaped(&out, input[v:end])
+			// A password written raw in a query may hold '&' (password=&x or a&b): parsers cut
+			// it there, but over-finding costs only a hidden word. The value as far as the next
+			// "&name=" or white space is a password too.
+			long := v
+			for long < len(input) && !isSpace(input[long]) {
+				if input[long] == '&' && long > v && startsParam(input[long+1:]) {
+					break
+				}
+				long++
+			}
+			if long > end {
+				add(v, long)
+			}
 		}
 	}
 	return out
@@ -274,6 +287,15 @@ func addUnescaped(out *[]found, t string) {
 		b.WriteByte(t[i])
 	}
 	*out = append(*out, found{text: b.String(), start: -1, end: -1})
+}
+
+// startsParam reports whether s starts with a parameter's name and its '='.
+func startsParam(s string) bool {
+	k := 0
+	for k < len(s) && isKeyChar(s[k]) {
+		k++
+	}
+	return k > 0 && k < len(s) && s[k] == '='
 }
 
 func isKeyChar(c byte) bool {
