@@ -62,12 +62,14 @@ func (c decodeCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 		}
 	} else {
 		r := bufio.NewReader(sio.In)
-		for {
+		for n := 1; ; n++ {
 			line, long, err := readLine(r)
 			if long > 0 {
+				// Named by its number and length, none of it quoted: a clip of it could cut a
+				// password anywhere, below what the guard recognises.
 				bad++
 				w.Flush()
-				fmt.Fprintf(sio.Err, "snowfall: decode: a line of %d bytes (%q…) is not an ID\n", long, line)
+				fmt.Fprintf(sio.Err, "snowfall: decode: line %d (%d bytes) is not an ID: an ID's text has at most %d bytes\n", n, long, maxLine)
 			} else if line = strings.TrimSpace(line); line != "" {
 				if err := decode(line); err != nil {
 					return err
@@ -91,7 +93,7 @@ func (c decodeCmd) Run(ctx context.Context, args []string, sio cli.IO) error {
 const maxLine = 256
 
 // readLine returns the next line of r without its end. A line longer than maxLine is read to its
-// end but not kept: readLine returns its first 32 bytes and its length as long.
+// end but not kept: readLine returns "" and its length as long.
 func readLine(r *bufio.Reader) (line string, long int, err error) {
 	var b []byte
 	n := 0
@@ -103,7 +105,7 @@ func readLine(r *bufio.Reader) (line string, long int, err error) {
 		}
 		if err != nil || !isPrefix {
 			if n > maxLine {
-				return string(b[:32]), n, err
+				return "", n, err
 			}
 			if err == io.EOF && n > 0 {
 				err = nil // the last line, without a newline: the next call returns io.EOF

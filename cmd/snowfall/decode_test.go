@@ -71,3 +71,25 @@ func TestDecodeLongLines(t *testing.T) {
 		t.Errorf("exit %d, stderr %d bytes %.300q; want 1, two malformed IDs, and the long lines clipped", code, len(errs), errs)
 	}
 }
+
+// TestDecodeLongLineNoClip (red team decode_clip.sh: the message about a line over 256 bytes quoted
+// its first 32, and a clip right before a URL's '@' showed a two-letter password whole, or the
+// first three letters of any, below the guard's four-letter piece): the message names the line by
+// its number and length and quotes none of it, wherever the password lies.
+func TestDecodeLongLineNoClip(t *testing.T) {
+	leaks := 0
+	for pad := 0; pad < 40; pad++ {
+		for _, pw := range []string{"Qz", "hunter2zz"} {
+			line := strings.Repeat("x", pad) + "postgres://rt_u:" + pw + "@127.0.0.1:5432/test " + strings.Repeat("y", 300)
+			_, _, errs := runCmd(t, "1\n"+line+"\n", nil, "decode")
+			if strings.Contains(errs, "rt_u:"+pw[:2]) {
+				leaks++
+				t.Errorf("pad %d: password %q shown (in part): %q", pad, pw, errs)
+			}
+			if strings.Contains(errs, "xx") || strings.Contains(errs, "yy") || !strings.Contains(errs, fmt.Sprintf("line 2 (%d bytes)", len(line))) {
+				t.Errorf("pad %d, password %q: stderr %q: want line 2 named by its length, none of it quoted", pad, pw, errs)
+			}
+		}
+	}
+	t.Logf("leaks: %d of 80", leaks)
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -16,43 +15,8 @@ import (
 )
 
 // wordForms are the spellings of a URL or DSN with password pw that the generated cases put into
-// a command's input, each on a port nothing listens on (a command that connects fails at once).
-var wordForms = []struct {
-	name string
-	make func(pw string) string
-}{
-	{"url", func(pw string) string { return "postgres://u:" + pw + "@127.0.0.1:1/db" }},
-	{"url-escaped", func(pw string) string { return "postgres://u:" + escapeAll(pw) + "@127.0.0.1:1/db" }},
-	{"url-userinfo-escaped", func(pw string) string { return url.UserPassword("u", pw).String() + "@127.0.0.1:1" }},
-	{"mysql-url", func(pw string) string { return "mysql://root:" + pw + "@127.0.0.1:1/test" }},
-	{"http", func(pw string) string { return "http://u:" + escapeAll(pw) + "@127.0.0.1:1" }},
-	{"no-scheme", func(pw string) string { return "//u:" + pw + "@127.0.0.1:1/db" }},
-	{"mysql-dsn", func(pw string) string { return "root:" + pw + "@tcp(127.0.0.1:1)/test" }},
-	{"query-password", func(pw string) string { return "postgres://u@127.0.0.1:1/db?password=" + url.QueryEscape(pw) }},
-	{"query-raw", func(pw string) string { return "postgres://u@127.0.0.1:1/db?sslmode=disable&password=" + pw }},
-	{"query-sslpassword", func(pw string) string {
-		return "postgres://u@127.0.0.1:1/db?sslpassword=" + url.QueryEscape(pw) + "&x=1"
-	}},
-	{"keyword", func(pw string) string {
-		return "host=127.0.0.1 port=1 user=u password='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(pw) + "' dbname=db"
-	}},
-	{"in-word", func(pw string) string { return "postgres://u:" + pw + "@127.0.0.1:1/db,extra" }},
-	{"prefixed", func(pw string) string { return "x=[mysql://root:" + escapeAll(pw) + "@127.0.0.1:1/test]" }},
-}
-
-// escapeAll percent-escapes every byte of s but letters and digits.
-func escapeAll(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}
+// a command's input (shared with snowflake_start_server's generated test).
+var wordForms = leakcheck.Forms
 
 // wordPlaces are where a case puts the word W: an argument, a flag's name or value, an environment
 // variable, a line of stdin, on every subcommand.
@@ -123,12 +87,12 @@ type wordCase struct {
 }
 
 func (c wordCase) String() string {
-	return fmt.Sprintf("%s in %s (password class %s)", wordForms[c.form].name, wordPlaces[c.place].name, c.pw.Class)
+	return fmt.Sprintf("%s in %s (password class %s)", wordForms[c.form].Name, wordPlaces[c.place].name, c.pw.Class)
 }
 
 // run runs the case with password pw and returns its exit code and everything it printed.
 func (c wordCase) run(pw string) string {
-	w := wordForms[c.form].make(pw)
+	w := wordForms[c.form].Make(pw)
 	p := wordPlaces[c.place]
 	var args []string
 	for _, a := range p.args {

@@ -54,7 +54,7 @@ func (f *rangeFlag) String() string { return strconv.FormatInt(f.v, 10) }
 func (f *rangeFlag) Set(s string) error {
 	v, err := cli.ParseDecimal(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a whole number in [0, %d]", s, f.max)
+		return fmt.Errorf("%s is not a whole number in [0, %d]", cli.Quoted(s), f.max)
 	}
 	if v < 0 || v > f.max {
 		return fmt.Errorf("%d out of range [0, %d]", v, f.max)
@@ -72,7 +72,14 @@ var spec = cli.Spec{
 	EnvPrefix: "PSF_",
 }
 
+// run runs the command through the guard every command of the project shares (cli.Guarded):
+// nothing it prints, logs or returns shows a password of its input (its arguments, PSF_DC,
+// PSF_WORKER).
 func run(ctx context.Context, args []string, sio cli.IO) error {
+	return cli.Guarded(ctx, args, sio, serve)
+}
+
+func serve(ctx context.Context, args []string, sio cli.IO) error {
 	l, err := snowfall.Preset(snowfall.PresetPysnowflake)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -31,21 +32,22 @@ func (f *Int64Flag) Set(s string) error {
 func ParseDecimal(s string) (int64, error) {
 	digits := strings.TrimPrefix(s, "-")
 	if digits == "" || strings.Trim(digits, "0123456789") != "" {
-		return 0, fmt.Errorf("%q is not a whole number in decimal", clip(s))
+		return 0, fmt.Errorf("%s is not a whole number in decimal", Quoted(s))
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%q is out of range for a whole number", clip(s))
+		return 0, fmt.Errorf("%s is out of range for a whole number [%d, %d]", Quoted(s), int64(math.MinInt64), int64(math.MaxInt64))
 	}
 	return v, nil
 }
 
-// clip shortens s for a message: its first 40 bytes and an ellipsis.
-func clip(s string) string {
-	if len(s) <= 40 {
-		return s
+// Quoted names s, a value of the user's input, in a message: Go-quoted when it has at most
+// MaxQuoted bytes, else by its length alone ("a value of 300 bytes").
+func Quoted(s string) string {
+	if len(s) <= MaxQuoted {
+		return strconv.Quote(s)
 	}
-	return s[:40] + "…"
+	return fmt.Sprintf("a value of %d bytes", len(s))
 }
 
 // IntFlag is an int flag parsed with ParseDecimal.
@@ -60,8 +62,13 @@ func (f *IntFlag) Set(s string) error {
 		return err
 	}
 	if int64(int(v)) != v {
-		return fmt.Errorf("%q is out of range", s)
+		return fmt.Errorf("%d is out of range [%d, %d]", v, math.MinInt, math.MaxInt)
 	}
 	f.V = int(v)
 	return nil
 }
+
+// MaxQuoted is the longest value of a user's input that a message quotes: a longer one is named by
+// its length, never by a clipped piece (a clip can cut a password anywhere, below the four
+// characters the CLI's guard recognises).
+const MaxQuoted = 40

@@ -20,7 +20,7 @@ func parseFlags(fs *flag.FlagSet, args []string, prefix string, getenv func(stri
 		if holdsSecret(fs) && (strings.HasPrefix(err.Error(), "flag provided but not defined: ") || strings.HasPrefix(err.Error(), "bad flag syntax: ")) {
 			return &UsageError{errNotAFlag}
 		}
-		return &UsageError{err}
+		return &UsageError{unclipped(err, args)}
 	}
 	if prefix == "" || getenv == nil {
 		return nil
@@ -41,6 +41,27 @@ func parseFlags(fs *flag.FlagSet, args []string, prefix string, getenv func(stri
 			err = Usagef("invalid value %q for %s: %v", v, name, e)
 		}
 	})
+	return err
+}
+
+// unclipped returns err, or for an unknown flag given with a value (--name=value), whose name the
+// flag package quotes cut at the '=' (a clip can cut a password anywhere, below what the guard
+// recognises), an error that quotes the whole word (Quoted: by its length when long).
+func unclipped(err error, args []string) error {
+	const prefix = "flag provided but not defined: -"
+	name, ok := strings.CutPrefix(err.Error(), prefix)
+	if !ok {
+		return err
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		t := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		if n, _, cut := strings.Cut(t, "="); cut && n == name && strings.HasPrefix(a, "-") {
+			return fmt.Errorf("flag provided but not defined: %s", Quoted(a))
+		}
+	}
 	return err
 }
 

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/url"
 	"slices"
@@ -21,7 +22,10 @@ const Hidden = "(value hidden: it may hold a password)"
 // check is on what is rendered, so that a message that quotes its input, clips it or escapes it
 // cannot show a password by a path nobody thought of. A piece is any four characters of a password
 // in a row (the whole of a shorter one, with the delimiter before or after it), as written, with
-// URL escapes or Go or JSON quoting. Its methods are safe for concurrent use; the zero value holds
+// URL escapes or Go or JSON quoting, and any four characters in a row of what the program itself
+// sends of it: the base64 (standard or URL alphabet, padded or not) of the password and of
+// "user:password" (HTTP Basic authorization). A keyword's value is found as pgx reads it: white
+// space around the '=', a single-quoted value with backslash escapes. Its methods are safe for concurrent use; the zero value holds
 // no secret.
 type Secrets struct {
 	mu      sync.RWMutex
@@ -149,6 +153,7 @@ func isSpace(c byte) bool {
 type found struct {
 	text       string
 	start, end int
+	user       string // the user before it in a user-information, as written or decoded alike
 }
 
 // find returns the passwords in input: user-information (after the user's ':' and before an
@@ -157,7 +162,7 @@ type found struct {
 // password xxxxx (Mask, a display form's) is none.
 func find(input string) []found {
 	var out []found
-	add := func(start, end int) {
+	addUser := func(start, end int, user string) {
 		if end <= start {
 			return
 		}
@@ -165,14 +170,22 @@ func find(input string) []found {
 		if t == Mask {
 			return
 		}
-		out = append(out, found{t, start, end})
-		if d, err := url.PathUnescape(t); err == nil && d != t {
-			out = append(out, found{d, -1, -1})
-		}
-		if d, err := url.QueryUnescape(t); err == nil && d != t {
-			out = append(out, found{d, -1, -1})
+		out = append(out, found{t, start, end, user})
+		for _, unescape := range []func(string) (string, error){url.PathUnescape, url.QueryUnescape} {
+			d, err := unescape(t)
+			if err != nil {
+				continue
+			}
+			du, err := unescape(user)
+			if err != nil {
+				du = user
+			}
+			if d != t || du != user {
+				out = append(out, found{d, -1, -1, du})
+			}
 		}
 	}
+	add := func(start, end int) { addUser(start, end, "") }
 	for i := 0; i < len(input); i++ {
 		switch input[i] {
 		case '@':
@@ -196,18 +209,24 @@ func find(input string) []found {
 					// scheme:// (db=postgres:// in a log line too): the user-information
 					// starts after the "//".
 				case ValidScheme(input[st:c]) && strings.IndexByte(input[c+1:i], ':') >= 0:
-					add(c+1+strings.IndexByte(input[c+1:i], ':')+1, i) // mysql:u:p@…
+					uc := c + 1 + strings.IndexByte(input[c+1:i], ':')
+					addUser(uc+1, i, input[c+1:uc]) // mysql:u:p@…
 					add(c+1, i)
 				default:
-					add(c+1, i)
+					addUser(c+1, i, input[st:c])
 				}
 			}
 		case '=':
-			k := i
+			// pgx's keyword/value DSNs take white space around the '='.
+			e := i
+			for e > 0 && isSpace(input[e-1]) {
+				e--
+			}
+			k := e
 			for k > 0 && (isKeyChar(input[k-1])) {
 				k--
 			}
-			name := strings.ToLower(input[k:i])
+			name := strings.ToLower(input[k:e])
 			if d, err := url.QueryUnescape(name); err == nil {
 				name = d
 			}
@@ -215,7 +234,7 @@ func find(input string) []found {
 				continue
 			}
 			v := i + 1
-			for v < len(input) && input[v] == ' ' {
+			for v < len(input) && isSpace(input[v]) {
 				v++
 			}
 			end := v
@@ -228,15 +247,55 @@ func find(input string) []found {
 					end++
 				}
 				add(v+1, min(end, len(input)))
+				addUnescaped(&out, input[v+1:min(end, len(input))])
 				continue
 			}
 			for end < len(input) && !isSpace(input[end]) && !strings.ContainsRune("&;,\"", rune(input[end])) {
 				end++
 			}
 			add(v, end)
+			addUnescaped(&out, input[v:end])
+			// A password written raw in a query may hold '&' (password=&x or a&b): parsers cut
+			// it there, but over-finding costs only a hidden word. The value as far as the next
+			// "&name=" or white space is a password too.
+			long := v
+			for long < len(input) && !isSpace(input[long]) {
+				if input[long] == '&' && long > v && startsParam(input[long+1:]) {
+					break
+				}
+				long++
+			}
+			if long > end {
+				add(v, long)
+			}
 		}
 	}
 	return out
+}
+
+// addUnescaped adds t with its backslash escapes undone (pgx's keyword/value DSNs: \' and \\ in
+// a quoted value, "\ " in a plain one), when it has any.
+func addUnescaped(out *[]found, t string) {
+	if !strings.Contains(t, `\`) {
+		return
+	}
+	var b strings.Builder
+	for i := 0; i < len(t); i++ {
+		if t[i] == '\\' && i+1 < len(t) {
+			i++
+		}
+		b.WriteByte(t[i])
+	}
+	*out = append(*out, found{text: b.String(), start: -1, end: -1})
+}
+
+// startsParam reports whether s starts with a parameter's name and its '='.
+func startsParam(s string) bool {
+	k := 0
+	for k < len(s) && isKeyChar(s[k]) {
+		k++
+	}
+	return k > 0 && k < len(s) && s[k] == '='
 }
 
 func isKeyChar(c byte) bool {
@@ -279,6 +338,20 @@ func needles(input string, f found) []string {
 	var out []string
 	for _, p := range pieces {
 		out = append(out, encodings(p)...)
+	}
+	// What the program itself sends of it: net/http sends a URL's user-information as HTTP Basic
+	// authorization, base64("user:password"); a server may echo it in the answer a command prints.
+	sent := []string{f.text}
+	if f.user != "" {
+		sent = append(sent, f.user+":"+f.text)
+	}
+	for _, s := range sent {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+			e := enc.EncodeToString([]byte(s))
+			for i := 0; i+4 <= len(e); i++ {
+				out = append(out, e[i:i+4])
+			}
+		}
 	}
 	return out
 }

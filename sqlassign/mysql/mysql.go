@@ -6,7 +6,9 @@
 //	import _ "github.com/snowfall-go/snowfall/sqlassign/mysql"
 //
 // The password goes in the user-information, percent-encoded where it needs to be; other query
-// parameters than socket and tls are the driver's parameters or session variables. Messages show a
+// parameters than socket and tls are the driver's options (by their exact names) or one of a few
+// session variables (sql_mode, time_zone and timeouts: see sessionVariables); any other parameter,
+// which the driver would send as SET name=value, is refused, whatever its case. Messages show a
 // URL as mysql://user:xxxxx@host:port/db with its socket and tls parameters only, and never quote
 // what does not parse.
 //
@@ -16,7 +18,9 @@ package mysql
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
@@ -54,9 +58,9 @@ func mysqlDSN(u *url.URL, q url.Values) (string, error) {
 	if db == "" {
 		return "", errors.New("it has no database name (want mysql://user:password@host:port/database)")
 	}
-	for _, k := range []string{"password", "passwd", "pass"} {
-		if q.Has(k) {
-			return "", fmt.Errorf("it has a %s parameter: the password goes in the user-information, percent-encoded (mysql://user:password@host/database)", k)
+	for k := range q {
+		if l := strings.ToLower(k); strings.Contains(l, "pass") || strings.Contains(l, "pwd") {
+			return "", errors.New("it has a password parameter: the password goes in the user-information, percent-encoded (mysql://user:password@host/database)")
 		}
 	}
 	c := mysql.NewConfig()
@@ -87,7 +91,28 @@ func mysqlDSN(u *url.URL, q url.Values) (string, error) {
 		}
 		c.Params[k] = vs[0]
 	}
-	return c.FormatDSN(), nil
+	dsn := c.FormatDSN()
+	// The property is checked on what the driver gets: it sends every parameter that is not one of
+	// its options (by exact name) as SET name=value when it connects, so a parameter is either an
+	// option or one of sessionVariables, however its name was spelled or escaped.
+	pc, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return "", errors.New("the driver refuses one of its parameters (not shown: a parameter may hold a password)")
+	}
+	for k := range pc.Params {
+		if !sessionVariables[strings.ToLower(k)] {
+			return "", fmt.Errorf("it has a parameter (not shown) that is no option of the driver: the driver would send it as a session variable (SET name=value), "+
+				"and the session variables a URL may set are %s", strings.Join(sortedKeys(sessionVariables), ", "))
+		}
+	}
+	if !pc.ClientFoundRows {
+		return "", errors.New("it turns clientFoundRows off, which lease renewal needs (an UPDATE must report the rows it matched)")
+	}
+	return dsn, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	return slices.Sorted(maps.Keys(m))
 }
 
 // classify names the driver's errors: a server's error by its number, the driver's own errors by
@@ -123,4 +148,21 @@ var serverErrors = map[uint16]string{
 	1251: "the server asks for an authentication method the client does not support",
 	1290: "the server runs with an option that refuses this (read-only?)",
 	1836: "the server is read-only",
+}
+
+// sessionVariables are the session variables a URL's query may set (by lower-case name): the
+// driver sends every parameter that is not one of its options as SET name=value when it connects,
+// and the project intends none that changes a user, a privilege, a transaction's isolation or
+// commit, or what the tables check.
+var sessionVariables = map[string]bool{
+	"sql_mode":                 true,
+	"time_zone":                true,
+	"lock_wait_timeout":        true,
+	"innodb_lock_wait_timeout": true,
+	"wait_timeout":             true,
+	"net_read_timeout":         true,
+	"net_write_timeout":        true,
+	"max_execution_time":       true,
+	"max_statement_time":       true,
+	"timestamp":                true, // freezes the session's clock: the time-zone tests' seam
 }
