@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/snowfall-go/snowfall"
 )
@@ -15,17 +16,23 @@ import (
 // Assigner's life, so that SQLite never deletes the log while the Assigner runs (it does when
 // its last connection closes) and a log at the path that is not this one always means that
 // another process made it.
+//
+// The path SQLite resolved is not the whole story: a URL may reach the file through a symbolic
+// link that is later re-pointed, and a server started then opens another file. So each check also
+// asks SQLite itself which file a new connection made with the URL's own DSN opens, whatever its
+// spelling, and requires that to be this file too.
 type fileIdentity struct {
-	path     string
-	db, wal  os.FileInfo // wal nil when the database is not in WAL mode
-	pinDB    *sql.DB     // a pool of its own, so that the pin takes none of the Assigner's connections
-	pin      *sql.Conn
-	replaced error // set once a check failed: the store never comes back
+	path         string
+	db, wal, shm os.FileInfo // wal and shm nil when the database is not in WAL mode
+	driver, dsn  string      // how a server given the same URL opens it
+	pinDB        *sql.DB     // a pool of its own, so that the pin takes none of the Assigner's connections
+	pin          *sql.Conn
+	replaced     error // set once a check failed: the store never comes back
 }
 
 // holdFile records the identity of a's SQLite file, path (Open calls it for a database in a file),
 // and keeps a connection to it open, opened by path with driver as sqliteFile does.
-func (a *Assigner) holdFile(ctx context.Context, driver, path string) error {
+func (a *Assigner) holdFile(ctx context.Context, driver, path, dsn string) error {
 	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 	pinDB, err := sql.Open(driver, "file:"+r.Replace(path)+"?mode=rw&_pragma=busy_timeout(10000)")
 	if err != nil {
@@ -52,12 +59,17 @@ func (a *Assigner) holdFile(ctx context.Context, driver, path string) error {
 	if err := pin.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master").Scan(&n); err != nil {
 		return fmt.Errorf("read the schema: %w", err)
 	}
-	id := &fileIdentity{path: path, pinDB: pinDB, pin: pin}
+	id := &fileIdentity{path: path, pinDB: pinDB, pin: pin, driver: driver, dsn: dsn}
 	if id.db, err = os.Stat(path); err != nil {
 		return err
 	}
 	if strings.EqualFold(mode, "wal") {
 		if id.wal, err = os.Stat(path + "-wal"); err != nil {
+			return err
+		}
+		// The shared-memory index: servers with another -shm would each keep their own index
+		// of one log, and read and write past each other.
+		if id.shm, err = os.Stat(path + "-shm"); err != nil {
 			return err
 		}
 	}
@@ -81,17 +93,9 @@ func (a *Assigner) checkFile() error {
 	if f.replaced != nil {
 		return f.replaced
 	}
-	why := ""
-	if fi, err := os.Stat(f.path); err != nil {
-		why = "the database file is gone from its path"
-	} else if !os.SameFile(fi, f.db) {
-		why = "the file at the database's path is another file"
-	} else if f.wal != nil {
-		if wi, err := os.Stat(f.path + "-wal"); err != nil {
-			why = "its write-ahead log " + f.path + "-wal was deleted"
-		} else if !os.SameFile(wi, f.wal) {
-			why = "its write-ahead log " + f.path + "-wal is another file"
-		}
+	why := f.sameFiles(f.path)
+	if why == "" {
+		why = f.sameByURL()
 	}
 	if why == "" {
 		return nil
@@ -99,6 +103,63 @@ func (a *Assigner) checkFile() error {
 	f.replaced = fmt.Errorf("%w: the lease store %s was replaced while this server ran (%s): servers opening the path "+
 		"no longer see the leases written here; restart this server", snowfall.ErrLeaseLost, f.path, why)
 	return f.replaced
+}
+
+// sameFiles says how the files at path (the database, its -wal and -shm) differ from the ones f
+// holds, or returns "".
+func (f *fileIdentity) sameFiles(path string) string {
+	for _, c := range []struct {
+		suffix, name string
+		held         os.FileInfo
+	}{{"", "the database file", f.db}, {"-wal", "its write-ahead log", f.wal}, {"-shm", "its shared-memory index", f.shm}} {
+		if c.held == nil {
+			continue
+		}
+		fi, err := os.Stat(path + c.suffix)
+		if err != nil {
+			return fmt.Sprintf("%s %s is gone", c.name, path+c.suffix)
+		}
+		if !os.SameFile(fi, c.held) {
+			return fmt.Sprintf("%s %s is another file", c.name, path+c.suffix)
+		}
+	}
+	return ""
+}
+
+// sameByURL opens a new connection with the URL's own DSN, as a server started now would, asks
+// SQLite which file it opened, and says how that differs from f's files, or returns "". A
+// connection it cannot open or ask is not a difference (the renewal that follows meets the same
+// trouble and says so). Opening may create an empty database where the URL now leads, as that
+// server would.
+func (f *fileIdentity) sameByURL() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	db, err := sql.Open(f.driver, f.dsn)
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	var path string
+	rows, err := db.QueryContext(ctx, "PRAGMA database_list")
+	if err != nil {
+		return ""
+	}
+	for rows.Next() {
+		var seq int
+		var name, file string
+		if rows.Scan(&seq, &name, &file) == nil && name == "main" {
+			path = file
+		}
+	}
+	rows.Close()
+	if path == "" {
+		return ""
+	}
+	if why := f.sameFiles(path); why != "" {
+		return "its URL now leads to " + path + ": " + why
+	}
+	return ""
 }
 
 // releaseFile closes the connection that holdFile kept open.

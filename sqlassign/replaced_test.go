@@ -30,6 +30,12 @@ func TestSQLiteFileReplaced(t *testing.T) {
 				}
 			}
 		}},
+		{"shared-memory index deleted", func(t *testing.T, path string) {
+			// The red team's F2: servers opening the path then keep another index of one log.
+			if err := os.Remove(path + "-shm"); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"log deleted", func(t *testing.T, path string) {
 			for _, suffix := range []string{"-wal", "-shm"} {
 				if err := os.Remove(path + suffix); err != nil {
@@ -99,5 +105,69 @@ func TestSQLiteFileReplaced(t *testing.T) {
 				t.Fatalf("the new server: %v", err)
 			}
 		})
+	}
+}
+
+// TestSQLiteLinkRepointed: a URL that reaches the file through a symbolic link to its directory
+// (current -> v1) keeps naming the file the server holds only while the link points there. The red
+// team's F1: after `ln -sfn v2 current`, a server started with the same URL made a fresh database
+// in v2 and leased generator 0 again, while the holder, which checked only the path SQLite had
+// resolved (v1/leases.db), renewed on for good: 20,000 to 57,344 common IDs. Now each check asks
+// SQLite where the URL's own DSN leads, and the holder fences.
+func TestSQLiteLinkRepointed(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"v1", "v2"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := filepath.Join(dir, "current")
+	if err := os.Symlink("v1", link); err != nil {
+		t.Fatal(err)
+	}
+	url := "sqlite://" + filepath.Join(link, "leases.db")
+	ctx := t.Context()
+	a, err := sqlassign.Open(ctx, url, sqlassign.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	const probe = 300 * time.Millisecond
+	la, err := snowfall.NewLeased(ctx, a, snowfall.LeaseSettings{Probe: probe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer la.Close()
+	if _, err := la.Next(); err != nil {
+		t.Fatal(err)
+	}
+	// Re-point the link as operators do: a new link renamed over the old one.
+	tmp := filepath.Join(dir, "current.new")
+	if err := os.Symlink("v2", tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		t.Fatal(err)
+	}
+	changed := time.Now()
+	var last time.Time
+	for time.Since(changed) < 5*time.Second {
+		if _, err := la.Next(); err != nil {
+			if !errors.Is(err, snowfall.ErrFenced) {
+				t.Fatalf("Next: %v, want ErrFenced", err)
+			}
+			break
+		}
+		last = time.Now()
+		time.Sleep(time.Millisecond)
+	}
+	if since := last.Sub(changed); since > 2*probe+probe/2 {
+		t.Fatalf("the holder went on issuing for %v after its URL came to lead to another file (a lease is %v)", since.Round(time.Millisecond), 2*probe)
+	}
+	if _, err := la.Next(); err == nil {
+		t.Fatal("Next issued after the holder's URL came to lead to another file")
 	}
 }

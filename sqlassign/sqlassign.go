@@ -198,7 +198,7 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 		return nil, schemaError(t.display, err, t.classify)
 	}
 	if a.d.name == "sqlite" && !opts.Unshared {
-		if err := a.holdFile(ctx, t.driver, a.store); err != nil {
+		if err := a.holdFile(ctx, t.driver, a.store, t.dsn); err != nil {
 			db.Close()
 			return nil, redact.Wrap("sqlassign: open", t.display, err, t.classify)
 		}

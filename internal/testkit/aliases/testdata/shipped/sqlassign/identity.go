@@ -8,7 +8,7 @@ import "context"
 
 type fileIdentity struct{}
 
-func (a *Assigner) holdFile(context.Context, string, string) error { return nil }
+func (a *Assigner) holdFile(context.Context, string, string, string) error { return nil }
 
 func (a *Assigner) checkFile() error { return nil }
 
