@@ -98,7 +98,7 @@ func defaultDB(getenv func(string) string) (db string, old bool, err error) {
 		return "", false, err
 	}
 	path := filepath.Join(dir, defaultDBName)
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && getenv("XDG_STATE_HOME") == "" {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		if od := oldDefaultDir(getenv); od != "" {
 			oldPath := filepath.Join(od, defaultDBName)
 			if st, err := os.Stat(oldPath); err == nil && st.Mode().IsRegular() {

@@ -31,9 +31,15 @@ func TestServeDefaultDBPlace(t *testing.T) {
 		}, false, ".local/state/snowfall/leases.db", false},
 		{"old file in the cache directory", func(h string) map[string]string { return map[string]string{"HOME": h} },
 			true, ".cache/snowfall/leases.db", true},
+		// The red team's F5: with XDG_STATE_HOME set (even to its default, ~/.local/state) a server
+		// took a new file while one without it kept the old one: two stores for one user. An old
+		// file is used whenever the state directory has none, whatever the variables say.
 		{"old file, XDG_STATE_HOME set", func(h string) map[string]string {
 			return map[string]string{"HOME": h, "XDG_STATE_HOME": filepath.Join(h, "state")}
-		}, true, "state/snowfall/leases.db", false},
+		}, true, ".cache/snowfall/leases.db", true},
+		{"old file, XDG_STATE_HOME set to its default", func(h string) map[string]string {
+			return map[string]string{"HOME": h, "XDG_STATE_HOME": filepath.Join(h, ".local", "state")}
+		}, true, ".cache/snowfall/leases.db", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			home := t.TempDir()

@@ -105,7 +105,7 @@ func defaultLeasesDB(f *cli.DBFlags, cmd string, getenv func(string) string) err
 		return err
 	}
 	path := filepath.Join(dir, defaultDBName)
-	if _, err := os.Stat(path); err != nil && getenv("XDG_STATE_HOME") == "" {
+	if _, err := os.Stat(path); err != nil {
 		if od := oldDefaultDir(getenv); od != "" {
 			if st, err := os.Stat(filepath.Join(od, defaultDBName)); err == nil && st.Mode().IsRegular() {
 				path = filepath.Join(od, defaultDBName)
