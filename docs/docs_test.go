@@ -218,7 +218,7 @@ var mapped = map[string]mapping{
 	// TestLeastPrivilegeEtcd runs these against an etcd of its own with authentication on.
 	"etcdctl role add snowfall": {where: "TestLeastPrivilegeEtcd", pkg: "deploy"},
 	"etcdctl role grant-permission snowfall readwrite --prefix=true /snowfall/orders/": {where: "TestLeastPrivilegeEtcd", pkg: "deploy"},
-	"etcdctl user add snowfall:Wm4-Zr8T-b2Kq":                                           {where: "TestLeastPrivilegeEtcd", pkg: "deploy"},
+	"etcdctl user add snowfall:Wm4-Zr8T-b2Kq":                                          {where: "TestLeastPrivilegeEtcd", pkg: "deploy"},
 	"etcdctl user grant-role snowfall snowfall":                                        {where: "TestLeastPrivilegeEtcd", pkg: "deploy"},
 	// TestBackupRestore runs these on the test database, a group of its own for orders.
 	"pg_dump --clean --if-exists --table=snowfall_orders_properties --table=snowfall_orders_manifest --file=snowfall-orders.sql 'postgres://postgres@db:5432/ids'": {
