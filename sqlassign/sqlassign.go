@@ -197,6 +197,10 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 		db.Close()
 		return nil, schemaError(t.display, err, t.classify)
 	}
+	if err := a.checkServerDurable(ctx, t.classify); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if a.d.name == "sqlite" && !opts.Unshared {
 		if err := a.holdFile(ctx, t.driver, a.store); err != nil {
 			db.Close()
