@@ -169,3 +169,22 @@ func TestPostgresUnloggedDurable(t *testing.T) {
 		})
 	}
 }
+
+// TestNewCommitDurable: New checks the pool as Open checks its URL: a pool whose sessions commit
+// with synchronous_commit off is refused.
+func TestNewCommitDurable(t *testing.T) {
+	ctx := t.Context()
+	pool, err := sql.Open("pgx", testdb.Postgres()+"&options=-c%20synchronous_commit%3Doff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	a, err := New(ctx, pool, "postgres", Options{Group: "nc" + durableSuffix()})
+	if err == nil {
+		a.Drop(context.Background())
+		t.Fatal("New accepted a pool with synchronous_commit off")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "synchronous_commit=off") || !strings.Contains(msg, "want on") {
+		t.Errorf("New: error %q; want it to name synchronous_commit=off and the allowed values", msg)
+	}
+}
