@@ -179,7 +179,16 @@ func TestNewCommitDurable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	a, err := New(ctx, pool, "postgres", Options{Group: "nc" + durableSuffix()})
+	group := "nc" + durableSuffix()
+	defer func() {
+		// The check follows the tables' creation: drop them through a durable pool.
+		b, err := Open(context.Background(), testdb.Postgres(), Options{Group: group})
+		if err == nil {
+			b.Drop(context.Background())
+			b.Close()
+		}
+	}()
+	a, err := New(ctx, pool, "postgres", Options{Group: group})
 	if err == nil {
 		a.Drop(context.Background())
 		t.Fatal("New accepted a pool with synchronous_commit off")
