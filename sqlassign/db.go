@@ -16,7 +16,8 @@ import (
 // tables if they do not exist, in the pool's database (MySQL: a pool that names none is refused) or
 // PostgreSQL's public schema; opts.MaxConns is ignored (the pool is the caller's), and Close
 // leaves db open. Errors: an unknown dialect, a bad group name, an unreachable database, a MySQL
-// pool without clientFoundRows or a database, and schema creation failures. Unlike Open, New does not check that
+// pool without clientFoundRows or a database, schema creation failures, and a PostgreSQL or MySQL
+// store whose commits would not survive a crash of the database (as for Open). Unlike Open, New does not check that
 // the store is shared between processes: it cannot connect the way another process would. The
 // result is safe for concurrent use.
 func New(ctx context.Context, db *sql.DB, dialect string, opts Options) (*Assigner, error) {
@@ -65,6 +66,9 @@ func New(ctx context.Context, db *sql.DB, dialect string, opts Options) (*Assign
 	}
 	if err := a.createSchema(ctx); err != nil {
 		return nil, fmt.Errorf("sqlassign: new: %w", err)
+	}
+	if err := a.checkServerDurable(ctx, nil); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

@@ -129,7 +129,10 @@ func CheckURL(url, group string) error {
 //
 // Errors: a malformed URL, an unknown scheme or one whose driver package is not imported, a bad
 // group name, an unreachable database, a store that is not shared (matching ErrNotShared, saying
-// why), and schema creation failures. No error quotes url: a malformed one is hidden, and one that
+// why), schema creation failures, and a store whose commits would not survive a crash of the
+// database: a SQLite journal or synchronous level that does not sync a commit, a MySQL/MariaDB table
+// of the store not on InnoDB, a PostgreSQL session with synchronous_commit off or an UNLOGGED table
+// (see docs/backends.md). No error quotes url: a malformed one is hidden, and one that
 // parsed is shown without its password (see Redacted); a driver's error, whose text may repeat the
 // URL, is reachable through errors.Unwrap and errors.As but not part of the message, which names
 // its class (a SQLSTATE, a MySQL error number, a SQLite result code, a network failure). The result
@@ -196,6 +199,10 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 	if err := a.createSchema(ctx); err != nil {
 		db.Close()
 		return nil, schemaError(t.display, err, t.classify)
+	}
+	if err := a.checkServerDurable(ctx, t.classify); err != nil {
+		db.Close()
+		return nil, err
 	}
 	if a.d.name == "sqlite" && !opts.Unshared {
 		if err := a.holdFile(ctx, t.driver, a.store, t.dsn); err != nil {

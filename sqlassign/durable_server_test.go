@@ -1,0 +1,199 @@
+package sqlassign
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/snowfall-go/snowfall/internal/testkit/testdb"
+)
+
+// durableSuffix returns a random suffix for the test's own tables, groups and databases.
+func durableSuffix() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// wantRefused opens url and wants an error holding every one of words and none of hidden.
+func wantRefused(t *testing.T, rawURL string, opts Options, words []string, hidden ...string) {
+	t.Helper()
+	a, err := Open(t.Context(), rawURL, opts)
+	if err == nil {
+		a.Close()
+		t.Fatalf("Open accepted the store; want an error naming %q", words)
+	}
+	msg := err.Error()
+	t.Log(msg)
+	for _, w := range words {
+		if !strings.Contains(msg, w) {
+			t.Errorf("Open: error %q; want it to name %q", msg, w)
+		}
+	}
+	for _, h := range hidden {
+		if strings.Contains(msg, h) {
+			t.Errorf("Open: error %q renders %q", msg, h)
+		}
+	}
+}
+
+// TestMySQLEngineDurable (red team F3): a MariaDB table of the store that does not use InnoDB (a
+// MEMORY table, made by an ALTER TABLE or found already so) loses every mark on a restart of the
+// database, and the next claim starts with no floor: duplicates. Open reads the effective engine of
+// each of the store's tables from information_schema and refuses any but InnoDB, naming the table,
+// the engine, the allowed one and the fix. The test uses a database of its own, so that it can
+// alter snowfall_checks, which every group shares.
+func TestMySQLEngineDurable(t *testing.T) {
+	ctx := t.Context()
+	admin, err := sql.Open("mysql", "root@tcp(127.0.0.1:3306)/test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	dbName := "snowfall_durable_" + durableSuffix()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+dbName); err != nil {
+		t.Skipf("MariaDB: %v", err)
+	}
+	defer admin.ExecContext(context.Background(), "DROP DATABASE "+dbName)
+	u, err := url.Parse(testdb.MySQL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + dbName
+	lease := u.String()
+	opts := Options{Group: "eng"}
+	a, err := Open(ctx, lease, opts)
+	if err != nil {
+		t.Fatalf("Open on InnoDB tables: %v", err)
+	}
+	a.Close()
+	for _, c := range []struct {
+		table, engine string
+		unshared      bool
+	}{
+		{"snowfall_eng_manifest", "MEMORY", false},
+		{"snowfall_eng_properties", "MEMORY", false},
+		{"snowfall_eng_manifest", "MyISAM", false},
+		{"snowfall_eng_properties", "Aria", true},
+		{"snowfall_checks", "MEMORY", false},
+		{"snowfall_checks", "MEMORY", true},
+	} {
+		t.Run(c.table+"/"+c.engine, func(t *testing.T) {
+			if _, err := admin.ExecContext(ctx, "ALTER TABLE "+dbName+"."+c.table+" ENGINE="+c.engine); err != nil {
+				t.Fatal(err)
+			}
+			table := "`" + dbName + "`.`" + c.table + "`"
+			wantRefused(t, lease, Options{Group: "eng", Unshared: c.unshared},
+				[]string{table, "storage engine " + c.engine, "want InnoDB", "ALTER TABLE " + table + " ENGINE=InnoDB", "duplicate IDs"})
+			if _, err := admin.ExecContext(ctx, "ALTER TABLE "+dbName+"."+c.table+" ENGINE=InnoDB"); err != nil {
+				t.Fatal(err)
+			}
+			a, err := Open(ctx, lease, opts)
+			if err != nil {
+				t.Fatalf("Open after ALTER TABLE … ENGINE=InnoDB: %v", err)
+			}
+			a.Close()
+		})
+	}
+}
+
+// TestPostgresCommitDurable (red team F3): a PostgreSQL session with synchronous_commit off (here
+// from the URL's options) acknowledges commits that a crash of the server loses: a lower mark could
+// come back. Open reads the effective setting and refuses off, naming it and the allowed values,
+// never the URL's password; the durable values are accepted.
+func TestPostgresCommitDurable(t *testing.T) {
+	ctx := t.Context()
+	u, err := url.Parse(testdb.Postgres())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), "hush3cret")
+	group := "sc" + durableSuffix()
+	for _, c := range []struct{ value, want string }{
+		{"off", "synchronous_commit=off"},
+		{"OFF", "synchronous_commit=off"},
+		{"0", "synchronous_commit=off"},
+		{"false", "synchronous_commit=off"},
+		{"local", ""},
+		{"remote_write", ""},
+		{"on", ""},
+	} {
+		t.Run(c.value, func(t *testing.T) {
+			v := *u
+			v.RawQuery += "&options=-c%20synchronous_commit%3D" + c.value // pgx reads '+' as itself
+			if c.want != "" {
+				wantRefused(t, v.String(), Options{Group: group},
+					[]string{c.want, "want on, remote_apply, remote_write or local", "durable"}, "hush3cret")
+				return
+			}
+			a, err := Open(ctx, v.String(), Options{Group: group})
+			if err != nil {
+				t.Fatalf("Open with synchronous_commit=%s: %v", c.value, err)
+			}
+			defer a.Close()
+			defer a.Drop(context.Background())
+		})
+	}
+}
+
+// TestPostgresUnloggedDurable (red team F3): an UNLOGGED table is emptied by a crash of the server,
+// and the next claim would start with no mark. Open refuses a store whose tables are UNLOGGED,
+// naming them and the fix.
+func TestPostgresUnloggedDurable(t *testing.T) {
+	ctx := t.Context()
+	group := "ul" + durableSuffix()
+	a, err := Open(ctx, testdb.Postgres(), Options{Group: group})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { a.Drop(context.Background()); a.Close() }()
+	for _, table := range []string{a.manifest, a.props} {
+		t.Run(table, func(t *testing.T) {
+			if _, err := a.db.ExecContext(ctx, "ALTER TABLE "+table+" SET UNLOGGED"); err != nil {
+				t.Fatal(err)
+			}
+			wantRefused(t, testdb.Postgres(), Options{Group: group},
+				[]string{table + " is UNLOGGED", "want a logged table", "ALTER TABLE " + table + " SET LOGGED", "duplicate IDs"})
+			if _, err := a.db.ExecContext(ctx, "ALTER TABLE "+table+" SET LOGGED"); err != nil {
+				t.Fatal(err)
+			}
+			b, err := Open(ctx, testdb.Postgres(), Options{Group: group})
+			if err != nil {
+				t.Fatalf("Open after SET LOGGED: %v", err)
+			}
+			b.Close()
+		})
+	}
+}
+
+// TestNewCommitDurable: New checks the pool as Open checks its URL: a pool whose sessions commit
+// with synchronous_commit off is refused.
+func TestNewCommitDurable(t *testing.T) {
+	ctx := t.Context()
+	pool, err := sql.Open("pgx", testdb.Postgres()+"&options=-c%20synchronous_commit%3Doff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	group := "nc" + durableSuffix()
+	defer func() {
+		// The check follows the tables' creation: drop them through a durable pool.
+		b, err := Open(context.Background(), testdb.Postgres(), Options{Group: group})
+		if err == nil {
+			b.Drop(context.Background())
+			b.Close()
+		}
+	}()
+	a, err := New(ctx, pool, "postgres", Options{Group: group})
+	if err == nil {
+		a.Drop(context.Background())
+		t.Fatal("New accepted a pool with synchronous_commit off")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "synchronous_commit=off") || !strings.Contains(msg, "want on") {
+		t.Errorf("New: error %q; want it to name synchronous_commit=off and the allowed values", msg)
+	}
+}
