@@ -345,7 +345,7 @@ func TestLayoutLearningRetries(t *testing.T) {
 				}
 				resp, err := http.Get(honest.URL + r.URL.RequestURI())
 				if err != nil {
-					http.Error(w, err.Error(), 502)
+					http.Error(w, err.Error(), http.StatusBadGateway)
 					return
 				}
 				defer resp.Body.Close()

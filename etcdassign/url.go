@@ -63,7 +63,7 @@ func canonicalPrefix(path string) (string, error) {
 		case "":
 			continue
 		case ".", "..":
-			return "", fmt.Errorf("key prefix %q: a segment is %q: want segments of letters, digits, '_', '.' and '-', other than . and ..", strings.Trim(path, "/"), s)
+			return "", fmt.Errorf("key prefix %q: a segment is %q: want segments of letters, digits, '_', '.' and '-', other than \".\" and \"..\"", strings.Trim(path, "/"), s)
 		}
 		segs = append(segs, s)
 	}
