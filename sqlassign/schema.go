@@ -293,3 +293,7 @@ func (a *Assigner) Drop(ctx context.Context) error {
 	}
 	return nil
 }
+
+// checksTable holds the nonces of checkShared: one row per check, deleted by the check. It has no
+// group: every group's check uses it. Statements qualify it as they do the group's tables.
+const checksTable = "snowfall_checks"

@@ -29,10 +29,6 @@ func (e *notSharedError) Error() string {
 
 func (e *notSharedError) Is(target error) bool { return target == ErrNotShared }
 
-// checksTable holds the nonces of checkShared: one row per check, deleted by the check. It has no
-// group: every group's check uses it. Statements qualify it as they do the group's tables.
-const checksTable = "snowfall_checks"
-
 // checkShared returns an error matching ErrNotShared unless the database a opened is shared as a
 // lease store must be: what a writes is seen by a connection made the way another process would
 // make it, and (SQLite) a's write lock keeps that connection out. For SQLite that connection opens
