@@ -140,20 +140,8 @@ func (f *fileIdentity) sameByURL() string {
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	var path string
-	rows, err := db.QueryContext(ctx, "PRAGMA database_list")
-	if err != nil {
-		return ""
-	}
-	for rows.Next() {
-		var seq int
-		var name, file string
-		if rows.Scan(&seq, &name, &file) == nil && name == "main" {
-			path = file
-		}
-	}
-	rows.Close()
-	if path == "" {
+	path, err := mainFileOf(ctx, db)
+	if err != nil || path == "" {
 		return ""
 	}
 	if why := f.sameFiles(path); why != "" {

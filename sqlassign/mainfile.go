@@ -2,14 +2,18 @@ package sqlassign
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
 // mainFile returns the file of SQLite's main database, as SQLite resolved it: an absolute path,
 // or "" for a database in no file (in memory, or temporary).
-func (a *Assigner) mainFile(ctx context.Context) (string, error) {
+func (a *Assigner) mainFile(ctx context.Context) (string, error) { return mainFileOf(ctx, a.db) }
+
+// mainFileOf is mainFile for a connection pool of SQLite's.
+func mainFileOf(ctx context.Context, db *sql.DB) (string, error) {
 	var path string
-	rows, err := a.db.QueryContext(ctx, "PRAGMA database_list")
+	rows, err := db.QueryContext(ctx, "PRAGMA database_list")
 	if err != nil {
 		return "", fmt.Errorf("list the databases: %w", err)
 	}

@@ -66,23 +66,9 @@ func TestSQLiteFileReplaced(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.apply(t, path)
-			changed := time.Now()
 			// The holder must fence within a lease of the change (a renewal every probe; the
 			// permit of the last one lasts a lease).
-			var last time.Time
-			for time.Since(changed) < 5*time.Second {
-				if _, err := la.Next(); err != nil {
-					if !errors.Is(err, snowfall.ErrFenced) {
-						t.Fatalf("Next: %v, want ErrFenced", err)
-					}
-					break
-				}
-				last = time.Now()
-				time.Sleep(time.Millisecond)
-			}
-			if since := last.Sub(changed); since > 2*probe+probe/2 {
-				t.Fatalf("the holder went on issuing for %v after its database file changed (a lease is %v)", since.Round(time.Millisecond), 2*probe)
-			}
+			fencesWithin(t, la, time.Now(), probe, "its database file changed")
 			// It stays fenced: its store is not the file at its path any more.
 			time.Sleep(3 * probe)
 			if id, err := la.Next(); err == nil {
@@ -152,7 +138,16 @@ func TestSQLiteLinkRepointed(t *testing.T) {
 	if err := os.Rename(tmp, link); err != nil {
 		t.Fatal(err)
 	}
-	changed := time.Now()
+	fencesWithin(t, la, time.Now(), probe, "its URL came to lead to another file")
+	if _, err := la.Next(); err == nil {
+		t.Fatal("Next issued after the holder's URL came to lead to another file")
+	}
+}
+
+// fencesWithin calls la.Next until it fails, for at most 5 s after changed, and fails t unless the
+// failure is ErrFenced and the last ID came within two and a half probes of changed (what is why).
+func fencesWithin(t *testing.T, la *snowfall.Leased, changed time.Time, probe time.Duration, what string) {
+	t.Helper()
 	var last time.Time
 	for time.Since(changed) < 5*time.Second {
 		if _, err := la.Next(); err != nil {
@@ -165,9 +160,6 @@ func TestSQLiteLinkRepointed(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	if since := last.Sub(changed); since > 2*probe+probe/2 {
-		t.Fatalf("the holder went on issuing for %v after its URL came to lead to another file (a lease is %v)", since.Round(time.Millisecond), 2*probe)
-	}
-	if _, err := la.Next(); err == nil {
-		t.Fatal("Next issued after the holder's URL came to lead to another file")
+		t.Fatalf("the holder went on issuing for %v after %s (a lease is %v)", since.Round(time.Millisecond), what, 2*probe)
 	}
 }
