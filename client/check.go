@@ -34,7 +34,8 @@ import (
 //
 // Every ID handed to a caller went through accept, so none is handed out twice by one server, nor
 // by two within the window or once older than maxSkew. Until a server's layout is known, its IDs
-// are checked within their answer and against the window, and raise its floors once it is known.
+// are checked within their answer and against the window; once it is known, its answers accepted
+// before enter its histories as if it had been known when they came (foldEarly).
 type checker struct {
 	skew time.Duration
 	now  func() time.Time
@@ -75,9 +76,10 @@ func (l *layoutInfo) timeOf(id snowfall.ID) int64 {
 
 // serverCheck is what a checker knows of one server.
 type serverCheck struct {
-	lay   *layoutInfo   // nil until known
-	learn learnState    // learning lay from the server's GET /stats
-	early []snowfall.ID // IDs accepted before lay was known (the latest maxCrossed): floors once it is
+	lay    *layoutInfo // nil until known
+	learn  learnState  // learning lay from the server's GET /stats
+	early  []answer    // answers accepted before lay was known (the latest maxCrossed IDs)
+	earlyN int         // IDs in early
 }
 
 // histKey names the IDs whose order one history checks: one generator of one server's layout.
@@ -286,42 +288,54 @@ func (k *checker) raiseShared(key sharedKey, top snowfall.ID) {
 	k.highest[key] = top
 }
 
-// acceptEarly records ids, accepted from the server of sc while its layout is unknown; mu must be
-// held.
+// acceptEarly records ids, accepted from the server of sc while its layout is unknown, with the
+// count they were accepted at; mu must be held.
 func (k *checker) acceptEarly(sc *serverCheck, ids []snowfall.ID) {
 	for _, id := range ids {
 		k.recent.add(id)
 	}
-	sc.early = append(sc.early, ids...)
-	if over := len(sc.early) - maxCrossed; over > 0 {
-		sc.early = append(sc.early[:0:0], sc.early[over:]...)
+	sc.early = append(sc.early, answer{seq: k.seq, ids: slices.Clone(ids)})
+	sc.earlyN += len(ids)
+	for sc.earlyN > maxCrossed {
+		a := &sc.early[0]
+		if over := sc.earlyN - maxCrossed; over < len(a.ids) {
+			a.ids = a.ids[over:] // the lowest go: the rest of the answer still bounds its generator
+			sc.earlyN -= over
+			break
+		}
+		sc.earlyN -= len(a.ids)
+		sc.early[0] = answer{}
+		sc.early = sc.early[1:]
 	}
 	k.seq++
 }
 
-// foldEarly raises the floors of server's generators to its largest ID accepted before its layout
-// became known that is not dated past the client's clock plus the skew; mu must be held and the
-// layout known. Answers in flight that crossed them may be refused: less available, never wrong.
-// Those dated further ahead stay in the window of recent IDs, refused if repeated.
+// foldEarly enters the answers of server accepted before its layout became known into its
+// generators' histories, each as an answer accepted at the count it was accepted at, so that they
+// bound the requests sent after them and are only checked for repeats by those that crossed them
+// in flight, exactly as if the layout had been known; mu must be held and the layout known. IDs
+// dated past the client's clock plus the skew are left out (they would refuse the server's honest
+// IDs until then): they stay in the window of recent IDs, refused if repeated.
 func (k *checker) foldEarly(server string, sc *serverCheck) {
 	l := sc.lay
 	limit := k.now().Add(k.skew).UnixMilli()
-	for _, id := range sc.early {
-		if l.timeOf(id) > limit {
+	for _, a := range sc.early {
+		ids := slices.DeleteFunc(a.ids, func(id snowfall.ID) bool { return l.timeOf(id) > limit })
+		if len(ids) == 0 {
 			continue
 		}
-		key := histKey{server, l.key, uint64(id) & l.mask}
-		h := k.keys[key]
-		if h == nil {
-			k.record(key, []snowfall.ID{id}, true)
-			h = k.keys[key]
-			h.fold(k.seq + 1)
-		} else if !h.hasFloor || id > h.floor {
-			h.floor, h.hasFloor = id, true
+		for _, run := range k.runs(l, ids) {
+			k.recordAt(histKey{server, l.key, run.key}, run.ids, a.seq, false)
+			k.raiseShared(sharedKey{l.key, run.key}, run.ids[len(run.ids)-1])
 		}
-		k.raiseShared(sharedKey{l.key, key.node}, id)
 	}
-	sc.early = nil
+	sc.early, sc.earlyN = nil, 0
+	oldest := k.oldest()
+	for key, h := range k.keys {
+		if key.server == server && key.layout == l.key {
+			h.fold(oldest)
+		}
+	}
 }
 
 // run is the IDs of one generator within an answer, in order.
@@ -362,6 +376,12 @@ func (k *checker) runs(l *layoutInfo, ids []snowfall.ID) []run {
 // record notes ids, accepted at the current count, as the latest answer of generator key, kept
 // whole unless alone says no request in flight can cross it; mu must be held.
 func (k *checker) record(key histKey, ids []snowfall.ID, alone bool) {
+	k.recordAt(key, ids, k.seq, alone)
+}
+
+// recordAt is record for an answer accepted at count seq, no earlier than the answers of key
+// already recorded; mu must be held.
+func (k *checker) recordAt(key histKey, ids []snowfall.ID, seq uint64, alone bool) {
 	h := k.keys[key]
 	if h == nil {
 		if len(k.keys) >= maxGenerators {
@@ -378,14 +398,14 @@ func (k *checker) record(key histKey, ids []snowfall.ID, alone bool) {
 		h = &history{k: k}
 		k.keys[key] = h
 	}
-	h.last = k.seq
+	h.last = seq
 	if alone && len(h.answers) == 0 {
 		if top := ids[len(ids)-1]; !h.hasFloor || top > h.floor {
 			h.floor, h.hasFloor = top, true
 		}
 		return
 	}
-	h.answers = append(h.answers, answer{seq: k.seq, ids: slices.Clone(ids)})
+	h.answers = append(h.answers, answer{seq: seq, ids: slices.Clone(ids)})
 	h.held += len(ids)
 	k.crossed += len(ids)
 	for k.crossed > maxCrossed && h.held > 0 {

@@ -75,6 +75,45 @@ func TestCheckerEarlyIDs(t *testing.T) {
 	k.done(s)
 }
 
+// TestCheckerEarlyCrossed: an answer that crossed, in flight, an answer accepted before the
+// server's layout was known is checked as any crossed answer once the layout is learned: accepted
+// when below it and not sharing an ID (it was sent first and the server issued it first), refused
+// when it repeats one; a request sent after the early answer still has it as its floor. Learning
+// the layout mid-flight refused honest answers before (client TestLegitimateOrders, CI under load).
+func TestCheckerEarlyCrossed(t *testing.T) {
+	now := time.Now()
+	k := newChecker(snowfall.Layout{}, false, DefaultMaxSkew, func() time.Time { return now })
+	id := func(seq int64) snowfall.ID { return idAt(t, now, seq, 7) }
+	a, b := k.sent(), k.sent()
+	if err := k.accept("s", []snowfall.ID{id(2), id(5)}, b); err != nil {
+		t.Fatalf("the later request's answer, layout unknown: %v", err)
+	}
+	k.done(b)
+	c := k.sent() // sent after b's answer was accepted
+	k.mu.Lock()
+	k.setLayout("s", snowfall.Layout{})
+	k.mu.Unlock()
+	if err := k.accept("s", []snowfall.ID{id(1), id(5)}, a); !errors.Is(err, ErrIDOrder) {
+		t.Errorf("a crossed answer repeating an early ID = %v, want ErrIDOrder", err)
+	}
+	if err := k.accept("s", []snowfall.ID{id(0), id(1)}, a); err != nil {
+		t.Errorf("an honest answer that crossed an early one, checked after the layout was learned: %v", err)
+	}
+	k.done(a)
+	if err := k.accept("s", []snowfall.ID{id(4)}, c); !errors.Is(err, ErrIDOrder) {
+		t.Errorf("an answer below the early answer's top (not a repeat), to a request sent after it = %v, want ErrIDOrder", err)
+	}
+	if err := k.accept("s", []snowfall.ID{id(6)}, c); err != nil {
+		t.Errorf("an answer above every earlier one: %v", err)
+	}
+	k.done(c)
+	d := k.sent()
+	if err := k.accept("s", []snowfall.ID{id(6)}, d); !errors.Is(err, ErrIDOrder) {
+		t.Errorf("a repeat once nothing is in flight = %v, want ErrIDOrder", err)
+	}
+	k.done(d)
+}
+
 // TestCheckerAcrossServers: order is checked per server, so one server's IDs never refuse
 // another's, while an exact repeat of an ID accepted from any server, and an old replay (dated more
 // than the skew before the clock, at or below an ID of its generator accepted from any server), are

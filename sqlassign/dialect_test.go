@@ -173,10 +173,17 @@ func namesParameter(pw string) bool {
 	return regexp.MustCompile(`[&\s'"\\]\s*[A-Za-z_]+\s*=`).MatchString(pw)
 }
 
-// sibling returns pw with each ASCII letter and digit replaced by another of its kind.
+// sibling returns pw with each ASCII letter and digit replaced by another of its kind, except
+// the two hex digits of a percent-escape: they are structure to a URL parser, and a sibling
+// whose escape no longer decodes (%0A becomes %3H) takes another path through it.
 func sibling(pw string) string {
 	b := []byte(pw)
-	for i, c := range b {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c == '%' && i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]) {
+			i += 2
+			continue
+		}
 		switch {
 		case 'a' <= c && c <= 'z':
 			b[i] = 'a' + (c-'a'+7)%26
@@ -187,6 +194,10 @@ func sibling(pw string) string {
 		}
 	}
 	return string(b)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // passwordForms write a password into each form of URL and DSN, escaped or as it is.
