@@ -158,7 +158,7 @@ func TestFleetAvailability(t *testing.T) {
 		t.Errorf("the fleet broke its guarantees (logs in %s):\n%s", dir, r.Problems())
 	}
 	// Dark time counts from the start of the load: the start-up is checked like the rest (a gap
-	// in it was once let pass as a "warm-up"; see longest below).
+	// in it was once let pass as a warm-up).
 	dark, alone := Dark(lg, from, to)
 	if len(dark) > 0 {
 		t.Logf("no server answered the pullers in the 100 ms from each of %v", dark)
