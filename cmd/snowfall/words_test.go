@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +10,6 @@ import (
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/testkit/leakcheck"
 )
-
-// wordForms are the spellings of a URL or DSN with password pw that the generated cases put into
-// a command's input (shared with snowflake_start_server's generated test).
-var wordForms = leakcheck.Forms
 
 // wordPlaces are where a case puts the word W: an argument, a flag's name or value, an environment
 // variable, a line of stdin, on every subcommand.
@@ -79,21 +72,10 @@ var wordPlaces = []struct {
 	{"serve env clock-offset", []string{"serve"}, map[string]string{"SNOWFALL_CLOCK_OFFSET": "W"}, ""},
 }
 
-type wordCase struct {
-	i     int
-	pw    leakcheck.Password
-	form  int
-	place int
-}
-
-func (c wordCase) String() string {
-	return fmt.Sprintf("%s in %s (password class %s)", wordForms[c.form].Name, wordPlaces[c.place].name, c.pw.Class)
-}
-
-// run runs the case with password pw and returns its exit code and everything it printed.
-func (c wordCase) run(pw string) string {
-	w := wordForms[c.form].Make(pw)
-	p := wordPlaces[c.place]
+// runWord runs the command with W replaced by word in place and returns its exit code and
+// everything it printed.
+func runWord(place int, w string) string {
+	p := wordPlaces[place]
 	var args []string
 	for _, a := range p.args {
 		args = append(args, strings.ReplaceAll(a, "W", w))
@@ -112,7 +94,7 @@ func (c wordCase) run(pw string) string {
 }
 
 // TestSecretWordsGenerated (issue: the CLI echoed its arguments): a URL or DSN with a password,
-// in any of wordForms' spellings, put anywhere in a command's input (wordPlaces: a stray
+// in any of leakcheck.Forms' spellings, put anywhere in a command's input (wordPlaces: a stray
 // argument, the command's name, a flag's name, a mistyped value of a flag of another type, an
 // environment variable, a line of stdin), shows no piece of the password in anything the command
 // prints (leakcheck's criterion: four characters in a row in any encoding, dismissed when a run
@@ -122,54 +104,10 @@ func (c wordCase) run(pw string) string {
 //	SNOWFALL_WORDS_SEED=2 SNOWFALL_WORDS_CASES=5000 go test -run TestSecretWordsGenerated ./cmd/snowfall
 //	SNOWFALL_WORDS_CASE=17 go test -run TestSecretWordsGenerated -v ./cmd/snowfall
 func TestSecretWordsGenerated(t *testing.T) {
-	seed := uint64(envNum(t, "SNOWFALL_WORDS_SEED", 1))
-	n := envNum(t, "SNOWFALL_WORDS_CASES", 600)
-	first, last := 0, n
-	if s := os.Getenv("SNOWFALL_WORDS_CASE"); s != "" {
-		i, err := strconv.Atoi(s)
-		if err != nil {
-			t.Fatalf("SNOWFALL_WORDS_CASE=%q", s)
-		}
-		first, last = i, i+1
-	}
-	leaks := 0
-	for i := first; i < last; i++ {
-		r := rand.New(rand.NewPCG(seed, uint64(i)))
-		c := wordCase{i: i, pw: leakcheck.Generate(r), form: r.IntN(len(wordForms)), place: r.IntN(len(wordPlaces))}
-		// A line of stdin is one input: a password written raw with a newline in it makes two
-		// lines, and the second is no URL.
-		oneLine := func(p leakcheck.Password) leakcheck.Password {
-			if wordPlaces[c.place].in != "" {
-				p.Text = strings.NewReplacer("\n", "n", "\r", "r").Replace(p.Text)
-			}
-			return p
-		}
-		c.pw = oneLine(c.pw)
-		out := c.run(c.pw.Text)
-		if testing.Verbose() && first+1 == last {
-			t.Logf("case %d: %s\n%s", i, c, out)
-		}
-		sib := oneLine(c.pw.Sibling(rand.New(rand.NewPCG(seed, uint64(i)+1<<32))))
-		var leak string
-		if c.pw.Class == leakcheck.Letters {
-			if sib.Text != c.pw.Text && leakcheck.Normalize(out) != leakcheck.Normalize(c.run(sib.Text)) {
-				leak = "the output depends on the password"
-			}
-		} else if hits := leakcheck.NewFinder(c.pw).Find(out); len(hits) > 0 {
-			control := c.run(sib.Text)
-			for _, h := range hits {
-				if c.pw.Class == leakcheck.Marker || !strings.Contains(control, h.Encoded) {
-					leak = fmt.Sprintf("%q as %q in …%s…", h.Fragment, h.Encoded, leakcheck.Excerpt(out, h.At))
-					break
-				}
-			}
-		}
-		if leak != "" {
-			leaks++
-			if leaks <= 30 {
-				t.Errorf("case %d (SNOWFALL_WORDS_SEED=%d SNOWFALL_WORDS_CASE=%d): %s: password %q: %s", i, seed, i, c, c.pw.Text, leak)
-			}
-		}
-	}
-	t.Logf("words: cases=%d leaks=%d (seed %d)", last-first, leaks, seed)
+	leakcheck.Words{
+		Env: "SNOWFALL", Cases: 600, Places: len(wordPlaces),
+		Place:   func(p int) string { return wordPlaces[p].name },
+		Line:    func(p int) bool { return wordPlaces[p].in != "" },
+		Command: runWord,
+	}.Run(t)
 }

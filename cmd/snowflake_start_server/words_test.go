@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,53 +67,9 @@ func runWord(place int, word string) string {
 //	SSSS_WORDS_SEED=2 SSSS_WORDS_CASES=2000 go test -run TestSecretWordsGenerated ./cmd/snowflake_start_server
 //	SSSS_WORDS_CASE=17 go test -run TestSecretWordsGenerated -v ./cmd/snowflake_start_server
 func TestSecretWordsGenerated(t *testing.T) {
-	num := func(name string, def int) int {
-		if s := os.Getenv(name); s != "" {
-			v, err := strconv.Atoi(s)
-			if err != nil {
-				t.Fatalf("%s=%q", name, s)
-			}
-			return v
-		}
-		return def
-	}
-	seed := uint64(num("SSSS_WORDS_SEED", 1))
-	first, last := 0, num("SSSS_WORDS_CASES", 300)
-	if s := os.Getenv("SSSS_WORDS_CASE"); s != "" {
-		first = num("SSSS_WORDS_CASE", 0)
-		last = first + 1
-	}
-	leaks := 0
-	for i := first; i < last; i++ {
-		r := rand.New(rand.NewPCG(seed, uint64(i)))
-		pw, form, place := leakcheck.Generate(r), r.IntN(len(leakcheck.Forms)), r.IntN(len(wordPlaces))
-		f := leakcheck.Forms[form]
-		desc := fmt.Sprintf("%s in %s (password class %s)", f.Name, wordPlaces[place].name, pw.Class)
-		out := runWord(place, f.Make(pw.Text))
-		if testing.Verbose() && first+1 == last {
-			t.Logf("case %d: %s\n%s", i, desc, out)
-		}
-		sib := pw.Sibling(rand.New(rand.NewPCG(seed, uint64(i)+1<<32)))
-		var leak string
-		if pw.Class == leakcheck.Letters {
-			if sib.Text != pw.Text && leakcheck.Normalize(out) != leakcheck.Normalize(runWord(place, f.Make(sib.Text))) {
-				leak = "the output depends on the password"
-			}
-		} else if hits := leakcheck.NewFinder(pw).Find(out); len(hits) > 0 {
-			control := runWord(place, f.Make(sib.Text))
-			for _, h := range hits {
-				if pw.Class == leakcheck.Marker || !strings.Contains(control, h.Encoded) {
-					leak = fmt.Sprintf("%q as %q in …%s…", h.Fragment, h.Encoded, leakcheck.Excerpt(out, h.At))
-					break
-				}
-			}
-		}
-		if leak != "" {
-			leaks++
-			if leaks <= 30 {
-				t.Errorf("case %d (SSSS_WORDS_SEED=%d SSSS_WORDS_CASE=%d): %s: password %q: %s", i, seed, i, desc, pw.Text, leak)
-			}
-		}
-	}
-	t.Logf("words: cases=%d leaks=%d (seed %d)", last-first, leaks, seed)
+	leakcheck.Words{
+		Env: "SSSS", Cases: 300, Places: len(wordPlaces),
+		Place:   func(p int) string { return wordPlaces[p].name },
+		Command: runWord,
+	}.Run(t)
 }
