@@ -47,8 +47,8 @@ import (
 //
 // It prints "secrets: cases=N leaks=L" and appends it to $SNOWFALL_FLEET_SUMMARY (.ci/run checks it).
 func TestSecretsGenerated(t *testing.T) {
-	seed := uint64(envNum(t, "SNOWFALL_SECRETS_SEED", 1))
-	n := envNum(t, "SNOWFALL_SECRETS_CASES", 400)
+	seed := uint64(leakcheck.EnvNum(t, "SNOWFALL_SECRETS_SEED", 1))
+	n := leakcheck.EnvNum(t, "SNOWFALL_SECRETS_CASES", 400)
 	first, last := 0, n
 	if s := os.Getenv("SNOWFALL_SECRETS_CASE"); s != "" {
 		i, err := strconv.Atoi(s)
@@ -125,18 +125,6 @@ func dirEntries(t *testing.T) []string {
 		names = append(names, e.Name())
 	}
 	return names
-}
-
-func envNum(t *testing.T, name string, def int) int {
-	s := os.Getenv(name)
-	if s == "" {
-		return def
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil || v < 0 {
-		t.Fatalf("%s=%q: want a whole number", name, s)
-	}
-	return v
 }
 
 // secretsEnv is what the cases point at: stores that fail in each way, and ones that work.

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/internal/testkit/leakcheck"
 	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
 	"github.com/snowfall-go/snowfall/sqlassign"
 )
@@ -55,7 +56,7 @@ func terminalSafe(out string) string {
 // with every control escaped, one line per lease, the host one field that reads back (plain, or
 // Go-quoted) to the name the store holds. Seeded: SNOWFALL_TERMINAL_SEED.
 func TestLeasesHostileHosts(t *testing.T) {
-	seed := uint64(envNum(t, "SNOWFALL_TERMINAL_SEED", 1))
+	seed := uint64(leakcheck.EnvNum(t, "SNOWFALL_TERMINAL_SEED", 1))
 	r := rand.New(rand.NewPCG(seed, 0))
 	db := "sqlite://" + filepath.Join(t.TempDir(), "leases.db")
 	ctx := context.Background()

@@ -33,17 +33,7 @@ type Words struct {
 // leaks when the output depends on it (see the package comment).
 func (w Words) Run(t *testing.T) int {
 	t.Helper()
-	num := func(name string, def int) int {
-		s := os.Getenv(name)
-		if s == "" {
-			return def
-		}
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 0 {
-			t.Fatalf("%s=%q: want a whole number", name, s)
-		}
-		return v
-	}
+	num := func(name string, def int) int { return EnvNum(t, name, def) }
 	seed := uint64(num(w.Env+"_WORDS_SEED", 1))
 	first, last := 0, num(w.Env+"_WORDS_CASES", w.Cases)
 	if os.Getenv(w.Env+"_WORDS_CASE") != "" {
@@ -91,4 +81,19 @@ func (w Words) Run(t *testing.T) int {
 	}
 	t.Logf("words: cases=%d leaks=%d (seed %d)", last-first, leaks, seed)
 	return leaks
+}
+
+// EnvNum returns the whole number in the environment variable name, or def when it is unset; a
+// value that is not a whole number fails the test.
+func EnvNum(t testing.TB, name string, def int) int {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 0 {
+		t.Fatalf("%s=%q: want a whole number", name, s)
+	}
+	return v
 }
