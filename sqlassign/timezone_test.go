@@ -1,19 +1,23 @@
 package sqlassign_test
 
 import (
+	"context"
 	"net/url"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/snowfall-go/snowfall"
+	"github.com/snowfall-go/snowfall/sqlassign"
 	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
 )
 
 // TestMySQLTimeZone (issue 10, defect 3): lease times are Unix milliseconds whatever the session's
 // time zone, also in the hour that repeats when daylight saving ends. The session runs in
 // Europe/Berlin (MariaDB's zone tables: .ci/services.sh loads them) with its clock frozen by SET
-// timestamp at each of the two instants that read 02:30 local time on 2026-10-25.
+// timestamp at each of the two instants that read 02:30 local time on 2026-10-25. The clock is
+// frozen on the assigner's one connection by the test (ExecForTest), not by the URL: a URL may
+// not set timestamp (TestSessionVariables), since a server whose session clock is frozen ahead
+// would take live leases as expired.
 func TestMySQLTimeZone(t *testing.T) {
 	for _, at := range []time.Time{
 		time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC), // 02:30 CEST
@@ -27,9 +31,20 @@ func TestMySQLTimeZone(t *testing.T) {
 			}
 			q := u.Query()
 			q.Set("time_zone", "'Europe/Berlin'")
-			q.Set("timestamp", strconv.FormatInt(at.Unix(), 10))
 			u.RawQuery = q.Encode()
-			a := open(t, u.String(), group())
+			a, err := sqlassign.Open(t.Context(), u.String(), sqlassign.Options{Group: group(), MaxConns: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := a.Drop(context.Background()); err != nil {
+					t.Errorf("Drop: %v", err)
+				}
+				a.Close()
+			})
+			if err := sqlassign.ExecForTest(t.Context(), a, "SET timestamp = ?", at.Unix()); err != nil {
+				t.Fatal(err)
+			}
 			c, err := leasetest.ClaimFirst(t.Context(), a, 4, snowfall.ClaimRequest{Token: "tz", Lease: time.Minute, Now: at})
 			if err != nil {
 				t.Fatalf("Claim: %v", err)

@@ -153,7 +153,8 @@ var serverErrors = map[uint16]string{
 // sessionVariables are the session variables a URL's query may set (by lower-case name): the
 // driver sends every parameter that is not one of its options as SET name=value when it connects,
 // and the project intends none that changes a user, a privilege, a transaction's isolation or
-// commit, or what the tables check.
+// commit, what the tables check, or the session's clock (timestamp: leases are timed by the
+// database's clock, and a session frozen ahead takes live leases as expired).
 var sessionVariables = map[string]bool{
 	"sql_mode":                 true,
 	"time_zone":                true,
@@ -164,5 +165,4 @@ var sessionVariables = map[string]bool{
 	"net_write_timeout":        true,
 	"max_execution_time":       true,
 	"max_statement_time":       true,
-	"timestamp":                true, // freezes the session's clock: the time-zone tests' seam
 }
