@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/snowfall-go/snowfall"
-	"github.com/snowfall-go/snowfall/sqlassign"
 	"github.com/snowfall-go/snowfall/internal/testkit/leasetest"
+	"github.com/snowfall-go/snowfall/sqlassign"
 )
 
 // TestMySQLTimeZone (issue 10, defect 3): lease times are Unix milliseconds whatever the session's
