@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/snowfall-go/snowfall/internal/testkit/cmdtest"
+	"github.com/snowfall-go/snowfall/internal/testkit/seeds"
 	"github.com/snowfall-go/snowfall/internal/testkit/testdb"
 	"github.com/snowfall-go/snowfall/sqlassign"
 	_ "github.com/snowfall-go/snowfall/sqlassign/mysql"
@@ -55,30 +55,13 @@ func search(t *testing.T, exe string, stop func(*Outcome) bool) (Summary, []*Out
 	if !env.Bind {
 		t.Log("unshare -m does not work here: no bind mounts in this search")
 	}
-	first, count, until := uint64(1), uint64(ciCases), time.Time{}
-	if v := os.Getenv("SNOWFALL_ALIASES_SEED"); v != "" {
-		first, count = envUint(t, "SNOWFALL_ALIASES_SEED", v), 1
-	} else {
-		if v := os.Getenv("SNOWFALL_ALIASES_FIRST"); v != "" {
-			first = envUint(t, "SNOWFALL_ALIASES_FIRST", v)
-		}
-		if v := os.Getenv("SNOWFALL_ALIASES_CASES"); v != "" {
-			count = envUint(t, "SNOWFALL_ALIASES_CASES", v)
-		}
-		if v := os.Getenv("SNOWFALL_ALIASES_DURATION"); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				t.Fatalf("SNOWFALL_ALIASES_DURATION=%q: want a positive duration such as 20m", v)
-			}
-			count, until = ^uint64(0), time.Now().Add(d)
-		}
-	}
-	verbose := os.Getenv("SNOWFALL_ALIASES_SEED") != ""
+	plan := seeds.FromEnv(t, "SNOWFALL_ALIASES", "CASES", ciCases)
+	verbose := plan.One
 	var sum Summary
 	var failed []*Outcome
 	began := time.Now()
-	for i := uint64(0); i < count && (until.IsZero() || time.Now().Before(until)); i++ {
-		o := runCase(t, exe, env, first+i)
+	for i := uint64(0); plan.More(i); i++ {
+		o := runCase(t, exe, env, plan.First+i)
 		switch {
 		case verbose || testing.Verbose() && o.Failed():
 			t.Logf("%s\n  outcome: refused %q, generators %v, %d IDs, %d shared, violation %q\n  links: %s",
@@ -134,15 +117,6 @@ func runCase(t *testing.T, exe string, env Env, seed uint64) *Outcome {
 		}
 	}
 	return o
-}
-
-func envUint(t *testing.T, name, v string) uint64 {
-	t.Helper()
-	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil || n == 0 {
-		t.Fatalf("%s=%q: want a positive integer", name, v)
-	}
-	return n
 }
 
 // report logs a summary line, prints it, and appends it to $SNOWFALL_FLEET_SUMMARY, which .ci/run

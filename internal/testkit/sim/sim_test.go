@@ -3,10 +3,11 @@ package sim
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/snowfall-go/snowfall/internal/testkit/seeds"
 )
 
 // defaultSeeds is how many seeds go test runs: about 30 s of wall time under -race on two cores.
@@ -46,37 +47,20 @@ func runSeed(t *testing.T, seed uint64, o Options) *Result {
 // summary and the failing results.
 func search(t *testing.T, o Options, stop func(*Result) bool) (Summary, []*Result) {
 	t.Helper()
-	first, count, until := uint64(1), uint64(defaultSeeds), time.Time{}
-	if v := os.Getenv("SNOWFALL_SIM_SEED"); v != "" {
-		first, count = envUint(t, "SNOWFALL_SIM_SEED", v), 1
-		if v := os.Getenv("SNOWFALL_SIM_REPEAT"); v != "" {
-			count = envUint(t, "SNOWFALL_SIM_REPEAT", v) // the same seed, again and again
-		}
-	} else {
-		if v := os.Getenv("SNOWFALL_SIM_FIRST"); v != "" {
-			first = envUint(t, "SNOWFALL_SIM_FIRST", v)
-		}
-		if v := os.Getenv("SNOWFALL_SIM_SEEDS"); v != "" {
-			count = envUint(t, "SNOWFALL_SIM_SEEDS", v)
-		}
-		if v := os.Getenv("SNOWFALL_SIM_DURATION"); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				t.Fatalf("SNOWFALL_SIM_DURATION=%q: want a positive duration such as 10m", v)
-			}
-			count, until = ^uint64(0), time.Now().Add(d)
-		}
+	plan := seeds.FromEnv(t, "SNOWFALL_SIM", "SEEDS", defaultSeeds)
+	if plan.One && os.Getenv("SNOWFALL_SIM_REPEAT") != "" {
+		plan.Count = seeds.Uint(t, "SNOWFALL_SIM_REPEAT") // the same seed, again and again
 	}
-	repeat := os.Getenv("SNOWFALL_SIM_SEED") != ""
+	repeat := plan.One
 	var sum Summary
 	var failed []*Result
 	var same int
 	var firstRun *Result
 	began := time.Now()
-	for i := uint64(0); i < count && (until.IsZero() || time.Now().Before(until)); i++ {
-		seed := first + i
+	for i := uint64(0); plan.More(i); i++ {
+		seed := plan.First + i
 		if repeat {
-			seed = first
+			seed = plan.First
 		}
 		r := runSeed(t, seed, o)
 		if repeat {
@@ -97,20 +81,11 @@ func search(t *testing.T, o Options, stop func(*Result) bool) (Summary, []*Resul
 		}
 	}
 	sum.Elapsed = time.Since(began)
-	if repeat && count > 1 {
+	if repeat && plan.Count > 1 {
 		t.Logf("seed %d run %d times: %d found a violation, %d found the same kinds and counts as the first run",
-			first, count, len(failed), same)
+			plan.First, plan.Count, len(failed), same)
 	}
 	return sum, failed
-}
-
-func envUint(t *testing.T, name, v string) uint64 {
-	t.Helper()
-	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil || n == 0 {
-		t.Fatalf("%s=%q: want a positive integer", name, v)
-	}
-	return n
 }
 
 func details(r *Result) string {
