@@ -18,6 +18,7 @@ import (
 
 	"github.com/snowfall-go/snowfall"
 	"github.com/snowfall-go/snowfall/etcdassign"
+	"github.com/snowfall-go/snowfall/internal/testkit/etcdtest"
 )
 
 // writeCert signs a certificate for 127.0.0.1 with ca (self-signed when ca is nil) and writes it
@@ -71,7 +72,7 @@ func TestTLS(t *testing.T) {
 	ca, caKey := writeCert(t, dir, "ca", nil, nil, true)
 	writeCert(t, dir, "server", ca, caKey, false)
 	writeCert(t, dir, "client", ca, caKey, false)
-	client, logPath := startMember(t, dir, "https",
+	client, logPath := etcdtest.StartMember(t, dir, "https",
 		"--cert-file", filepath.Join(dir, "server.pem"), "--key-file", filepath.Join(dir, "server-key.pem"),
 		"--client-cert-auth", "--trusted-ca-file", filepath.Join(dir, "ca.pem"))
 	good := fmt.Sprintf("etcd://%s/tls?cacert=%s&cert=%s&key=%s", client,

@@ -23,10 +23,9 @@ import (
 	"github.com/snowfall-go/snowfall/etcdassign"
 	"github.com/snowfall-go/snowfall/internal/cli"
 	"github.com/snowfall-go/snowfall/internal/idsource"
+	"github.com/snowfall-go/snowfall/internal/testkit/etcdtest"
 	"github.com/snowfall-go/snowfall/internal/testkit/leakcheck"
 	"github.com/snowfall-go/snowfall/sqlassign"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 )
 
 // TestSecretsGenerated: no password shows in anything a command prints, logs or serves. It generates
@@ -147,70 +146,11 @@ func newSecretsEnv(t *testing.T) *secretsEnv {
 	}
 	e.closed = ln.Addr().String()
 	ln.Close()
-	e.authEtcd = startAuthEtcdMember(t, "the-right-one")
+	e.authEtcd = etcdtest.StartAuth(t, "the-right-one")
 	e.etcdShared = strings.TrimSuffix(strings.TrimPrefix(etcdTestURL(), "etcd://"), "/snowfall-cli-test")
 	s := startServe(t, nil, "--generator", "1")
 	e.idServer = strings.TrimPrefix(s.URL, "http://")
 	return e
-}
-
-// startAuthEtcdMember starts a one-member etcd (the binary from .ci/etcd.sh) with authentication
-// on, for user root with password, and returns its client address.
-func startAuthEtcdMember(t *testing.T, password string) string {
-	t.Helper()
-	var addrs []string
-	for range 2 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addrs = append(addrs, ln.Addr().String())
-		ln.Close()
-	}
-	client, peer := addrs[0], addrs[1]
-	dir := t.TempDir()
-	logf, err := os.Create(filepath.Join(dir, "etcd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd := exec.Command("etcd", "--name", "a", "--data-dir", filepath.Join(dir, "data"),
-		"--listen-client-urls", "http://"+client, "--advertise-client-urls", "http://"+client,
-		"--listen-peer-urls", "http://"+peer, "--initial-advertise-peer-urls", "http://"+peer,
-		"--initial-cluster", "a=http://"+peer, "--log-level", "error")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start etcd (.ci/etcd.sh installs it): %v", err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{client}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	// 60 s: under -race with the whole suite on 2 cores, 20 s was once not enough.
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	for {
-		if _, err := c.Get(ctx, "x"); err == nil {
-			break
-		} else if ctx.Err() != nil {
-			log, _ := os.ReadFile(logf.Name())
-			t.Fatalf("etcd at %s does not answer: %v\nits log:\n%s", client, err, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	c.RoleAdd(ctx, "root")
-	if _, err := c.UserAdd(ctx, "root", password); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.UserGrantRole(ctx, "root", "root"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.AuthEnable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return client
 }
 
 // secretCase is one generated case.
@@ -707,6 +647,20 @@ func runCaptured(args []string, env map[string]string) string {
 func askEverything(base string) string {
 	var b strings.Builder
 	client := &http.Client{Timeout: 5 * time.Second}
+	// Wait (up to 5 s) for the end of the server's first attempt at its lease store: answers
+	// during it say so, after it they give its outcome, and which of the two a run got was a race
+	// with the store's answer (a letters case once differed from its sibling's by that alone).
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		resp, err := client.Get(base + "/stats")
+		if err != nil {
+			break
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "the first attempt is under way") {
+			break
+		}
+	}
 	for _, p := range []string{"/", "/ids?n=3", "/stats", "/metrics", "/healthz", "/livez", "/readyz", "/decode/123456789", "/no-such-path", "/ids?n=bad"} {
 		resp, err := client.Get(base + p)
 		if err != nil {
