@@ -108,6 +108,15 @@ func mysqlDSN(u *url.URL, q url.Values) (string, error) {
 	if !pc.ClientFoundRows {
 		return "", errors.New("it turns clientFoundRows off, which lease renewal needs (an UPDATE must report the rows it matched)")
 	}
+	// What the server at the other end may get from this process: no file of its choice, no
+	// batch of statements in one call. (allowCleartextPasswords, a password in clear text, is
+	// refused above with every parameter whose name holds "pass".)
+	if pc.AllowAllFiles {
+		return "", errors.New("it sets allowAllFiles=true, which lets the database server read any file this process can (LOAD DATA LOCAL); the lease store needs none")
+	}
+	if pc.MultiStatements {
+		return "", errors.New("it sets multiStatements=true; the lease store sends one statement at a time, and allows no more")
+	}
 	return dsn, nil
 }
 

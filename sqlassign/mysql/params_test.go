@@ -33,6 +33,11 @@ func TestSessionVariables(t *testing.T) {
 		{"autocommit=0", false},
 		{"transaction_isolation=READ-UNCOMMITTED", false},
 		{"foreign_key_checks=0", false},
+		{"allowAllFiles=true", false}, // a server could read any file of this process
+		{"allowAllFiles=false", true},
+		{"allowCleartextPasswords=true", false}, // refused as a parameter naming a password
+		{"allowCleartextPasswords=true&tls=true", false},
+		{"multiStatements=true", false},
 		{"timestamp=4000000000", false}, // the session's clock, frozen in 2096: every live lease looks expired
 		{"TIMESTAMP=1", false},
 		{"Timeout=2s", false}, // not the driver's option: a SET
