@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/snowfall-go/snowfall"
@@ -40,13 +41,19 @@ type checker struct {
 	skew time.Duration
 	now  func() time.Time
 
+	// mu guards what accept checks and records; seqMu, taken after mu where both are, the count
+	// of accepted answers and the requests in flight, so that sending a request never waits on
+	// the check of another call's answer (red team F7: behind a batch of 100,000 IDs, calls with
+	// a 5 ms deadline overran it). seq is written under both, read under either.
 	mu       sync.Mutex
+	seqMu    sync.Mutex
 	seq      uint64         // answers accepted; an attempt notes it when its request is sent
 	inflight map[uint64]int // requests in flight, by the count noted when they were sent
+	learned  atomic.Bool    // every server's layout is known (or pinned): learnLayout has nothing to do
 	pinned   *layoutInfo    // the layout of every server (WithLayout); nil to learn each one's
 	servers  map[string]*serverCheck
 	keys     map[histKey]*history
-	crossed  int                       // IDs held in histories' answers, all generators
+	crossed  int                       // runs held in histories' answers, all generators
 	highest  map[sharedKey]snowfall.ID // the largest ID accepted per layout and generator, any server
 	recent   recentIDs                 // the last maxRecent IDs accepted, any server
 
@@ -76,10 +83,10 @@ func (l *layoutInfo) timeOf(id snowfall.ID) int64 {
 
 // serverCheck is what a checker knows of one server.
 type serverCheck struct {
-	lay    *layoutInfo // nil until known
-	learn  learnState  // learning lay from the server's GET /stats
-	early  []answer    // answers accepted before lay was known (the latest maxCrossed IDs)
-	earlyN int         // IDs in early
+	lay    *layoutInfo   // nil until known
+	learn  learnState    // learning lay from the server's GET /stats
+	early  []earlyAnswer // answers accepted before lay was known (the latest maxEarly IDs)
+	earlyN int           // IDs in early
 }
 
 // histKey names the IDs whose order one history checks: one generator of one server's layout.
@@ -100,11 +107,17 @@ type sharedKey struct {
 // check of an idle generator, not memory). highest is bounded alike.
 const maxGenerators = 4096
 
-// maxCrossed bounds the IDs a checker holds exactly, of answers that crossed requests still in
-// flight; past it, the oldest fold into their generator's floor. A request that crossed more than
-// that many IDs then gets its honest answer refused (it asks another server): less available,
-// never wrong.
-const maxCrossed = 1 << 16
+// maxCrossed bounds the runs (see span) a checker holds exactly, of answers that crossed requests
+// still in flight; past it, the oldest fold into their generator's floor. An honest server's
+// batch is a run or a few per tick (its IDs of a tick step evenly), so this bounds the memory of
+// a hostile server that sends scattered IDs, not honest batches however large: a request that
+// crossed more than that many runs gets its honest answer refused (it asks another server):
+// less available, never wrong. maxEarly bounds the IDs kept of answers accepted before a
+// server's layout is known.
+const (
+	maxCrossed = 1 << 16
+	maxEarly   = 1 << 16
+)
 
 // maxRecent is the size of the window of IDs accepted, from any server, in which an exact repeat
 // is refused. Measured on a loaded 2-core machine, accepting batches of 8192 took 2.2 ms each with
@@ -121,6 +134,33 @@ type recentIDs struct {
 func (r *recentIDs) has(id snowfall.ID) bool {
 	_, ok := r.set[id]
 	return ok
+}
+
+// shares returns an ID of ids, increasing, that is in the window: by looking each up, or, for an
+// answer longer than the window, each ID of the window up in the answer (fewer lookups, none
+// hashed).
+func (r *recentIDs) shares(ids []snowfall.ID) (snowfall.ID, bool) {
+	if len(ids) <= len(r.ring) {
+		for _, id := range ids {
+			if r.has(id) {
+				return id, true
+			}
+		}
+		return 0, false
+	}
+	for _, id := range r.ring {
+		if _, found := slices.BinarySearch(ids, id); found {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+// addAll adds ids to the window: only their last maxRecent can be in it after.
+func (r *recentIDs) addAll(ids []snowfall.ID) {
+	for _, id := range ids[max(len(ids)-maxRecent, 0):] {
+		r.add(id)
+	}
 }
 
 func (r *recentIDs) add(id snowfall.ID) {
@@ -187,16 +227,16 @@ func nodeMask(l snowfall.Layout) uint64 {
 // sent notes a request sent now and returns the count of accepted answers, which the request's
 // answer is checked with; done must follow once the answer was checked or dropped.
 func (k *checker) sent() uint64 {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.seqMu.Lock()
+	defer k.seqMu.Unlock()
 	k.inflight[k.seq]++
 	return k.seq
 }
 
 // done notes that the request sent at count seq is no longer in flight.
 func (k *checker) done(seq uint64) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.seqMu.Lock()
+	defer k.seqMu.Unlock()
 	if n := k.inflight[seq]; n > 1 {
 		k.inflight[seq] = n - 1
 	} else {
@@ -205,7 +245,7 @@ func (k *checker) done(seq uint64) {
 }
 
 // oldest returns the smallest count of a request in flight, or the current count when none is;
-// mu must be held.
+// seqMu must be held.
 func (k *checker) oldest() uint64 {
 	m := k.seq
 	for s := range k.inflight {
@@ -222,10 +262,8 @@ func (k *checker) accept(server string, ids []snowfall.ID, seq uint64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	for _, id := range ids {
-		if k.recent.has(id) {
-			return &OrderError{Server: server, ID: id, Prev: id}
-		}
+	if id, ok := k.recent.shares(ids); ok {
+		return &OrderError{Server: server, ID: id, Prev: id}
 	}
 	sc := k.server(server)
 	l := sc.lay
@@ -246,7 +284,13 @@ func (k *checker) accept(server string, ids []snowfall.ID, seq uint64) error {
 			return &OrderError{Server: server, ID: run.ids[0], Prev: top}
 		}
 	}
+	// What is in flight now: a request sent later than this was sent after this answer came,
+	// so its IDs are above this answer's, and its count is at least this answer's: this answer
+	// is no floor for it (a weaker check, never a wrong one).
+	k.seqMu.Lock()
 	oldest := k.oldest()
+	alone := len(k.inflight) == 1 && k.inflight[seq] == 1
+	k.seqMu.Unlock()
 	for _, run := range runs {
 		h := k.keys[histKey{server, l.key, run.key}]
 		if h == nil {
@@ -259,16 +303,20 @@ func (k *checker) accept(server string, ids []snowfall.ID, seq uint64) error {
 	}
 	// With no other request in flight, no answer can cross this one: its IDs go to the floor at
 	// once, unkept.
-	alone := len(k.inflight) == 1 && k.inflight[seq] == 1
 	for _, run := range runs {
 		k.record(histKey{server, l.key, run.key}, run.ids, alone)
 		k.raiseShared(sharedKey{l.key, run.key}, run.ids[len(run.ids)-1])
 	}
-	for _, id := range ids {
-		k.recent.add(id)
-	}
-	k.seq++
+	k.recent.addAll(ids)
+	k.next()
 	return nil
+}
+
+// next counts an answer accepted; mu must be held.
+func (k *checker) next() {
+	k.seqMu.Lock()
+	k.seq++
+	k.seqMu.Unlock()
 }
 
 // raiseShared notes top as accepted for key; mu must be held.
@@ -291,23 +339,21 @@ func (k *checker) raiseShared(key sharedKey, top snowfall.ID) {
 // acceptEarly records ids, accepted from the server of sc while its layout is unknown, with the
 // count they were accepted at; mu must be held.
 func (k *checker) acceptEarly(sc *serverCheck, ids []snowfall.ID) {
-	for _, id := range ids {
-		k.recent.add(id)
-	}
-	sc.early = append(sc.early, answer{seq: k.seq, ids: slices.Clone(ids)})
+	k.recent.addAll(ids)
+	sc.early = append(sc.early, earlyAnswer{seq: k.seq, ids: slices.Clone(ids)})
 	sc.earlyN += len(ids)
-	for sc.earlyN > maxCrossed {
+	for sc.earlyN > maxEarly {
 		a := &sc.early[0]
-		if over := sc.earlyN - maxCrossed; over < len(a.ids) {
+		if over := sc.earlyN - maxEarly; over < len(a.ids) {
 			a.ids = a.ids[over:] // the lowest go: the rest of the answer still bounds its generator
 			sc.earlyN -= over
 			break
 		}
 		sc.earlyN -= len(a.ids)
-		sc.early[0] = answer{}
+		sc.early[0] = earlyAnswer{}
 		sc.early = sc.early[1:]
 	}
-	k.seq++
+	k.next()
 }
 
 // foldEarly enters the answers of server accepted before its layout became known into its
@@ -330,7 +376,9 @@ func (k *checker) foldEarly(server string, sc *serverCheck) {
 		}
 	}
 	sc.early, sc.earlyN = nil, 0
+	k.seqMu.Lock()
 	oldest := k.oldest()
+	k.seqMu.Unlock()
 	for key, h := range k.keys {
 		if key.server == server && key.layout == l.key {
 			h.fold(oldest)
@@ -405,9 +453,10 @@ func (k *checker) recordAt(key histKey, ids []snowfall.ID, seq uint64, alone boo
 		}
 		return
 	}
-	h.answers = append(h.answers, answer{seq: seq, ids: slices.Clone(ids)})
-	h.held += len(ids)
-	k.crossed += len(ids)
+	a := answer{seq: seq, spans: spansOf(ids), lo: ids[0], hi: ids[len(ids)-1]}
+	h.answers = append(h.answers, a)
+	h.held += len(a.spans)
+	k.crossed += len(a.spans)
 	for k.crossed > maxCrossed && h.held > 0 {
 		h.foldOldest()
 	}
@@ -420,15 +469,84 @@ type history struct {
 	floor    snowfall.ID
 	hasFloor bool
 	answers  []answer // in the order accepted
-	held     int      // IDs in answers
+	held     int      // runs in answers
 	last     uint64   // the count at which the latest answer was accepted
 }
 
-// answer is the IDs of one generator in one accepted answer, increasing, and the count at which
-// it was accepted.
+// answer is the IDs of one generator in one accepted answer, as increasing runs, and the count at
+// which it was accepted.
 type answer struct {
+	seq    uint64
+	spans  []span
+	lo, hi snowfall.ID // the first and last ID
+}
+
+// earlyAnswer is an answer accepted before its server's layout was known, and the count at which
+// it was accepted.
+type earlyAnswer struct {
 	seq uint64
 	ids []snowfall.ID
+}
+
+// span is a run of IDs that step evenly: first, first+step, … n of them (step > 0; n ≥ 1).
+type span struct {
+	first snowfall.ID
+	step  int64
+	n     int64
+}
+
+func (r span) last() snowfall.ID { return r.first + snowfall.ID(r.step*(r.n-1)) }
+
+// has reports whether id is one of r's IDs.
+func (r span) has(id snowfall.ID) bool {
+	if id < r.first || id > r.last() {
+		return false
+	}
+	return r.n == 1 || int64(id-r.first)%r.step == 0
+}
+
+// spansOf returns ids, increasing, as runs, each as long as the step between its IDs allows. A
+// generator's IDs of one tick step evenly (by one sequence step), so an honest batch is a run
+// or a few per tick, whatever its length.
+func spansOf(ids []snowfall.ID) []span {
+	var out []span
+	for i := 0; i < len(ids); {
+		if i+1 == len(ids) {
+			out = append(out, span{first: ids[i], step: 1, n: 1})
+			break
+		}
+		step := int64(ids[i+1] - ids[i])
+		if step <= 0 { // a difference past the int64 range (IDs on both sides of zero)
+			out = append(out, span{first: ids[i], step: 1, n: 1})
+			i++
+			continue
+		}
+		j := i + 1
+		for j+1 < len(ids) && int64(ids[j+1]-ids[j]) == step {
+			j++
+		}
+		out = append(out, span{first: ids[i], step: step, n: int64(j - i + 1)})
+		i = j + 1
+	}
+	return out
+}
+
+// shares returns an ID of ids, increasing, that is one of spans' (increasing and apart, as
+// spansOf makes them), walking both in order.
+func shares(ids []snowfall.ID, spans []span) (snowfall.ID, bool) {
+	j := 0
+	for _, id := range ids {
+		for j < len(spans) && spans[j].last() < id {
+			j++
+		}
+		if j == len(spans) {
+			return 0, false
+		}
+		if spans[j].has(id) {
+			return id, true
+		}
+	}
+	return 0, false
 }
 
 // fold moves the answers that every request in flight was sent after (accepted before count
@@ -442,11 +560,11 @@ func (h *history) fold(oldest uint64) {
 // foldOldest moves the oldest answer into the floor.
 func (h *history) foldOldest() {
 	a := h.answers[0]
-	if top := a.ids[len(a.ids)-1]; !h.hasFloor || top > h.floor {
-		h.floor, h.hasFloor = top, true
+	if !h.hasFloor || a.hi > h.floor {
+		h.floor, h.hasFloor = a.hi, true
 	}
-	h.held -= len(a.ids)
-	h.k.crossed -= len(a.ids)
+	h.held -= len(a.spans)
+	h.k.crossed -= len(a.spans)
 	h.answers[0] = answer{}
 	h.answers = h.answers[1:]
 }
@@ -463,22 +581,19 @@ func (h *history) refuses(ids []snowfall.ID, seq uint64) (refusal, bool) {
 		return refusal{ids[0], h.floor}, true
 	}
 	for _, a := range h.answers {
-		top := a.ids[len(a.ids)-1]
 		if a.seq < seq {
 			// Accepted before the request was sent: a floor for it.
-			if ids[0] <= top {
-				return refusal{ids[0], top}, true
+			if ids[0] <= a.hi {
+				return refusal{ids[0], a.hi}, true
 			}
 			continue
 		}
 		// Crossed in flight: honest answers of one generator may interleave, never share an ID.
-		if ids[len(ids)-1] < a.ids[0] || ids[0] > top {
+		if ids[len(ids)-1] < a.lo || ids[0] > a.hi {
 			continue
 		}
-		for _, id := range ids {
-			if _, found := slices.BinarySearch(a.ids, id); found {
-				return refusal{id, id}, true
-			}
+		if id, found := shares(ids, a.spans); found {
+			return refusal{id, id}, true
 		}
 	}
 	return refusal{}, false

@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -112,6 +113,43 @@ func TestCheckerEarlyCrossed(t *testing.T) {
 		t.Errorf("a repeat once nothing is in flight = %v, want ErrIDOrder", err)
 	}
 	k.done(d)
+}
+
+// TestCheckerBigCrossedBatches (red team F6: 16 callers of NextIDs(20000) on one client had 77 of
+// 492 calls fail as replays, no fault injected): answers that crossed a request in flight are held
+// as runs, not IDs one by one, so honest batches of a generator, 65,536 IDs and more of them while
+// the request is in flight, never push the IDs the request crossed into a floor that refuses its
+// honest, lower answer; a repeat of one of their IDs is still refused.
+func TestCheckerBigCrossedBatches(t *testing.T) {
+	now := time.Now()
+	k := newChecker(snowfall.Layout{}, true, DefaultMaxSkew, func() time.Time { return now })
+	// batch returns n IDs of generator 7 from tick t0 on, 4096 per tick, as a server fills them.
+	batch := func(t0 time.Time, n int) []snowfall.ID {
+		ids := make([]snowfall.ID, 0, n)
+		for i := range n {
+			ids = append(ids, idAt(t, t0.Add(time.Duration(i/4096)*time.Millisecond), int64(i%4096), 7))
+		}
+		return ids
+	}
+	first := k.sent() // its answer was issued first, and arrives last
+	var later []uint64
+	for range 4 {
+		later = append(later, k.sent())
+	}
+	for i, s := range later {
+		ids := batch(now.Add(time.Duration(10+10*i)*time.Millisecond), 30000)
+		if err := k.accept("s", ids, s); err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		k.done(s)
+	}
+	if err := k.accept("s", batch(now.Add(-time.Millisecond), 100), first); err != nil {
+		t.Errorf("the first request's honest answer, below 120,000 IDs of batches that crossed it: %v", err)
+	}
+	if err := k.accept("s", []snowfall.ID{idAt(t, now.Add(20*time.Millisecond), 5, 7)}, first); !errors.Is(err, ErrIDOrder) {
+		t.Errorf("a repeat of an ID of a crossed batch = %v, want ErrIDOrder", err)
+	}
+	k.done(first)
 }
 
 // TestCheckerAcrossServers: order is checked per server, so one server's IDs never refuse
@@ -229,5 +267,72 @@ func TestCheckerHostileSearch(t *testing.T) {
 			k.done(hs)
 			k.done(bs)
 		}
+	}
+}
+
+// FuzzSpans: the runs of any increasing IDs hold exactly those IDs.
+func FuzzSpans(f *testing.F) {
+	f.Add(int64(1), uint16(3), uint16(2), uint16(7), int64(-5))
+	f.Fuzz(func(t *testing.T, start int64, a, b, c uint16, jump int64) {
+		ids := []snowfall.ID{snowfall.ID(start)}
+		for _, d := range []int64{int64(a) + 1, int64(a) + 1, int64(b) + 1, int64(c) + 1, int64(c) + 1, jump} {
+			next := ids[len(ids)-1] + snowfall.ID(d)
+			if next <= ids[len(ids)-1] {
+				break // not increasing, or past the int64 range
+			}
+			ids = append(ids, next)
+		}
+		spans := spansOf(ids)
+		var n int64
+		for i, r := range spans {
+			n += r.n
+			if i > 0 && r.first <= spans[i-1].last() {
+				t.Fatalf("runs %v of %v overlap", spans, ids)
+			}
+		}
+		if n != int64(len(ids)) {
+			t.Fatalf("runs %v hold %d IDs, want %d (%v)", spans, n, len(ids), ids)
+		}
+		for _, id := range ids {
+			if _, ok := shares([]snowfall.ID{id}, spans); !ok {
+				t.Fatalf("runs %v miss %d", spans, id)
+			}
+			if id+1 != ids[len(ids)-1] && !slices.Contains(ids, id+1) {
+				if _, ok := shares([]snowfall.ID{id + 1}, spans); ok {
+					t.Fatalf("runs %v hold %d, not one of %v", spans, id+1, ids)
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkCheckBatch100k: the time a batch of 100,000 IDs holds the checker (what calls on the
+// same client wait for; red team F7), with the window of recent IDs full.
+func BenchmarkCheckBatch100k(b *testing.B) {
+	now := time.Now()
+	k := newChecker(snowfall.Layout{}, true, DefaultMaxSkew, func() time.Time { return now })
+	batch := func(t0 time.Time, n int) []snowfall.ID {
+		ids := make([]snowfall.ID, 0, n)
+		for i := range n {
+			ids = append(ids, idAt(b, t0.Add(time.Duration(i/4096)*time.Millisecond), int64(i%4096), 7))
+		}
+		return ids
+	}
+	var batches [][]snowfall.ID
+	for i := range b.N + 1 {
+		batches = append(batches, batch(now.Add(time.Duration(30*i)*time.Millisecond), 100000))
+	}
+	s := k.sent()
+	if err := k.accept("s", batches[0], s); err != nil {
+		b.Fatal(err)
+	}
+	k.done(s)
+	b.ResetTimer()
+	for i := range b.N {
+		s := k.sent()
+		if err := k.accept("s", batches[i+1], s); err != nil {
+			b.Fatal(err)
+		}
+		k.done(s)
 	}
 }

@@ -36,7 +36,7 @@ const (
 // raise its generators' floors once it is known.
 func (c *Client) learnLayout(ctx context.Context) layoutWait {
 	k := c.check
-	if k.pinned != nil {
+	if k.pinned != nil || k.learned.Load() {
 		return layoutWait{}
 	}
 	k.mu.Lock()
@@ -53,6 +53,9 @@ func (c *Client) learnLayout(ctx context.Context) layoutWait {
 			c.bg.Add(1)
 			go c.learnOnce(s, ch)
 		}
+	}
+	if !pending {
+		k.learned.Store(true) // layouts once learned stay: no call needs to look again
 	}
 	k.mu.Unlock()
 	if !pending {
