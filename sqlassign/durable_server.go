@@ -16,8 +16,10 @@ import (
 // snowfall_checks, when it exists) must use InnoDB: a MEMORY table, for one, comes back empty
 // after a restart, and the next claim of an id would start with no floor, repeating IDs. On
 // PostgreSQL the session's synchronous_commit must not be off (a crash loses the last commits that
-// returned) and the tables must not be UNLOGGED (a crash empties them). The error names the table
-// or the setting, the value found, the allowed ones and the fix. SQLite: see checkDurable.
+// returned) and each table must be an ordinary, logged table that no other inherits from (a crash
+// empties an UNLOGGED one, and the rows of a view, a partitioned table or an inheriting table are
+// held elsewhere: see checkPgRelations). The error names the table or the setting, the value
+// found, the allowed ones and the fix. SQLite: see checkDurable.
 func (a *Assigner) checkServerDurable(ctx context.Context, classify func(error) string) error {
 	switch a.d.name {
 	case "mysql":
@@ -37,7 +39,7 @@ func (a *Assigner) durableTables() (props, manifest string) {
 // checkEngines refuses a MySQL/MariaDB table of the store whose engine is not InnoDB.
 func (a *Assigner) checkEngines(ctx context.Context, classify func(error) string) error {
 	props, manifest := a.durableTables()
-	rows, err := a.db.QueryContext(ctx, "SELECT TABLE_NAME, ENGINE FROM information_schema.TABLES"+
+	rows, err := a.db.QueryContext(ctx, "SELECT TABLE_NAME, TABLE_TYPE, ENGINE FROM information_schema.TABLES"+
 		" WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?, ?, ?) ORDER BY TABLE_NAME", a.schemaName, props, manifest, checksTable)
 	if err != nil {
 		return redact.Wrap("sqlassign: read the storage engines at", a.url, err, classify)
@@ -45,20 +47,25 @@ func (a *Assigner) checkEngines(ctx context.Context, classify func(error) string
 	defer rows.Close()
 	found := map[string]bool{}
 	for rows.Next() {
-		var name string
+		var name, kind string
 		var engine sql.NullString
-		if err := rows.Scan(&name, &engine); err != nil {
+		if err := rows.Scan(&name, &kind, &engine); err != nil {
 			return redact.Wrap("sqlassign: read the storage engines at", a.url, err, classify)
 		}
 		found[name] = true
 		if strings.EqualFold(engine.String, "InnoDB") {
 			continue
 		}
-		e := engine.String
-		if !engine.Valid {
-			e = "none (a view?)"
-		}
 		table := a.prefix + "`" + strings.ReplaceAll(name, "`", "``") + "`"
+		if !engine.Valid {
+			// A view: its rows are held by the tables it reads, whatever their engines.
+			return fmt.Errorf("sqlassign: open %s: %s is a %s with no storage engine of its own (want an InnoDB table, as Snowfall creates it): "+
+				"the rows it shows are held by other tables, whose survival of a crash of the database this check cannot vouch for, "+
+				"and a restart could bring back a lower lease mark, or none, and duplicate IDs; "+
+				"replace it with a table made by CREATE TABLE … ENGINE=InnoDB with the same columns and rows (or drop it, and Snowfall creates one)",
+				a.url, table, strings.ToLower(kind))
+		}
+		e := engine.String
 		return fmt.Errorf("sqlassign: open %s: the table %s uses the storage engine %s, whose commits do not survive a crash of the database (want InnoDB): "+
 			"a restart could bring back a lower lease mark, or none, and duplicate IDs; convert it with ALTER TABLE %s ENGINE=InnoDB",
 			a.url, table, e, table)
@@ -80,7 +87,7 @@ func (a *Assigner) checkEngines(ctx context.Context, classify func(error) string
 var pgDurableCommits = []string{"on", "remote_apply", "remote_write", "local"}
 
 // checkPgDurable refuses a PostgreSQL session with synchronous_commit off, or a table of the store
-// that is UNLOGGED.
+// that is not an ordinary, logged table (checkPgRelations).
 func (a *Assigner) checkPgDurable(ctx context.Context, classify func(error) string) error {
 	var commit string
 	if err := a.db.QueryRowContext(ctx, "SHOW synchronous_commit").Scan(&commit); err != nil {
@@ -96,23 +103,78 @@ func (a *Assigner) checkPgDurable(ctx context.Context, classify func(error) stri
 			"a crash of the server could bring back a lower lease mark, and duplicate IDs; remove the setting from the URL's options, the role or the database (ALTER ROLE/DATABASE … RESET synchronous_commit)",
 			a.url, commit)
 	}
+	return a.checkPgRelations(ctx, classify)
+}
+
+// pgKinds names the kinds of pg_class.relkind that a table of the store might be found as.
+var pgKinds = map[string]string{
+	"r": "table", "p": "partitioned table", "v": "view", "m": "materialized view", "f": "foreign table",
+	"S": "sequence", "i": "index", "I": "partitioned index", "c": "composite type", "t": "TOAST table",
+}
+
+// pgKind names relkind, as UNLOGGED when persistence is 'u', with its article.
+func pgKind(relkind, persistence string) string {
+	k, ok := pgKinds[relkind]
+	if !ok {
+		k = "relation of kind " + relkind
+	}
+	if persistence == "u" {
+		k = "UNLOGGED " + k
+	}
+	if strings.ContainsAny(k[:1], "aeiouAEIOU") {
+		return "an " + k
+	}
+	return "a " + k
+}
+
+// checkPgRelations refuses a store whose rows some relation holds that a crash of the server could
+// empty. Each of the store's tables (the group's properties and manifest, which must exist, and
+// snowfall_checks, when it exists) must be what Snowfall creates: an ordinary table (relkind 'r'),
+// logged (relpersistence 'p'), that no other table inherits from. The persistence of anything else
+// tells nothing of where its rows live: those of a partitioned table are in its partitions, those
+// of a view in the relations it reads, those of a foreign table on another server, and those of an
+// inheriting table are read, updated and locked through the table it inherits from (whose primary
+// key does not span them). So the check is on the kind, whatever the relations behind it, and not
+// on their persistence: a view over a logged table is refused too.
+func (a *Assigner) checkPgRelations(ctx context.Context, classify func(error) string) error {
 	props, manifest := a.durableTables()
-	var unlogged []string
-	rows, err := a.db.QueryContext(ctx, "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"+
-		" WHERE n.nspname = $1 AND c.relname IN ($2, $3, $4) AND c.relpersistence = 'u' ORDER BY c.relname", a.schemaName, props, manifest, checksTable)
+	wrap := func(err error) error {
+		return redact.Wrap("sqlassign: read the tables' kind and persistence at", a.url, err, classify)
+	}
+	rows, err := a.db.QueryContext(ctx, "SELECT c.relname, c.relkind, c.relpersistence FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"+
+		" WHERE n.nspname = $1 AND c.relname IN ($2, $3, $4) ORDER BY c.relname", a.schemaName, props, manifest, checksTable)
 	if err != nil {
-		return redact.Wrap("sqlassign: read the tables' persistence at", a.url, err, classify)
+		return wrap(err)
 	}
 	defer rows.Close()
+	found := map[string]bool{}
+	var unlogged []string
 	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return redact.Wrap("sqlassign: read the tables' persistence at", a.url, err, classify)
+		var name, kind, persistence string
+		if err := rows.Scan(&name, &kind, &persistence); err != nil {
+			return wrap(err)
 		}
-		unlogged = append(unlogged, a.prefix+pgIdent(name))
+		found[name] = true
+		table := a.prefix + pgIdent(name)
+		if kind != "r" {
+			return fmt.Errorf("sqlassign: open %s: %s is %s (want an ordinary table, logged, as Snowfall creates it): "+
+				"the rows it shows are held by other relations or none, whose survival of a crash of the server this check cannot vouch for "+
+				"(an UNLOGGED partition or table behind it is emptied by one), and the next claim could start with no lease mark, and duplicate IDs; "+
+				"replace it with a table made by CREATE TABLE with the same columns and rows (or drop it, and Snowfall creates one)",
+				a.url, table, pgKind(kind, ""))
+		}
+		if persistence == "u" {
+			unlogged = append(unlogged, table)
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return redact.Wrap("sqlassign: read the tables' persistence at", a.url, err, classify)
+		return wrap(err)
+	}
+	for _, n := range []string{props, manifest} {
+		if !found[n] {
+			return fmt.Errorf("sqlassign: open %s: pg_class does not list the table %s%s, so its kind and persistence cannot be checked (want an ordinary, logged table)",
+				a.url, a.prefix, pgIdent(n))
+		}
 	}
 	if len(unlogged) > 0 {
 		fix := make([]string, len(unlogged))
@@ -122,6 +184,30 @@ func (a *Assigner) checkPgDurable(ctx context.Context, classify func(error) stri
 		return fmt.Errorf("sqlassign: open %s: %s UNLOGGED, and a crash of the server empties it (want a logged table): "+
 			"the next claim would start with no lease mark, and duplicate IDs; convert it: %s",
 			a.url, strings.Join(unlogged, " and ")+map[bool]string{true: " is", false: " are"}[len(unlogged) == 1], strings.Join(fix, "; "))
+	}
+	// Inheriting tables: a direct one stands for any deeper one.
+	rows, err = a.db.QueryContext(ctx, "SELECT p.relname, cn.nspname, c.relname, c.relkind, c.relpersistence FROM pg_catalog.pg_inherits i"+
+		" JOIN pg_catalog.pg_class p ON p.oid = i.inhparent JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace"+
+		" JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace"+
+		" WHERE pn.nspname = $1 AND p.relname IN ($2, $3, $4) ORDER BY p.relname, cn.nspname, c.relname", a.schemaName, props, manifest, checksTable)
+	if err != nil {
+		return wrap(err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var parent, schema, child, kind, persistence string
+		if err := rows.Scan(&parent, &schema, &child, &kind, &persistence); err != nil {
+			return wrap(err)
+		}
+		table, inheriting := a.prefix+pgIdent(parent), pgIdent(schema)+"."+pgIdent(child)
+		return fmt.Errorf("sqlassign: open %s: %s is inherited by %s, %s (want an ordinary table that no other table inherits from, as Snowfall creates it): "+
+			"the store's reads, updates and locks reach the inheriting table's rows too, which its primary key does not span and whose survival of a crash "+
+			"of the server this check cannot vouch for; a claim could start from a lower lease mark, or none, and duplicate IDs; "+
+			"detach it: ALTER TABLE %s NO INHERIT %s",
+			a.url, table, inheriting, pgKind(kind, persistence), inheriting, table)
+	}
+	if err := rows.Err(); err != nil {
+		return wrap(err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -195,5 +196,147 @@ func TestNewCommitDurable(t *testing.T) {
 	}
 	if msg := err.Error(); !strings.Contains(msg, "synchronous_commit=off") || !strings.Contains(msg, "want on") {
 		t.Errorf("New: error %q; want it to name synchronous_commit=off and the allowed values", msg)
+	}
+}
+
+// pgManifestColumns are the manifest's columns, for tests that create it in advance.
+const pgManifestColumns = `(generator BIGINT NOT NULL PRIMARY KEY, token VARCHAR(64) NOT NULL DEFAULT '',
+	expires_ms BIGINT NOT NULL DEFAULT 0, mark_ms BIGINT NOT NULL DEFAULT 0,
+	claimed_ms BIGINT NOT NULL DEFAULT 0, renewed_ms BIGINT NOT NULL DEFAULT 0,
+	host VARCHAR(255) NOT NULL DEFAULT '', pid BIGINT NOT NULL DEFAULT 0, version BIGINT NOT NULL DEFAULT 0)`
+
+// TestPostgresRelationKindDurable (red team F-D): the UNLOGGED check read the persistence of the
+// named relations only. A manifest created in advance as a partitioned table (persistence 'p')
+// whose partition is UNLOGGED, or as a view over an UNLOGGED table, or a plain table with an
+// UNLOGGED inheriting table, was accepted, and a crash of the server empties the relation that
+// holds the rows: the next claim starts with no mark, and repeats IDs. Open wants each of the
+// store's tables to be an ordinary (relkind 'r'), logged table that no other table inherits from,
+// as Snowfall creates them, and refuses anything else by the relation's kind, whatever the
+// persistence of the relations behind it: a view over a logged table is refused too. Plain logged
+// tables, created by Snowfall or in advance, are accepted.
+func TestPostgresRelationKindDurable(t *testing.T) {
+	ctx := t.Context()
+	admin, err := sql.Open("pgx", testdb.Postgres())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	for _, c := range []struct {
+		name string
+		// setup creates relations in advance: %[1]s is the manifest, %[2]s the properties,
+		// %[3]s a table of the test's own.
+		setup string
+		// words the error must hold (the same replacements); none: Open must accept.
+		words []string
+	}{
+		{"partitioned-unlogged-partition", `CREATE TABLE %[1]s ` + pgManifestColumns + ` PARTITION BY RANGE (generator);
+			CREATE UNLOGGED TABLE %[3]s PARTITION OF %[1]s FOR VALUES FROM (0) TO (1000000)`,
+			[]string{"%[1]s is a partitioned table", "want an ordinary table", "duplicate IDs"}},
+		{"partitioned-logged-partition", `CREATE TABLE %[1]s ` + pgManifestColumns + ` PARTITION BY RANGE (generator);
+			CREATE TABLE %[3]s PARTITION OF %[1]s FOR VALUES FROM (0) TO (1000000)`,
+			[]string{"%[1]s is a partitioned table", "want an ordinary table"}},
+		{"view-over-unlogged", `CREATE UNLOGGED TABLE %[3]s ` + pgManifestColumns + `;
+			CREATE VIEW %[1]s AS SELECT * FROM %[3]s`,
+			[]string{"%[1]s is a view", "want an ordinary table"}},
+		{"view-over-logged", `CREATE TABLE %[3]s ` + pgManifestColumns + `;
+			CREATE VIEW %[1]s AS SELECT * FROM %[3]s`,
+			[]string{"%[1]s is a view", "want an ordinary table"}},
+		{"properties-view", `CREATE TABLE %[3]s (name VARCHAR(64) NOT NULL PRIMARY KEY, value VARCHAR(1024) NOT NULL);
+			CREATE VIEW %[2]s AS SELECT * FROM %[3]s`,
+			[]string{"%[2]s is a view", "want an ordinary table"}},
+		{"inherited-by-unlogged", `CREATE TABLE %[1]s ` + pgManifestColumns + `;
+			CREATE UNLOGGED TABLE %[3]s () INHERITS (%[1]s)`,
+			[]string{"%[1]s is inherited by %[3]s", "an UNLOGGED table", "want an ordinary table"}},
+		{"plain-in-advance", `CREATE TABLE %[1]s ` + pgManifestColumns + `;
+			CREATE TABLE %[2]s (name VARCHAR(64) NOT NULL PRIMARY KEY, value VARCHAR(1024) NOT NULL)`, nil},
+		{"created-by-snowfall", ``, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			group := "rk" + durableSuffix()
+			props, manifest, err := tableNames(group)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := []any{"public." + manifest, "public." + props, "public." + group + "_own"}
+			defer func() {
+				for _, n := range names { // a view first, then what it read; DROP VIEW fails on a table
+					admin.ExecContext(context.Background(), fmt.Sprintf("DROP VIEW IF EXISTS %s CASCADE", n))
+				}
+				for _, n := range names {
+					admin.ExecContext(context.Background(), fmt.Sprintf("DROP TABLE IF EXISTS %s CASCADE", n))
+				}
+			}()
+			if c.setup != "" {
+				if _, err := admin.ExecContext(ctx, fmt.Sprintf(c.setup, names...)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.words == nil {
+				for i := 0; i < 2; i++ { // once creating the tables, once finding them
+					a, err := Open(ctx, testdb.Postgres(), Options{Group: group})
+					if err != nil {
+						t.Fatalf("Open on plain logged tables: %v", err)
+					}
+					a.Close()
+				}
+				return
+			}
+			r := strings.NewReplacer("%[1]s", names[0].(string), "%[2]s", names[1].(string), "%[3]s", names[2].(string))
+			words := make([]string, len(c.words))
+			for i, w := range c.words {
+				words[i] = r.Replace(w)
+			}
+			wantRefused(t, testdb.Postgres(), Options{Group: group}, words)
+		})
+	}
+}
+
+// TestMySQLRelationKindDurable (red team F-D, MariaDB's side): a manifest created in advance as a
+// view has no storage engine (information_schema reads NULL), and is refused by the engine check,
+// whatever the table behind it; a partitioned table's partitions all share its engine (MariaDB
+// refuses a mix), so a partitioned MEMORY manifest is refused by its engine, and a partitioned
+// InnoDB one is accepted. The test uses a database of its own.
+func TestMySQLRelationKindDurable(t *testing.T) {
+	ctx := t.Context()
+	admin, err := sql.Open("mysql", "root@tcp(127.0.0.1:3306)/test?multiStatements=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	dbName := "snowfall_kind_" + durableSuffix()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+dbName); err != nil {
+		t.Skipf("MariaDB: %v", err)
+	}
+	defer admin.ExecContext(context.Background(), "DROP DATABASE "+dbName)
+	u, err := url.Parse(testdb.MySQL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + dbName
+	lease := u.String()
+	columns := strings.ReplaceAll(pgManifestColumns, "\n", " ")
+	for _, c := range []struct{ group, setup, want string }{
+		{"view", "CREATE TABLE %[1]s.own " + columns + " ENGINE=InnoDB; CREATE VIEW %[1]s.snowfall_view_manifest AS SELECT * FROM %[1]s.own",
+			"is a view with no storage engine of its own"},
+		{"partmem", "CREATE TABLE %[1]s.snowfall_partmem_manifest " + columns +
+			" ENGINE=MEMORY PARTITION BY RANGE (generator) (PARTITION p0 VALUES LESS THAN (1000000))", "storage engine MEMORY"},
+		{"partinno", "CREATE TABLE %[1]s.snowfall_partinno_manifest " + columns +
+			" ENGINE=InnoDB PARTITION BY RANGE (generator) (PARTITION p0 VALUES LESS THAN (10), PARTITION p1 VALUES LESS THAN (1000000))", ""},
+	} {
+		t.Run(c.group, func(t *testing.T) {
+			if _, err := admin.ExecContext(ctx, fmt.Sprintf(c.setup, dbName)); err != nil {
+				t.Fatal(err)
+			}
+			if c.want == "" {
+				a, err := Open(ctx, lease, Options{Group: c.group})
+				if err != nil {
+					t.Fatalf("Open on a partitioned InnoDB manifest: %v", err)
+				}
+				a.Close()
+				return
+			}
+			table := "`" + dbName + "`.`snowfall_" + c.group + "_manifest`"
+			wantRefused(t, lease, Options{Group: c.group}, []string{table, c.want, "InnoDB", "duplicate IDs"})
+		})
 	}
 }
