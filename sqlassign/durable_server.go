@@ -20,14 +20,84 @@ import (
 // empties an UNLOGGED one, and the rows of a view, a partitioned table or an inheriting table are
 // held elsewhere: see checkPgRelations). The error names the table or the setting, the value
 // found, the allowed ones and the fix. SQLite: see checkDurable.
+//
+// On every database, SQLite included, no table of the store may have a trigger (or, on
+// PostgreSQL, a rule): one can send a claim's or a renewal's row elsewhere, or change the mark it
+// writes, and the store would no longer hold what the leases read back (checkTriggers).
 func (a *Assigner) checkServerDurable(ctx context.Context, classify func(error) string) error {
+	var err error
 	switch a.d.name {
 	case "mysql":
-		return a.checkEngines(ctx, classify)
+		err = a.checkEngines(ctx, classify)
 	case "postgres":
-		return a.checkPgDurable(ctx, classify)
+		err = a.checkPgDurable(ctx, classify)
 	}
-	return nil
+	if err != nil {
+		return err
+	}
+	return a.checkTriggers(ctx, classify)
+}
+
+// checkTriggers refuses a store one of whose tables has a trigger, or a rule (PostgreSQL): Snowfall
+// creates none, and one made by someone else can write a claim's or a renewal's row somewhere
+// else (an UNLOGGED table, another row), or lower the mark it records, so that a later claim starts
+// below IDs already issued.
+func (a *Assigner) checkTriggers(ctx context.Context, classify func(error) string) error {
+	props, manifest := a.durableTables()
+	var q string
+	var args []any
+	switch a.d.name {
+	case "postgres":
+		q = "SELECT c.relname, t.tgname FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid" +
+			" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND n.nspname = $1 AND c.relname IN ($2, $3, $4)" +
+			" UNION ALL SELECT c.relname, r.rulename FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class" +
+			" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname IN ($2, $3, $4) AND r.rulename <> '_RETURN'" +
+			" ORDER BY 1, 2"
+		args = []any{a.schemaName, props, manifest, checksTable}
+	case "mysql":
+		q = "SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE IN (?, ?, ?)" +
+			" ORDER BY 1, 2"
+		args = []any{a.schemaName, props, manifest, checksTable}
+	case "sqlite":
+		q = "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN (?, ?, ?) ORDER BY 1, 2"
+		args = []any{props, manifest, checksTable}
+	default:
+		return nil
+	}
+	var table, name string
+	err := a.db.QueryRowContext(ctx, q, args...).Scan(&table, &name)
+	if err == sql.ErrNoRows {
+		return nil
+	}
+	if err != nil {
+		return redact.Wrap("sqlassign: read the tables' triggers at", a.url, err, classify)
+	}
+	what, drop := "trigger", "DROP TRIGGER "+name
+	switch a.d.name {
+	case "postgres":
+		qualified := a.prefix + pgIdent(table)
+		drop = "DROP TRIGGER " + pgIdent(name) + " ON " + qualified
+		if !a.pgHasTrigger(ctx, table, name) {
+			what, drop = "rule", "DROP RULE "+pgIdent(name)+" ON "+qualified
+		}
+		table = qualified
+	case "mysql":
+		table = a.prefix + "`" + strings.ReplaceAll(table, "`", "``") + "`"
+		drop = "DROP TRIGGER " + a.prefix + "`" + strings.ReplaceAll(name, "`", "``") + "`"
+	default:
+		drop = "DROP TRIGGER \"" + strings.ReplaceAll(name, `"`, `""`) + "\""
+	}
+	return fmt.Errorf("sqlassign: open %s: the table %s has a %s, %q (want none, as Snowfall creates it): a trigger or rule can write a claim's or a renewal's row "+
+		"somewhere else, or lower the mark it records, so that a later claim starts below IDs already issued; remove it: %s",
+		a.url, table, what, name, drop)
+}
+
+// pgHasTrigger reports whether table has a trigger named name (else the name is a rule's).
+func (a *Assigner) pgHasTrigger(ctx context.Context, table, name string) bool {
+	var n int
+	err := a.db.QueryRowContext(ctx, "SELECT count(*) FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid"+
+		" JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = $1 AND c.relname = $2 AND t.tgname = $3", a.schemaName, table, name).Scan(&n)
+	return err == nil && n > 0
 }
 
 // durableTables returns the bare names of the tables whose state the leases need: the group's

@@ -57,7 +57,7 @@ func TestMySQLEngineDurable(t *testing.T) {
 	defer admin.Close()
 	dbName := "snowfall_durable_" + durableSuffix()
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+dbName); err != nil {
-		t.Skipf("MariaDB: %v", err)
+		t.Fatalf("MariaDB: %v", err)
 	}
 	defer admin.ExecContext(context.Background(), "DROP DATABASE "+dbName)
 	u, err := url.Parse(testdb.MySQL())
@@ -305,7 +305,7 @@ func TestMySQLRelationKindDurable(t *testing.T) {
 	defer admin.Close()
 	dbName := "snowfall_kind_" + durableSuffix()
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+dbName); err != nil {
-		t.Skipf("MariaDB: %v", err)
+		t.Fatalf("MariaDB: %v", err)
 	}
 	defer admin.ExecContext(context.Background(), "DROP DATABASE "+dbName)
 	u, err := url.Parse(testdb.MySQL())
@@ -337,6 +337,83 @@ func TestMySQLRelationKindDurable(t *testing.T) {
 			}
 			table := "`" + dbName + "`.`snowfall_" + c.group + "_manifest`"
 			wantRefused(t, lease, Options{Group: c.group}, []string{table, c.want, "InnoDB", "duplicate IDs"})
+		})
+	}
+}
+
+// TestTriggersRefused: a trigger (or, on PostgreSQL, a rule) on a table of the store can send a
+// claim's or a renewal's row elsewhere or lower the mark it records; Snowfall creates none, and
+// Open refuses a store that has one, on every database, naming the table, the trigger and the fix.
+// Once it is dropped, the store opens.
+func TestTriggersRefused(t *testing.T) {
+	ctx := t.Context()
+	for _, c := range []struct {
+		name, url string
+		make      func(a *Assigner) []string // the statements that add it
+		words     func(a *Assigner) []string
+		drop      func(a *Assigner) string
+	}{
+		{"sqlite", "sqlite://" + t.TempDir() + "/leases.db",
+			func(a *Assigner) []string {
+				return []string{"CREATE TRIGGER tg AFTER UPDATE ON " + a.manifest + " BEGIN SELECT 1; END"}
+			},
+			func(a *Assigner) []string { return []string{"has a trigger", `"tg"`, "DROP TRIGGER"} },
+			func(a *Assigner) string { return "DROP TRIGGER tg" }},
+		{"postgres trigger", testdb.Postgres(),
+			func(a *Assigner) []string {
+				return []string{"CREATE FUNCTION " + a.manifest + "_f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+					"CREATE TRIGGER tg BEFORE UPDATE ON " + a.manifest + " FOR EACH ROW EXECUTE FUNCTION " + a.manifest + "_f()"}
+			},
+			func(a *Assigner) []string {
+				return []string{"the table " + a.manifest + " has a trigger", `"tg"`, "DROP TRIGGER tg ON " + a.manifest}
+			},
+			func(a *Assigner) string { return "DROP TRIGGER tg ON " + a.manifest + "; DROP FUNCTION " + a.manifest + "_f()" }},
+		{"postgres rule", testdb.Postgres(),
+			func(a *Assigner) []string {
+				return []string{"CREATE RULE rl AS ON UPDATE TO " + a.manifest + " DO INSTEAD NOTHING"}
+			},
+			func(a *Assigner) []string {
+				return []string{"the table " + a.manifest + " has a rule", `"rl"`, "DROP RULE rl ON " + a.manifest}
+			},
+			func(a *Assigner) string { return "DROP RULE rl ON " + a.manifest }},
+		{"mysql", testdb.MySQL(),
+			func(a *Assigner) []string {
+				return []string{"CREATE TRIGGER " + a.prefix + "tg" + durableSuffix() + " BEFORE UPDATE ON " + a.manifest + " FOR EACH ROW SET @snowfall_x = 1"}
+			},
+			func(a *Assigner) []string { return []string{a.bare + "` has a trigger", "DROP TRIGGER"} },
+			nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			group := "tg" + durableSuffix()
+			a, err := Open(ctx, c.url, Options{Group: group})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { a.Drop(context.Background()); a.Close() }()
+			stmts := c.make(a)
+			for _, q := range stmts {
+				if _, err := a.db.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			wantRefused(t, c.url, Options{Group: group}, append(c.words(a), "IDs already issued"))
+			drop := ""
+			if c.drop != nil {
+				drop = c.drop(a)
+			} else { // MySQL: the trigger's name is in the create statement
+				name := strings.Fields(stmts[0])[2]
+				drop = "DROP TRIGGER " + name
+			}
+			for _, q := range strings.Split(drop, "; ") {
+				if _, err := a.db.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			b, err := Open(ctx, c.url, Options{Group: group})
+			if err != nil {
+				t.Fatalf("Open once the trigger is dropped: %v", err)
+			}
+			b.Close()
 		})
 	}
 }
