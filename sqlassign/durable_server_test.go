@@ -367,7 +367,9 @@ func TestTriggersRefused(t *testing.T) {
 			func(a *Assigner) []string {
 				return []string{"the table " + a.manifest + " has a trigger", `"tg"`, "DROP TRIGGER tg ON " + a.manifest}
 			},
-			func(a *Assigner) string { return "DROP TRIGGER tg ON " + a.manifest + "; DROP FUNCTION " + a.manifest + "_f()" }},
+			func(a *Assigner) string {
+				return "DROP TRIGGER tg ON " + a.manifest + "; DROP FUNCTION " + a.manifest + "_f()"
+			}},
 		{"postgres rule", testdb.Postgres(),
 			func(a *Assigner) []string {
 				return []string{"CREATE RULE rl AS ON UPDATE TO " + a.manifest + " DO INSTEAD NOTHING"}
