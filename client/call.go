@@ -24,6 +24,7 @@ type endpoint struct {
 	down  atomic.Int64 // Unix nanoseconds (by the client's clock) until which the server backs off; 0 when healthy
 	slow  atomic.Int64 // Unix nanoseconds until which the server counts as slow: a call had to ask another server meanwhile
 	fails atomic.Int32 // failures since its last good answer
+	lost  atomic.Int32 // hedge races lost (calls that had to ask another server meanwhile) since its last good answer
 }
 
 // Server ranks in a call's order: the healthy first, then the slow, then those backing off.
@@ -77,6 +78,7 @@ type attemptResult struct {
 	body     *bytes.Buffer // a 200 answer's body, from bufPool; nil otherwise
 	err      error
 	timedOut bool // the attempt ran out of its own bound (not the call's context)
+	hedged   bool // the call asked another server while this attempt was in flight; only the call's goroutine uses it
 }
 
 // call is the state that the attempts of one call share with it.
@@ -306,9 +308,13 @@ func (c *Client) do(ctx context.Context, req request, accept func(s *endpoint, b
 			}
 		case <-hc:
 			// The attempts in flight are slower than nearly every answer: ask the next server
-			// too, and let those servers go after the others for a while.
+			// too, and let those servers go after the others for a while (once per attempt: a
+			// call that hedges twice counts one lost race for the first server).
 			for _, a := range inflight {
-				c.markSlow(a.s)
+				if !a.hedged {
+					a.hedged = true
+					c.markSlow(a.s)
+				}
 			}
 			c.counters.hedged.Add(1)
 			launch()
@@ -400,8 +406,7 @@ const maxBackoffDoublings = 3
 // failed makes s back off after err: the back-off doubles with each failure since its last good
 // answer, and a Retry-After (up to maxRetryAfter) lengthens it.
 func (c *Client) failed(s *endpoint, err error) {
-	k := s.fails.Add(1)
-	d := c.backoff << min(k-1, maxBackoffDoublings)
+	d := c.backoff << min(bump(&s.fails)-1, maxBackoffDoublings)
 	var se *ServerError
 	if errors.As(err, &se) && se.RetryAfter > d {
 		d = min(se.RetryAfter, max(maxRetryAfter, d))
@@ -410,9 +415,22 @@ func (c *Client) failed(s *endpoint, err error) {
 	c.log.Warn("snowfall server failed", "server", s.base, "backoff", d, "err", err)
 }
 
-// markSlow puts s after the others for a back-off interval.
+// bump adds one to a count of failures or lost races and returns it; the count stops growing far
+// past maxBackoffDoublings, so that it never wraps to a negative shift.
+func bump(n *atomic.Int32) int32 {
+	if k := n.Load(); k >= 1<<16 {
+		return k
+	}
+	return n.Add(1)
+}
+
+// markSlow puts s after the others for a back-off interval, which doubles with each hedge race s
+// lost since its last good answer, up to the cap of a failure's back-off. A server that accepts
+// requests and never answers (paused) would otherwise be asked first again after every back-off
+// interval, and a sparse caller would wait the hedge delay at nearly every call.
 func (c *Client) markSlow(s *endpoint) {
-	s.slow.Store(c.now().Add(c.backoff).UnixNano())
+	d := c.backoff << min(bump(&s.lost)-1, maxBackoffDoublings)
+	s.slow.Store(c.now().Add(d).UnixNano())
 }
 
 // healthy clears s's failures after a good answer.
@@ -425,6 +443,9 @@ func (c *Client) healthy(s *endpoint) {
 	}
 	if s.slow.Load() != 0 {
 		s.slow.Store(0)
+	}
+	if s.lost.Load() != 0 {
+		s.lost.Store(0)
 	}
 }
 

@@ -340,3 +340,82 @@ func TestWholeFleetBlip(t *testing.T) {
 		})
 	}
 }
+
+// TestHedgeLoserBacksOff: the first server is paused (it accepts requests and never answers) and a
+// sparse caller asks for an ID every 300 ms, longer than one back-off period. The paused server
+// loses every hedge race; each loss in a row lengthens the time it goes after the others, doubling
+// like a failure's back-off up to its cap, so the caller stops paying the hedge delay on nearly
+// every call. A good answer from the server clears that: once it answers again, its next lost race
+// puts it back for one back-off period only.
+func TestHedgeLoserBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var paused sync.Mutex
+		isPaused := true
+		m := newMemFleet(2, func(srv int) time.Duration {
+			paused.Lock()
+			defer paused.Unlock()
+			if srv == 0 && isPaused {
+				return time.Hour
+			}
+			return time.Millisecond
+		})
+		setPaused := func(p bool) {
+			paused.Lock()
+			isPaused = p
+			paused.Unlock()
+		}
+		first, rest := m.urls()
+		c, err := New(first, WithServers(rest...), WithHTTPClient(&http.Client{Transport: m}), WithLayout(m.layout))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		call := func() time.Duration {
+			t.Helper()
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			if _, err := c.NextID(ctx); err != nil {
+				t.Fatal(err)
+			}
+			return time.Since(start)
+		}
+		// 8 s of pause, one call every 300 ms.
+		var waited []int
+		for i := range 25 {
+			if d := call(); d > time.Millisecond {
+				waited = append(waited, i)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		st := c.ClientStats()
+		// Slow for 250 ms, 500 ms, 1 s, then 2 s: calls 0, 1, 3, 7, then every seventh or so.
+		if st.Hedged > 7 || len(waited) > 7 {
+			t.Errorf("during the pause %d of 25 calls were hedged, calls %v waited for the paused server; want at most 7 (the paused server going after the other for longer after each lost race)",
+				st.Hedged, waited)
+		}
+		t.Logf("paused: %+v, calls that waited: %v", st, waited)
+
+		// The server answers again; once it was asked first and won, one lost race puts it back
+		// for one back-off period only: a call 300 ms later asks it first again.
+		setPaused(false)
+		time.Sleep(3 * time.Second)
+		hits0 := func() int {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			return m.hits[0]
+		}
+		h0 := hits0()
+		if d := call(); d != time.Millisecond || hits0() != h0+1 {
+			t.Fatalf("the call after the pause took %v and asked the first server %d times, want 1ms and once", d, hits0()-h0)
+		}
+		setPaused(true)
+		before := c.ClientStats().Hedged
+		call()
+		time.Sleep(300 * time.Millisecond)
+		call()
+		if h := c.ClientStats().Hedged - before; h != 2 {
+			t.Errorf("%d of 2 calls 300 ms apart hedged after the server answered again, want 2: its good answer cleared the lengthened back-off", h)
+		}
+	})
+}

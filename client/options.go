@@ -91,7 +91,9 @@ func WithLayout(l snowfall.Layout) Option {
 
 // WithHedging sets the bounds [lo, hi] of the hedge delay: when the server a call asked has not
 // answered within it, the call asks the next server too and takes the first good answer; the
-// servers that were too slow go after the others for a back-off interval. The delay follows the
+// servers that were too slow go after the others for a back-off interval (see WithBackoff), which
+// doubles with each race a server loses in a row, up to 8 times the setting, until a call takes its
+// answer again: a paused server is not asked first again every back-off interval. The delay follows the
 // 99th percentile latency of the client's last 128 answers of the same kind (single IDs, batches,
 // other requests), within [lo, hi]; it is hi until 16 answers were seen (DefaultHedgeMin and
 // DefaultHedgeMax unless set). IDs in an answer that loses are discarded, never handed out, and
@@ -185,10 +187,15 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithPrefetch makes NextID hand out IDs from a buffer of up to size IDs that a background goroutine
 // fills with batch requests, one at a time: it tops the buffer up when a call leaves lowWater IDs or
-// fewer in it. IDs whose batch arrived more than maxAge ago are dropped unused, which keeps the IDs
-// a process hands out close to time-sorted (their time field lags by at most maxAge plus a round
-// trip); zero means they never age. size must be positive, lowWater in [0, size). Batches hold at
-// most MaxBatch IDs.
+// fewer in it. IDs whose batch arrived more than maxAge ago are dropped unused, never handed out,
+// which keeps the IDs a process hands out close to time-sorted (their time field lags by at most
+// maxAge plus a round trip); zero means they never age. So that a buffer used at a steady rate does
+// not empty when a batch ages, IDs that will reach maxAge within about the time a refill takes (four
+// of the recent 99th percentile batch latencies, plus the hedge delay with several servers; at most
+// maxAge/2) count as gone for lowWater, and while calls take IDs the goroutine also checks when a
+// batch gets that close: the fresh batch arrives before the old one ages, and the buffer holds the
+// old IDs besides up to size fresh ones until they do. size must be positive, lowWater in
+// [0, size). Batches hold at most MaxBatch IDs.
 func WithPrefetch(size, lowWater int, maxAge time.Duration) Option {
 	return func(c *config) error {
 		switch {

@@ -11,6 +11,11 @@ import (
 
 // prefetcher keeps a buffer of IDs that its goroutine fills with GET /ids requests, one at a time.
 // Every ID enters the buffer once and leaves it once, under mu, so none is handed out twice.
+//
+// With a maximum age, the IDs of a batch that will reach it within the refill lead (about the time
+// a refill takes) count as gone for the low watermark: a buffer used at a steady rate gets fresh
+// IDs before its old ones age out, instead of emptying at once when a whole batch ages and only
+// then asking for more.
 type prefetcher struct {
 	c      *Client
 	size   int
@@ -24,6 +29,8 @@ type prefetcher struct {
 	gen     uint64        // requests ended
 	err     error         // the last request's error; nil after a success
 	dropped uint64        // IDs dropped for age
+	handed  uint64        // IDs handed out
+	asked   uint64        // handed when the last refill started
 
 	wake   chan struct{} // asks for a refill; holds at most one request
 	ctx    context.Context
@@ -65,24 +72,105 @@ func (p *prefetcher) kick() {
 	}
 }
 
+// run refills the buffer when a call asks for it, and, while calls take IDs, when a batch comes
+// within the refill lead of the maximum age and leaves the buffer low: a caller too sparse to pass
+// that moment (one call every few hundred milliseconds) would otherwise find the buffer emptied by
+// age. A buffer no call took from since the last refill is left to age: an idle client does not
+// keep fetching IDs.
 func (p *prefetcher) run() {
 	defer close(p.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
 	for {
+		var aging <-chan time.Time
+		if d, ok := p.untilAging(); ok {
+			timer.Reset(d)
+			aging = timer.C
+		}
 		select {
 		case <-p.ctx.Done():
 			return
 		case <-p.wake:
+		case <-aging:
+			if !p.lowByAge() {
+				continue
+			}
 		}
+		timer.Stop()
 		p.refill()
 	}
 }
 
-// refill tops the buffer up to size, in batches of at most MaxBatch, stopping at the first error.
+// minRefillLead is the least refill lead.
+const minRefillLead = 10 * time.Millisecond
+
+// lead returns how long before a batch reaches the maximum age its IDs count as gone: about the
+// time a refill takes, four of the recent 99th percentile latencies of batch requests, plus the
+// hedge delay with several servers (what a refill pays when the server it asks first is paused);
+// at least minRefillLead, and at most half the maximum age (a longer lead would count every batch
+// as gone and keep refilling).
+func (p *prefetcher) lead() time.Duration {
+	c := p.c
+	d := 4 * time.Duration(c.batch.p99.Load())
+	if len(c.servers) > 1 {
+		d += c.hedgeDelay(&c.batch)
+	}
+	return min(max(d, minRefillLead), p.maxAge/2)
+}
+
+// fresh returns how many IDs of the buffer will not reach the maximum age within the refill lead of
+// now: those that count for the low watermark; mu must be held.
+func (p *prefetcher) fresh(now time.Time) int {
+	if p.maxAge <= 0 {
+		return p.n
+	}
+	n, window := p.n, p.maxAge-p.lead()
+	for _, ch := range p.chunks {
+		if now.Sub(ch.at) < window {
+			break
+		}
+		n -= len(ch.ids)
+	}
+	return n
+}
+
+// untilAging returns how long until the next batch comes within the refill lead of the maximum
+// age; false when no batch will.
+func (p *prefetcher) untilAging() (time.Duration, bool) {
+	if p.maxAge <= 0 {
+		return 0, false
+	}
+	now := p.c.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	window := p.maxAge - p.lead()
+	for _, ch := range p.chunks {
+		if d := window - now.Sub(ch.at); d > 0 {
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+// lowByAge reports whether calls took IDs since the last refill started and the buffer is at or
+// below the low watermark, counting the IDs about to age as gone.
+func (p *prefetcher) lowByAge() bool {
+	now := p.c.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.handed != p.asked && p.fresh(now) <= p.low
+}
+
+// refill tops the buffer up to size IDs that will not age within the refill lead, in batches of at
+// most MaxBatch, stopping at the first error. The IDs about to age stay in the buffer, and are
+// handed out first, until they do.
 func (p *prefetcher) refill() {
 	now := p.c.now()
 	p.mu.Lock()
 	p.dropAged(now)
-	need := p.size - p.n
+	need := p.size - p.fresh(now)
+	p.asked = p.handed
 	p.mu.Unlock()
 	for need > 0 && p.ctx.Err() == nil {
 		k := min(need, MaxBatch)
@@ -132,6 +220,7 @@ func (p *prefetcher) pop(now time.Time) (snowfall.ID, bool) {
 	id := h.ids[0]
 	h.ids = h.ids[1:]
 	p.n--
+	p.handed++
 	if len(h.ids) == 0 {
 		p.chunks[0] = chunk{}
 		p.chunks = p.chunks[1:]
@@ -151,7 +240,7 @@ func (p *prefetcher) next(ctx context.Context) (snowfall.ID, error) {
 		}
 		p.mu.Lock()
 		if id, ok := p.pop(now); ok {
-			low := p.n <= p.low
+			low := p.fresh(now) <= p.low
 			p.mu.Unlock()
 			if low {
 				p.kick()
