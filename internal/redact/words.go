@@ -24,7 +24,8 @@ const Hidden = "(value hidden: it may hold a password)"
 // in a row (the whole of a shorter one, with the delimiter before or after it), as written, with
 // URL escapes or Go or JSON quoting, and any four characters in a row of what the program itself
 // sends of it: the base64 (standard or URL alphabet, padded or not) of the password and of
-// "user:password" (HTTP Basic authorization). A keyword's value is found as pgx reads it: white
+// "user:password" (HTTP Basic authorization), the user and password split as net/url splits the
+// URL's user-information (an empty user too). A keyword's value is found as pgx reads it: white
 // space around the '=', a single-quoted value with backslash escapes. Its methods are safe for concurrent use; the zero value holds
 // no secret.
 type Secrets struct {
