@@ -5,7 +5,6 @@ import (
 	"log"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"sync/atomic"
 
@@ -23,8 +22,9 @@ func init() { mysql.SetLogger(mysqlForward{}) }
 // several servers at once see each other's driver lines.
 var mysqlTarget atomic.Pointer[driverLog]
 
-// mysqlStderr is the driver's own default logger.
-var mysqlStderr = log.New(os.Stderr, "[mysql] ", log.Ldate|log.Ltime)
+// mysqlStderr is the driver's own default logger, writing where Go's standard logger writes at
+// the time (main points it at the guard's stderr, cli.Process), not at os.Stderr past the guard.
+func mysqlStderr() *log.Logger { return log.New(log.Writer(), "[mysql] ", log.Ldate|log.Ltime) }
 
 // mysqlForward passes the driver's lines to mysqlTarget.
 type mysqlForward struct{}
@@ -34,7 +34,7 @@ func (mysqlForward) Print(v ...any) {
 		d.Print(v...)
 		return
 	}
-	mysqlStderr.Print(v...)
+	mysqlStderr().Print(v...)
 }
 
 // driverLog passes go-sql-driver/mysql's own log lines ("packets.go:58 unexpected EOF", "closing

@@ -35,7 +35,8 @@ func commands() []cli.Command {
 
 func main() {
 	ctx, stop := signalContext()
-	err := run(ctx, os.Args[1:], cli.StdIO())
+	// run's guard, with Go's standard logger behind it too (net/http's own log lines).
+	err := cli.Process(ctx, os.Args[1:], cli.StdIO(), dispatch)
 	stop()
 	os.Exit(report(err, cli.StdIO()))
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -34,9 +36,11 @@ import (
 // of URL or DSN a backend accepts (or one it must refuse), points it at a store that fails in one
 // way or works, and runs a command with it: serve (text or JSON logs; every HTTP endpoint when it
 // starts), leases, schema create, the libraries' Open, and probe, get and stats with a server URL
-// holding a password; the URL comes from the flag, the environment, or a stray argument. Then it
-// searches stdout, stderr, the logs and the HTTP answers for the password (see leakcheck for what
-// counts as a leak, and for passwords under four characters).
+// holding a password; the URL comes from the flag, the environment, or a stray argument. Half the
+// server cases probe a server that echoes the Authorization header, with the user "u" or none and a
+// ':' put into the password. Then it searches stdout, stderr, the logs and the HTTP answers for the
+// password (see leakcheck for what counts as a leak, and for passwords under four characters), and
+// for an echoing server's cases, for four characters in a row of the base64 of what net/http sent.
 //
 // The cases are replayable: case i of seed s is the same on every run.
 //
@@ -58,7 +62,7 @@ func TestSecretsGenerated(t *testing.T) {
 	}
 	e := newSecretsEnv(t)
 	before := dirEntries(t)
-	var leaks, done, confirmedByControl, inconclusive atomic.Int64
+	var leaks, done, confirmedByControl, inconclusive, echoes atomic.Int64
 	var mu sync.Mutex
 	var reports []string
 	next := atomic.Int64{}
@@ -74,6 +78,9 @@ func TestSecretsGenerated(t *testing.T) {
 				c := e.generate(seed, i)
 				v := e.check(c)
 				done.Add(1)
+				if c.echo {
+					echoes.Add(1)
+				}
 				confirmedByControl.Add(int64(v.dismissed))
 				if v.inconclusive {
 					inconclusive.Add(1)
@@ -101,8 +108,8 @@ func TestSecretsGenerated(t *testing.T) {
 		}
 	}
 	summary := fmt.Sprintf("secrets: cases=%d leaks=%d", done.Load(), leaks.Load())
-	t.Logf("%s (seed %d; fragments that a sibling password's run printed too, not counted: %d; inconclusive letter cases: %d)",
-		summary, seed, confirmedByControl.Load(), inconclusive.Load())
+	t.Logf("%s (seed %d; fragments that a sibling password's run printed too, not counted: %d; inconclusive letter cases: %d; cases against an echoing server: %d)",
+		summary, seed, confirmedByControl.Load(), inconclusive.Load(), echoes.Load())
 	fmt.Println(summary)
 	if path := os.Getenv("SNOWFALL_FLEET_SUMMARY"); path != "" && first == 0 {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
@@ -134,6 +141,7 @@ type secretsEnv struct {
 	silent     string // host:port that accepts and never answers
 	authEtcd   string // an etcd member with authentication on (root, another password)
 	idServer   string // host:port of a running snowfall serve
+	echo       string // host:port of a server answering 401 with the Authorization header it got
 	etcdShared string // the test cluster's endpoints
 	exe        string // the built snowfall, for the cases run as a process
 }
@@ -150,6 +158,12 @@ func newSecretsEnv(t *testing.T) *secretsEnv {
 	e.etcdShared = strings.TrimSuffix(strings.TrimPrefix(etcdTestURL(), "etcd://"), "/snowfall-cli-test")
 	s := startServe(t, nil, "--generator", "1")
 	e.idServer = strings.TrimPrefix(s.URL, "http://")
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized) // the body in the error of a failed probe
+		fmt.Fprintf(w, "{\"headers\": {\"Authorization\": %q}}\n", r.Header.Get("Authorization"))
+	}))
+	t.Cleanup(echo.Close)
+	e.echo = strings.TrimPrefix(echo.URL, "http://")
 	return e
 }
 
@@ -163,6 +177,7 @@ type secretCase struct {
 	via     string // flag, env, stray or badflag
 	process bool   // run as a process of its own: its stderr holds what libraries write to os.Stderr
 	build   func(pw string) string
+	echo    bool // the server echoes the Authorization header: what net/http sent must not show
 	args    func(u string) ([]string, map[string]string)
 }
 
@@ -348,6 +363,24 @@ func (e *secretsEnv) generate(seed uint64, i int) secretCase {
 		fs = badForms(e, c.escaped)
 	} else {
 		tg = ts[r.IntN(len(ts))]
+		if tg.backend == "server" {
+			// Half the server cases point at a server that echoes the Authorization header (as
+			// httpbin's /headers does), with the user "u" or none (net/http then sends
+			// ":password"), and a ':' put into the password (net/url's user ends at the first ':').
+			// A stream of its own, so that every other draw of the case stays as it was.
+			re := rand.New(rand.NewPCG(seed, uint64(i)|1<<62))
+			if re.IntN(2) == 0 {
+				c.echo = true
+				tg = target{"echo server", "server", e.echo, []string{"u", ""}[re.IntN(2)], "", false}
+				if rs := []rune(c.pw.Text); len(rs) >= 4 && c.pw.Class != leakcheck.Letters && c.pw.Class != leakcheck.Marker {
+					k := re.IntN(len(rs) - 2)
+					c.pw.Text = string(rs[:k]) + ":" + string(rs[k+1:])
+				}
+				if tg.user == "" {
+					tg.name = "echo server, empty user"
+				}
+			}
+		}
 		fs = forms(tg, c.escaped, r)
 	}
 	names := make([]string, 0, len(fs))
@@ -365,6 +398,9 @@ func (e *secretsEnv) generate(seed uint64, i int) secretCase {
 	}
 	if tg.backend == "server" {
 		c.command = []string{"probe", "get", "stats"}[r.IntN(3)]
+		if c.echo {
+			c.command = "probe" // get and stats send no user or password: they refuse the URL
+		}
 		c.via = []string{"flag", "env"}[r.IntN(2)]
 		cmd, via := c.command, c.via
 		path := []string{"/healthz", "/livez", "/readyz"}[r.IntN(3)]
@@ -457,17 +493,19 @@ func (e *secretsEnv) check(c secretCase) verdict {
 		return v
 	}
 	hits := leakcheck.NewFinder(c.pw).Find(out)
+	sent := sentHits(c, c.pw.Text, out)
+	hits = append(hits, sent...)
 	if len(hits) == 0 {
 		return v
 	}
 	var control string
-	if c.pw.Class != leakcheck.Marker {
+	if c.pw.Class != leakcheck.Marker || len(sent) > 0 {
 		r := rand.New(rand.NewPCG(uint64(len(c.pw.Text)), 77))
 		control = e.run(c, c.pw.Sibling(r).Text)
 	}
 	var found []string
-	for _, h := range hits {
-		if c.pw.Class != leakcheck.Marker && strings.Contains(control, h.Encoded) {
+	for i, h := range hits {
+		if (c.pw.Class != leakcheck.Marker || i >= len(hits)-len(sent)) && strings.Contains(control, h.Encoded) {
 			v.dismissed++
 			continue
 		}
@@ -477,6 +515,35 @@ func (e *secretsEnv) check(c secretCase) verdict {
 		v.leak = fmt.Sprintf("%d fragments shown, e.g. %s", len(found), strings.Join(found[:min(3, len(found))], "; "))
 	}
 	return v
+}
+
+// sentHits returns the runs of four characters of the base64 (either alphabet, padded or not) of
+// what net/http sends as HTTP Basic authorization for case c's URL with password pw (net/url's user
+// and password, as the command parses the URL) that out holds: an echo server's cases only.
+func sentHits(c secretCase, pw, out string) []leakcheck.Hit {
+	if !c.echo {
+		return nil
+	}
+	_, u, err := cli.ParseServerURL(c.build(pw))
+	if err != nil || u.User == nil {
+		return nil
+	}
+	p, _ := u.User.Password()
+	plain := u.User.Username() + ":" + p
+	var hits []leakcheck.Hit
+	seen := map[string]bool{}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		b := enc.EncodeToString([]byte(plain))
+		for k := 0; k+4 <= len(b); k++ {
+			if w := b[k : k+4]; !seen[w] {
+				seen[w] = true
+				if at := strings.Index(out, w); at >= 0 {
+					hits = append(hits, leakcheck.Hit{Fragment: "base64 of " + strconv.Quote(plain), Encoded: w, At: at})
+				}
+			}
+		}
+	}
+	return hits
 }
 
 // run runs case c with password pw and returns everything it printed and served.

@@ -36,7 +36,8 @@ const name = "snowflake_start_server"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], cli.StdIO())
+	// run's guard, with Go's standard logger behind it too (net/http's own log lines).
+	err := cli.Process(ctx, os.Args[1:], cli.StdIO(), serve)
 	stop()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, name+": "+err.Error())
@@ -74,7 +75,8 @@ var spec = cli.Spec{
 
 // run runs the command through the guard every command of the project shares (cli.Guarded):
 // nothing it prints, logs or returns shows a password of its input (its arguments, PSF_DC,
-// PSF_WORKER).
+// PSF_WORKER). main runs the same through cli.Process, which puts Go's standard logger behind the
+// guard too.
 func run(ctx context.Context, args []string, sio cli.IO) error {
 	return cli.Guarded(ctx, args, sio, serve)
 }
@@ -127,7 +129,7 @@ func serve(ctx context.Context, args []string, sio cli.IO) error {
 	if *trustFS && *stateFile == "" {
 		return cli.Usagef("--trust-fs-locks is about the state file's filesystem: it needs --state-file")
 	}
-	log, closeLog, err := tf.logger(*logFormat, sio.Err)
+	log, closeLog, err := tf.logger(*logFormat, sio.Err, sio.Guard)
 	if err != nil {
 		return err
 	}

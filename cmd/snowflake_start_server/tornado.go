@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -100,8 +101,9 @@ func (tf *tornadoFlags) check(fs *flag.FlagSet) error {
 }
 
 // logger returns the logger the options ask for, in format ("text" or "json"), and a function that
-// closes the log file, if any.
-func (tf *tornadoFlags) logger(format string, stderr io.Writer) (*slog.Logger, func(), error) {
+// closes the log file, if any. The log file is written through guard, the run's guard (cli.IO's
+// Guard), as stderr is: without one, it is refused.
+func (tf *tornadoFlags) logger(format string, stderr io.Writer, guard func(io.Writer) io.Writer) (*slog.Logger, func(), error) {
 	level := slog.LevelInfo
 	switch strings.ToLower(tf.logging) {
 	case "debug":
@@ -118,13 +120,16 @@ func (tf *tornadoFlags) logger(format string, stderr io.Writer) (*slog.Logger, f
 	if strings.EqualFold(tf.logging, "none") {
 		w = io.Discard
 	} else if tf.logFilePrefix != "" {
+		if guard == nil {
+			return nil, nil, errors.New("--log_file_prefix: no guard to write the log file through")
+		}
 		f, err := os.OpenFile(tf.logFilePrefix, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--log_file_prefix: %w", err)
 		}
-		w, closeFn = f, func() { f.Close() }
+		w, closeFn = guard(f), func() { f.Close() }
 		if tf.logToStderr {
-			w = io.MultiWriter(f, stderr)
+			w = io.MultiWriter(w, stderr)
 		}
 	}
 	opts := &slog.HandlerOptions{Level: level}

@@ -48,10 +48,13 @@ type IO struct {
 	In       io.Reader
 	Out, Err io.Writer
 	Getenv   func(string) string
+	// Guard returns w behind the run's guard, as Out and Err are (a log file): set by Guarded, nil
+	// outside it. A command that writes anywhere else than Out and Err refuses to without it.
+	Guard func(w io.Writer) io.Writer
 }
 
 // StdIO returns the process's standard streams and environment.
-func StdIO() IO { return IO{os.Stdin, os.Stdout, os.Stderr, os.Getenv} }
+func StdIO() IO { return IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv} }
 
 // Command is one subcommand.
 type Command interface {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"log"
 	"strings"
 	"sync"
 
@@ -27,7 +28,15 @@ func Guarded(ctx context.Context, args []string, sio IO, cmd func(context.Contex
 	}
 	g.secrets.Add(strings.Join(args, " ")) // a password split into words by a missing quote
 	out, errw := g.writer(sio.Out), g.writer(sio.Err)
-	gio := IO{In: sio.In, Out: out, Err: errw, Getenv: sio.Getenv}
+	var mu sync.Mutex
+	var others []*lineWriter
+	gio := IO{In: sio.In, Out: out, Err: errw, Getenv: sio.Getenv, Guard: func(w io.Writer) io.Writer {
+		lw := g.writer(w)
+		mu.Lock()
+		others = append(others, lw)
+		mu.Unlock()
+		return lw
+	}}
 	if sio.In != nil {
 		gio.In = &inputReader{r: sio.In, g: g}
 	}
@@ -41,10 +50,27 @@ func Guarded(ctx context.Context, args []string, sio IO, cmd func(context.Contex
 	err := cmd(ctx, args, gio)
 	out.Flush()
 	errw.Flush()
+	mu.Lock()
+	for _, lw := range others { // what a command wrote without a newline, before it closed the file
+		lw.Flush()
+	}
+	mu.Unlock()
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return err
 	}
 	return &shownError{err: err, msg: Printable(g.secrets.Words(err.Error()), false)}
+}
+
+// Process runs cmd through Guarded as a process's main does: Go's standard logger (package log,
+// and log/slog's default handler, which writes through it), where libraries write on their own
+// (net/http's HTTP/2 debug lines under GODEBUG=http2debug=2, which show the Authorization header
+// it sends; its server's errors), is pointed at the guard's stderr from the start of the run to the
+// end of the process. Only a main calls it: the standard logger is the process's.
+func Process(ctx context.Context, args []string, sio IO, cmd func(context.Context, []string, IO) error) error {
+	return Guarded(ctx, args, sio, func(ctx context.Context, args []string, gio IO) error {
+		log.SetOutput(gio.Err)
+		return cmd(ctx, args, gio)
+	})
 }
 
 // guard holds the secrets of one run.

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/base64"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -63,6 +64,48 @@ func TestSecretsRawAmpersand(t *testing.T) {
 		s.Add(c.input)
 		if got := s.Words(c.text); !strings.Contains(got, Hidden) {
 			t.Errorf("input %q: Words(%q) = %q: password shown", c.input, c.text, got)
+		}
+	}
+}
+
+// TestSecretsSentUserinfoAsParsed (red team F5, basic_echo_colon.sh: for http://ops:Kq9:Zx7Wp@h
+// the guard read "Kq9" as the user, as in mysql:u:p@, and for http://:pw@h it hid no
+// user:password as the user was empty; net/http sent base64("ops:Kq9:Zx7Wp") and base64(":pw"),
+// and a server echoing the Authorization header got them printed): for every input holding a URL
+// with a password, the Basic credentials net/http sends for it (net/url's own user and password)
+// are hidden in every base64 alphabet, padded or not, and from every offset.
+func TestSecretsSentUserinfoAsParsed(t *testing.T) {
+	encs := []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding}
+	var inputs []string
+	for _, ui := range []string{"ops:Kq9:Zx7Wp", ":Kq9Zx7Wp", ":Kq9:Zx7Wp", "ops:Kq9%3AZx7Wp", "o%3Aps:Kq9Zx7Wp", "ops::", ":a:b:c", "ops:p@ss:w0rd", "x:y"} {
+		for _, form := range []string{"http://%s@127.0.0.1:1/", "https://%s@h", "%s@127.0.0.1:8910", "--server=http://%s@h:1", "--server=%s@h:1"} {
+			inputs = append(inputs, strings.Replace(form, "%s", ui, 1))
+		}
+	}
+	for _, input := range inputs {
+		raw := input
+		if i := strings.Index(raw, "://"); i >= 0 {
+			raw = raw[i+3:]
+		} else if i := strings.LastIndexByte(raw, '='); i >= 0 {
+			raw = raw[i+1:]
+		}
+		u, err := url.Parse("http://" + strings.SplitN(raw, "/", 2)[0])
+		if err != nil || u.User == nil {
+			t.Fatalf("input %q: %v", input, err)
+		}
+		pw, _ := u.User.Password()
+		sent := u.User.Username() + ":" + pw
+		var s Secrets
+		s.Add(input)
+		for _, enc := range encs {
+			e := enc.EncodeToString([]byte(sent))
+			for off := 0; off+4 <= len(e); off++ {
+				text := "echo Basic " + e[off:off+4] + " x"
+				if got := s.Words(text); !strings.Contains(got, Hidden) {
+					t.Errorf("input %q: Words(%q) = %q: a piece of base64(%q) (what net/http sends) shown", input, text, got, sent)
+					break
+				}
+			}
 		}
 	}
 }

@@ -24,7 +24,8 @@ const Hidden = "(value hidden: it may hold a password)"
 // in a row (the whole of a shorter one, with the delimiter before or after it), as written, with
 // URL escapes or Go or JSON quoting, and any four characters in a row of what the program itself
 // sends of it: the base64 (standard or URL alphabet, padded or not) of the password and of
-// "user:password" (HTTP Basic authorization). A keyword's value is found as pgx reads it: white
+// "user:password" (HTTP Basic authorization), the user and password split as net/url splits the
+// URL's user-information (an empty user too). A keyword's value is found as pgx reads it: white
 // space around the '=', a single-quoted value with backslash escapes. Its methods are safe for concurrent use; the zero value holds
 // no secret.
 type Secrets struct {
@@ -154,6 +155,7 @@ type found struct {
 	text       string
 	start, end int
 	user       string // the user before it in a user-information, as written or decoded alike
+	userinfo   bool   // it is a user-information's password (user may be empty: net/http sends ":password")
 }
 
 // find returns the passwords in input: user-information (after the user's ':' and before an
@@ -162,7 +164,7 @@ type found struct {
 // password xxxxx (Mask, a display form's) is none.
 func find(input string) []found {
 	var out []found
-	addUser := func(start, end int, user string) {
+	addUser := func(start, end int, user string, userinfo bool) {
 		if end <= start {
 			return
 		}
@@ -170,7 +172,7 @@ func find(input string) []found {
 		if t == Mask {
 			return
 		}
-		out = append(out, found{t, start, end, user})
+		out = append(out, found{t, start, end, user, userinfo})
 		for _, unescape := range []func(string) (string, error){url.PathUnescape, url.QueryUnescape} {
 			d, err := unescape(t)
 			if err != nil {
@@ -181,11 +183,11 @@ func find(input string) []found {
 				du = user
 			}
 			if d != t || du != user {
-				out = append(out, found{d, -1, -1, du})
+				out = append(out, found{d, -1, -1, du, userinfo})
 			}
 		}
 	}
-	add := func(start, end int) { addUser(start, end, "") }
+	add := func(start, end int) { addUser(start, end, "", false) }
 	for i := 0; i < len(input); i++ {
 		switch input[i] {
 		case '@':
@@ -193,7 +195,15 @@ func find(input string) []found {
 			// after a "//" (a password may hold these too: each is tried), and its user (up to
 			// the first ':') holds no '/' and no white space.
 			for st := 0; st < i; st++ {
-				if st > 0 && !isSpace(input[st-1]) && !(st >= 2 && input[st-2:st] == "//") {
+				starts := st == 0 || isSpace(input[st-1]) || st >= 2 && input[st-2:st] == "//"
+				if starts || input[st-1] == '=' { // --server=user:password@host too
+					if user, pw, ok := sentUserinfo(input[st:i]); ok && pw != Mask {
+						// What net/http sends of it: net/url's own split (the user up to the
+						// first ':', an empty one too), whatever the reading below makes of it.
+						out = append(out, found{pw, -1, -1, user, true})
+					}
+				}
+				if !starts {
 					continue
 				}
 				c := strings.IndexByte(input[st:i], ':')
@@ -210,10 +220,10 @@ func find(input string) []found {
 					// starts after the "//".
 				case ValidScheme(input[st:c]) && strings.IndexByte(input[c+1:i], ':') >= 0:
 					uc := c + 1 + strings.IndexByte(input[c+1:i], ':')
-					addUser(uc+1, i, input[c+1:uc]) // mysql:u:p@…
+					addUser(uc+1, i, input[c+1:uc], true) // mysql:u:p@…
 					add(c+1, i)
 				default:
-					addUser(c+1, i, input[st:c])
+					addUser(c+1, i, input[st:c], true)
 				}
 			}
 		case '=':
@@ -271,6 +281,21 @@ func find(input string) []found {
 		}
 	}
 	return out
+}
+
+// sentUserinfo returns the user and password of a URL whose user-information is s, as net/url
+// parses it (the client's spelling: net/http sends them as HTTP Basic authorization, base64 of
+// user + ":" + password), when s parses as a user-information holding a password.
+func sentUserinfo(s string) (user, pw string, ok bool) {
+	if !strings.Contains(s, ":") || strings.ContainsAny(s, "/?# \t\n\r\v\f") {
+		return "", "", false // no password, or not a user-information net/url reads (it stops at '/', '?', '#', refuses white space)
+	}
+	u, err := url.Parse("http://" + s + "@h/")
+	if err != nil || u.User == nil || u.Host != "h" {
+		return "", "", false
+	}
+	pw, ok = u.User.Password()
+	return u.User.Username(), pw, ok
 }
 
 // addUnescaped adds t with its backslash escapes undone (pgx's keyword/value DSNs: \' and \\ in
@@ -342,7 +367,7 @@ func needles(input string, f found) []string {
 	// What the program itself sends of it: net/http sends a URL's user-information as HTTP Basic
 	// authorization, base64("user:password"); a server may echo it in the answer a command prints.
 	sent := []string{f.text}
-	if f.user != "" {
+	if f.userinfo {
 		sent = append(sent, f.user+":"+f.text)
 	}
 	for _, s := range sent {
