@@ -203,7 +203,9 @@ func (s *Server) checkReady() error {
 			s.log.Warn("not ready: the clock is behind the last issued time or the recorded high-water mark; ID requests get 503 until it passes",
 				"wait", back.Behind.Round(time.Millisecond).String(), "until", s.now().Add(back.Behind).UTC().Format(time.RFC3339), "err", err)
 		case errors.As(err, &le) && le.state == snowfall.LeaseAcquiring:
-			s.log.Info("not ready yet: acquiring a lease; ID requests get 503 until it is held", "err", err)
+			// Without the last attempt's error: the acquirer logs each cause itself, and whether
+			// its first attempt had ended when this line was written is a race.
+			s.log.Info("not ready yet: acquiring a lease; ID requests get 503 until it is held")
 		default:
 			s.log.Warn("not ready: ID requests get 503", "err", err)
 		}
