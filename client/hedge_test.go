@@ -419,3 +419,32 @@ func TestHedgeLoserBacksOff(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchHedgeDelayUncapped: a batch is hedged after its own 99th percentile latency, however
+// far above the cap of single requests (DefaultHedgeMax): a server needs that long to issue it,
+// and hedging sooner asks a second server for IDs that are thrown away (16 concurrent
+// NextIDs(20000) on two servers hedged up to 579 of 945 calls with the cap, about 30 of 1,010
+// without). Single requests keep the cap: a paused server costs them at most DefaultHedgeMax.
+func TestBatchHedgeDelayUncapped(t *testing.T) {
+	c, err := New("http://127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for range 2 * latencyEvery {
+		c.batch.add(200 * time.Millisecond)
+		c.one.add(200 * time.Millisecond)
+	}
+	if got := c.hedgeDelay(&c.batch); got != 200*time.Millisecond {
+		t.Errorf("batch hedge delay = %v, want its p99, 200ms", got)
+	}
+	if got := c.hedgeDelay(&c.one); got != DefaultHedgeMax {
+		t.Errorf("single-ID hedge delay = %v, want the cap %v", got, DefaultHedgeMax)
+	}
+	for range latencySamples {
+		c.batch.add(time.Millisecond)
+	}
+	if got := c.hedgeDelay(&c.batch); got != DefaultHedgeMin {
+		t.Errorf("batch hedge delay after fast answers = %v, want the floor %v", got, DefaultHedgeMin)
+	}
+}

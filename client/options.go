@@ -95,8 +95,9 @@ func WithLayout(l snowfall.Layout) Option {
 // doubles with each race a server loses in a row, up to 8 times the setting, until a call takes its
 // answer again: a paused server is not asked first again every back-off interval. The delay follows the
 // 99th percentile latency of the client's last 128 answers of the same kind (single IDs, batches,
-// other requests), within [lo, hi]; it is hi until 16 answers were seen (DefaultHedgeMin and
-// DefaultHedgeMax unless set). IDs in an answer that loses are discarded, never handed out, and
+// other requests), within [lo, hi], and for batches at least lo with no upper bound (a batch
+// takes as long as its server needs to issue it; hedging it sooner only discards IDs); it is hi
+// until 16 answers were seen (DefaultHedgeMin and DefaultHedgeMax unless set). IDs in an answer that loses are discarded, never handed out, and
 // counted in ClientStats. hi = 0 turns hedging off: a call then asks the next server only when one
 // fails or its share of the call's deadline runs out.
 func WithHedging(lo, hi time.Duration) Option {
