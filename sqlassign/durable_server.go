@@ -72,7 +72,7 @@ func (a *Assigner) checkTriggers(ctx context.Context, classify func(error) strin
 	if err != nil {
 		return redact.Wrap("sqlassign: read the tables' triggers at", a.url, err, classify)
 	}
-	what, drop := "trigger", "DROP TRIGGER "+name
+	what, drop := "trigger", ""
 	switch a.d.name {
 	case "postgres":
 		qualified := a.prefix + pgIdent(table)
