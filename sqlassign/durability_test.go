@@ -41,8 +41,14 @@ func TestSQLiteQueryPragma(t *testing.T) {
 		{"_pragma=synchronous(extra)", "", "2"}, // the driver runs _pragma values sorted: synchronous(full) comes last
 		{"_pragma=synchronous=3", "", "3"},
 		{"_synchronous=EXTRA", "", "3"},
-		{"_pragma=journal_mode(delete)", "", "2"},
-		{"_journal=TRUNCATE&_sync=3", "", "3"},
+		// Sorts before sqlassign's journal_mode(WAL), so the first connection ends in WAL mode, but
+		// every later one tries to leave it, and fails while another holds the file.
+		{"_pragma=journal_mode(delete)", "a journal mode other than WAL", ""},
+		// Durable, but not WAL (the red team's F-E): refused, whatever the spelling.
+		{"_journal=TRUNCATE&_sync=3", "journal_mode TRUNCATE", ""},
+		{"_journal_mode=delete", "journal_mode DELETE", ""},
+		{"_pragma=journal_mode=delete", "journal_mode DELETE", ""},
+		{"_pragma=journal_mode=persist", "journal_mode PERSIST", ""},
 		{"_pragma=synchronous(normal)", "synchronous=NORMAL", ""},
 		{"_pragma=synchronous(off)", "synchronous=OFF", ""},
 		{"_pragma=synchronous=0", "synchronous=OFF", ""},
@@ -69,8 +75,12 @@ func TestSQLiteQueryPragma(t *testing.T) {
 					a.Close()
 					t.Fatalf("Open(%s) accepted it; want an error naming %s", c.query, c.want)
 				}
-				if msg := err.Error(); !strings.Contains(msg, c.want) || !strings.Contains(msg, "want ") || !strings.Contains(msg, "durable") {
-					t.Errorf("Open(%s): error %q; want one naming %s, the allowed values and durability", c.query, msg, c.want)
+				why := "durable" // what the refusal must explain
+				if strings.Contains(c.want, "WAL") || strings.HasPrefix(c.want, "journal_mode") && !strings.Contains(c.want, "MEMORY") && !strings.Contains(c.want, "OFF") {
+					why = "WAL mode"
+				}
+				if msg := err.Error(); !strings.Contains(msg, c.want) || !strings.Contains(msg, "want ") || !strings.Contains(msg, why) {
+					t.Errorf("Open(%s): error %q; want one naming %s, the allowed values and %s", c.query, msg, c.want, why)
 				}
 				return
 			}
@@ -78,12 +88,15 @@ func TestSQLiteQueryPragma(t *testing.T) {
 				t.Fatalf("Open(%s): %v", c.query, err)
 			}
 			defer a.Close()
-			var sync string
+			var sync, mode string
 			if err := a.db.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&sync); err != nil {
 				t.Fatal(err)
 			}
-			if sync != c.sync {
-				t.Errorf("synchronous: got %s, want %s", sync, c.sync)
+			if err := a.db.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil {
+				t.Fatal(err)
+			}
+			if sync != c.sync || mode != "wal" {
+				t.Errorf("synchronous %s, journal_mode %s: want %s and wal", sync, mode, c.sync)
 			}
 		})
 	}

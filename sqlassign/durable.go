@@ -56,3 +56,27 @@ func (a *Assigner) checkDurable(ctx context.Context, classify func(error) string
 	}
 	return nil
 }
+
+// checkWAL refuses a shared SQLite lease store whose effective journal mode is not WAL, durable or
+// not: its identity is its file, write-ahead log and shared-memory index (see fileIdentity), and a
+// connection in a rollback-journal mode follows the file into WAL mode when a default connection
+// switches it, with a log and an index no check recorded. The URL's query can ask for another mode
+// in any spelling; what counts is the effective one, read on a connection of the pool as
+// checkDurable reads it. (_journal_mode=, _journal= and _pragma=journal_mode=… run after
+// sqlassign's own journal_mode(WAL) and are refused here; a _pragma=journal_mode(…) sorts before
+// it, so the first connection ends in WAL mode, but every later one tries to leave it and fails
+// while another holds the file: holdFile's new connection does.) Open calls it after checkShared,
+// so that a file without locking (nolock=1, where WAL is impossible) is refused as not shared.
+func (a *Assigner) checkWAL(ctx context.Context, classify func(error) string) error {
+	var mode string
+	if err := a.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return redact.Wrap("sqlassign: open", a.url, err, classify)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("sqlassign: open %s: SQLite journal_mode %s: a lease store runs in WAL mode (want WAL, the default: "+
+			"drop the journal mode from the URL): each server checks before every renewal that the file's write-ahead log and "+
+			"shared-memory index are the ones it opened, and a server in another mode would follow the file into WAL mode "+
+			"when a default server switches it, unchecked", a.url, strings.ToUpper(mode))
+	}
+	return nil
+}

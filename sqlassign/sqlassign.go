@@ -130,7 +130,9 @@ func CheckURL(url, group string) error {
 // Errors: a malformed URL, an unknown scheme or one whose driver package is not imported, a bad
 // group name, an unreachable database, a store that is not shared (matching ErrNotShared, saying
 // why), schema creation failures, and a store whose commits would not survive a crash of the
-// database: a SQLite journal or synchronous level that does not sync a commit, a MySQL/MariaDB table
+// database: a SQLite journal or synchronous level that does not sync a commit (and a SQLite journal
+// mode other than WAL, which the checks that the file stays the one at its path rest on; see
+// fileIdentity), a SQLite file replaced while Open ran (matching ErrNotShared), a MySQL/MariaDB table
 // of the store not on InnoDB, a PostgreSQL session with synchronous_commit off or an UNLOGGED table
 // (see docs/backends.md). No error quotes url: a malformed one is hidden, and one that
 // parsed is shown without its password (see Redacted); a driver's error, whose text may repeat the
@@ -168,10 +170,11 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 		db.Close()
 		return nil, redact.Wrap("sqlassign: open", t.display, err, t.classify)
 	}
+	file := "" // SQLite's main database file, "" for none
 	if a.d.name == "sqlite" {
 		// A database in no file (in memory, or temporary: Unshared) lives in the connection that
 		// opened it, the one ping used: keep that one, and only that one, open for good.
-		file, err := a.mainFile(ctx)
+		file, err = a.mainFile(ctx)
 		if err != nil {
 			db.Close()
 			return nil, redact.Wrap("sqlassign: open", t.display, err, t.classify)
@@ -191,6 +194,12 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 			db.Close()
 			return nil, err // ErrNotShared, or a failed step in our words (checkErr)
 		}
+		if file != "" {
+			if err := a.checkWAL(ctx, t.classify); err != nil {
+				db.Close()
+				return nil, err
+			}
+		}
 	}
 	if err := a.checkStray(ctx, t.display, t.classify); err != nil {
 		db.Close()
@@ -205,8 +214,14 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 		return nil, err
 	}
 	if a.d.name == "sqlite" && !opts.Unshared {
-		if err := a.holdFile(ctx, t.driver, a.store, t.dsn); err != nil {
+		if err := a.holdFile(ctx, t.driver, a.store, t.dsn, t.busy); err != nil {
 			db.Close()
+			if ns := (*notSharedError)(nil); errors.As(err, &ns) {
+				return nil, err // the file was replaced while Open ran: saying so
+			}
+			if _, ok := err.(*redact.Error); ok {
+				return nil, err // already in our words
+			}
 			return nil, redact.Wrap("sqlassign: open", t.display, err, t.classify)
 		}
 	}

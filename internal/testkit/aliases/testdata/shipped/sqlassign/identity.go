@@ -8,7 +8,9 @@ import "context"
 
 type fileIdentity struct{}
 
-func (a *Assigner) holdFile(context.Context, string, string, string) error { return nil }
+func (a *Assigner) holdFile(context.Context, string, string, string, func(error) bool) error {
+	return nil
+}
 
 func (a *Assigner) checkFile() error { return nil }
 
