@@ -55,7 +55,8 @@ func search(t *testing.T, exe string, stop func(*Outcome) bool) (Summary, []*Out
 	if !env.Bind {
 		t.Log("unshare -m does not work here: no bind mounts in this search")
 	}
-	plan := seeds.FromEnv(t, "SNOWFALL_ALIASES", "CASES", ciCases)
+	plan := seeds.FromEnv(t, seeds.Vars{Seed: "SNOWFALL_ALIASES_SEED", First: "SNOWFALL_ALIASES_FIRST",
+		Count: "SNOWFALL_ALIASES_CASES", Duration: "SNOWFALL_ALIASES_DURATION"}, ciCases)
 	verbose := plan.One
 	var sum Summary
 	var failed []*Outcome

@@ -16,26 +16,33 @@ type Plan struct {
 	One          bool      // <prefix>_SEED named one seed to replay
 }
 
-// FromEnv reads the plan of the search whose variables start with prefix: <prefix>_SEED (one seed,
-// to replay), or <prefix>_FIRST (1 by default), <prefix>_<count> (def by default) and
-// <prefix>_DURATION (as many seeds as fit, for a long search). A malformed value fails the test.
-func FromEnv(t testing.TB, prefix, count string, def uint64) Plan {
+// Vars names the environment variables of a search's plan.
+type Vars struct {
+	Seed     string // one seed, to replay
+	First    string // the first seed (1 by default)
+	Count    string // how many seeds
+	Duration string // as many seeds as fit in a duration, for a long search
+}
+
+// FromEnv reads the plan of a search from the variables v names; def is the count when none is
+// set. A malformed value fails the test.
+func FromEnv(t testing.TB, v Vars, def uint64) Plan {
 	t.Helper()
 	p := Plan{First: 1, Count: def}
-	if v := os.Getenv(prefix + "_SEED"); v != "" {
-		p.First, p.Count, p.One = Uint(t, prefix+"_SEED"), 1, true
+	if os.Getenv(v.Seed) != "" {
+		p.First, p.Count, p.One = Uint(t, v.Seed), 1, true
 		return p
 	}
-	if os.Getenv(prefix+"_FIRST") != "" {
-		p.First = Uint(t, prefix+"_FIRST")
+	if os.Getenv(v.First) != "" {
+		p.First = Uint(t, v.First)
 	}
-	if os.Getenv(prefix+"_"+count) != "" {
-		p.Count = Uint(t, prefix+"_"+count)
+	if os.Getenv(v.Count) != "" {
+		p.Count = Uint(t, v.Count)
 	}
-	if v := os.Getenv(prefix + "_DURATION"); v != "" {
-		d, err := time.ParseDuration(v)
+	if s := os.Getenv(v.Duration); s != "" {
+		d, err := time.ParseDuration(s)
 		if err != nil || d <= 0 {
-			t.Fatalf("%s_DURATION=%q: want a positive duration such as 20m", prefix, v)
+			t.Fatalf("%s=%q: want a positive duration such as 20m", v.Duration, s)
 		}
 		p.Count, p.Until = ^uint64(0), time.Now().Add(d)
 	}

@@ -47,7 +47,8 @@ func runSeed(t *testing.T, seed uint64, o Options) *Result {
 // summary and the failing results.
 func search(t *testing.T, o Options, stop func(*Result) bool) (Summary, []*Result) {
 	t.Helper()
-	plan := seeds.FromEnv(t, "SNOWFALL_SIM", "SEEDS", defaultSeeds)
+	plan := seeds.FromEnv(t, seeds.Vars{Seed: "SNOWFALL_SIM_SEED", First: "SNOWFALL_SIM_FIRST",
+		Count: "SNOWFALL_SIM_SEEDS", Duration: "SNOWFALL_SIM_DURATION"}, defaultSeeds)
 	if plan.One && os.Getenv("SNOWFALL_SIM_REPEAT") != "" {
 		plan.Count = seeds.Uint(t, "SNOWFALL_SIM_REPEAT") // the same seed, again and again
 	}
