@@ -55,6 +55,10 @@ type checker struct {
 	keys     map[histKey]*history
 	crossed  int                       // runs held in histories' answers, all generators
 	highest  map[sharedKey]snowfall.ID // the largest ID accepted per layout and generator, any server
+	// forgot holds, per server and layout, the latest ID of the histories forgotten past
+	// maxGenerators: an ID of a generator with no history, dated no later, may be a replay of a
+	// forgotten one's and is refused.
+	forgot map[forgotKey]snowfall.ID
 	recent   recentIDs                 // the last maxRecent IDs accepted, any server
 
 	retryMin time.Duration // the first pause before GET /stats is asked again
@@ -96,6 +100,9 @@ type histKey struct {
 	node   uint64
 }
 
+// forgotKey names the histories of one server under one layout.
+type forgotKey struct{ server, layout string }
+
 // sharedKey names one generator of one layout, over every server that reports that layout.
 type sharedKey struct {
 	layout string
@@ -103,8 +110,10 @@ type sharedKey struct {
 }
 
 // maxGenerators bounds the histories a checker remembers; past it, the one accepted longest ago
-// is forgotten for each new one (a hostile server sending IDs of made-up generators costs the
-// check of an idle generator, not memory). highest is bounded alike.
+// is forgotten for each new one, its latest ID kept as a bound for every generator of its server
+// that has no history (forgot): a hostile server sending IDs of made-up generators costs the
+// availability of its own new generators, not memory, and cannot replay a forgotten one's IDs.
+// highest is bounded alike (losing only the old-replay check across servers).
 const maxGenerators = 4096
 
 // maxCrossed bounds the runs (see span) a checker holds exactly, of answers that crossed requests
@@ -179,7 +188,8 @@ func (r *recentIDs) add(id snowfall.ID) {
 
 func newChecker(l snowfall.Layout, pinned bool, skew time.Duration, now func() time.Time) *checker {
 	k := &checker{keys: map[histKey]*history{}, inflight: map[uint64]int{}, skew: skew, now: now,
-		servers: map[string]*serverCheck{}, highest: map[sharedKey]snowfall.ID{}, retryMin: learnRetryMin}
+		servers: map[string]*serverCheck{}, highest: map[sharedKey]snowfall.ID{}, forgot: map[forgotKey]snowfall.ID{},
+		retryMin: learnRetryMin}
 	if pinned {
 		k.pinned = newLayoutInfo(l)
 	}
@@ -294,6 +304,12 @@ func (k *checker) accept(server string, ids []snowfall.ID, seq uint64) error {
 	for _, run := range runs {
 		h := k.keys[histKey{server, l.key, run.key}]
 		if h == nil {
+			// A generator the client has no history of: new, or forgotten (this server sent IDs
+			// of more than maxGenerators generators). One dated no later than the latest ID
+			// of a forgotten one may replay it: refused (less available, never wrong).
+			if top, ok := k.forgot[forgotKey{server, l.key}]; ok && l.timeOf(run.ids[0]) <= l.timeOf(top) {
+				return &OrderError{Server: server, ID: run.ids[0], Prev: top}
+			}
 			continue
 		}
 		h.fold(oldest)
@@ -345,7 +361,7 @@ func (k *checker) acceptEarly(sc *serverCheck, ids []snowfall.ID) {
 	for sc.earlyN > maxEarly {
 		a := &sc.early[0]
 		if over := sc.earlyN - maxEarly; over < len(a.ids) {
-			a.ids = a.ids[over:] // the lowest go: the rest of the answer still bounds its generator
+			a.ids = a.ids[over:] // the lowest go (see foldEarly)
 			sc.earlyN -= over
 			break
 		}
@@ -360,13 +376,18 @@ func (k *checker) acceptEarly(sc *serverCheck, ids []snowfall.ID) {
 // generators' histories, each as an answer accepted at the count it was accepted at, so that they
 // bound the requests sent after them and are only checked for repeats by those that crossed them
 // in flight, exactly as if the layout had been known; mu must be held and the layout known. IDs
-// dated past the client's clock plus the skew are left out (they would refuse the server's honest
-// IDs until then): they stay in the window of recent IDs, refused if repeated.
+// dated past the client's clock plus the skew are entered too: had the layout been known, their
+// answer would have been refused (FutureError); handed out, they bound their generator, and the
+// server's later IDs below them are refused until its clock passes them (red team: leaving them
+// out let a server hand the same 1,000 IDs out again once their time came).
+//
+// Only the latest maxEarly IDs accepted before the layout is known are kept: older ones are
+// checked against the window of recent IDs only, as every ID of a server whose layout stays
+// unknown is.
 func (k *checker) foldEarly(server string, sc *serverCheck) {
 	l := sc.lay
-	limit := k.now().Add(k.skew).UnixMilli()
 	for _, a := range sc.early {
-		ids := slices.DeleteFunc(a.ids, func(id snowfall.ID) bool { return l.timeOf(id) > limit })
+		ids := a.ids
 		if len(ids) == 0 {
 			continue
 		}
@@ -421,6 +442,23 @@ func (k *checker) runs(l *layoutInfo, ids []snowfall.ID) []run {
 	return out
 }
 
+// forget drops the history of key, keeping only its latest ID as a bound of its server's
+// generators that have no history (see forgot); mu must be held.
+func (k *checker) forget(key histKey) {
+	h := k.keys[key]
+	top, ok := h.floor, h.hasFloor
+	for _, a := range h.answers {
+		if !ok || a.hi > top {
+			top, ok = a.hi, true
+		}
+	}
+	if fk := (forgotKey{key.server, key.layout}); ok && top > k.forgot[fk] {
+		k.forgot[fk] = top
+	}
+	k.crossed -= h.held
+	delete(k.keys, key)
+}
+
 // record notes ids, accepted at the current count, as the latest answer of generator key, kept
 // whole unless alone says no request in flight can cross it; mu must be held.
 func (k *checker) record(key histKey, ids []snowfall.ID, alone bool) {
@@ -440,8 +478,7 @@ func (k *checker) recordAt(key histKey, ids []snowfall.ID, seq uint64, alone boo
 					lru, lruSeq = g, x.last
 				}
 			}
-			k.crossed -= k.keys[lru].held
-			delete(k.keys, lru)
+			k.forget(lru)
 		}
 		h = &history{k: k}
 		k.keys[key] = h

@@ -44,9 +44,10 @@ func TestCheckerCrossedAnswers(t *testing.T) {
 	k.done(d)
 }
 
-// TestCheckerEarlyIDs: IDs accepted before the layout is known are refused if repeated, and raise
-// their generators' floors once it is; one dated too far ahead to be a floor is still refused if
-// repeated after its time came.
+// TestCheckerEarlyIDs: IDs accepted before the layout is known are refused if repeated, and
+// bound their generators once it is, also one dated further ahead than the skew (had the layout
+// been known, its answer would have been refused; red team round 2: leaving it out let the server
+// hand the same IDs out again once their time came).
 func TestCheckerEarlyIDs(t *testing.T) {
 	now := time.Now()
 	k := newChecker(snowfall.Layout{}, false, time.Second, func() time.Time { return now })
@@ -66,14 +67,63 @@ func TestCheckerEarlyIDs(t *testing.T) {
 	if err := k.accept("s", []snowfall.ID{idAt(t, now, 4, 3)}, s); !errors.Is(err, ErrIDOrder) {
 		t.Errorf("an ID below an early one of its generator = %v, want ErrIDOrder", err)
 	}
-	if err := k.accept("s", []snowfall.ID{idAt(t, now, 0, 4)}, s); err != nil {
-		t.Errorf("the generator of the ID too far ahead got no floor from it: %v", err)
+	if err := k.accept("s", []snowfall.ID{idAt(t, now, 0, 4)}, s); !errors.Is(err, ErrIDOrder) {
+		t.Errorf("an ID below an early one dated a minute ahead = %v, want ErrIDOrder", err)
 	}
 	now = now.Add(time.Minute)
 	if err := k.accept("s", []snowfall.ID{ahead}, s); !errors.Is(err, ErrIDOrder) {
 		t.Errorf("a repeat of the early ID once its time came = %v, want ErrIDOrder", err)
 	}
+	if err := k.accept("s", []snowfall.ID{idAt(t, now.Add(time.Millisecond), 0, 4)}, s); err != nil {
+		t.Errorf("an ID above the early one, once its time came: %v", err)
+	}
 	k.done(s)
+}
+
+// TestCheckerForgottenGenerators (red team round 2: a layout with 16 generator bits and 70,000
+// IDs over 5,000 generators made the client forget generator 0's history, and the server handed
+// generator 0's IDs out again): past maxGenerators histories the oldest is forgotten, and its
+// latest ID bounds the server's generators without a history: a replay of a forgotten one's IDs
+// is refused, a generator's IDs dated after it are accepted.
+func TestCheckerForgottenGenerators(t *testing.T) {
+	now := time.Now()
+	k := newChecker(snowfall.Layout{}, true, DefaultMaxSkew, func() time.Time { return now })
+	accept := func(ids ...snowfall.ID) error {
+		s := k.sent()
+		defer k.done(s)
+		return k.accept("s", ids, s)
+	}
+	old := idAt(t, now, 1, 0)
+	if err := accept(old); err != nil {
+		t.Fatal(err)
+	}
+	// Histories of every other generator of "s" and of every generator of two other servers:
+	// past maxGenerators in all, so that generator 0 of "s", the oldest, is forgotten.
+	for i, server := range []string{"s", "other", "third"} {
+		at := now.Add(time.Duration(1+i) * time.Millisecond) // no server repeats another's IDs
+		for g := range int64(2048) {
+			if server == "s" && g == 0 {
+				continue
+			}
+			sq := k.sent()
+			if err := k.accept(server, []snowfall.ID{idAt(t, at, 0, g)}, sq); err != nil {
+				t.Fatalf("%s, generator %d: %v", server, g, err)
+			}
+			k.done(sq)
+		}
+	}
+	k.mu.Lock()
+	_, kept := k.keys[histKey{"s", k.pinned.key, uint64(old) & k.pinned.mask}]
+	k.mu.Unlock()
+	if kept {
+		t.Fatal("generator 0's history is still kept: the test did not make the checker forget it")
+	}
+	if err := accept(idAt(t, now, 0, 0)); !errors.Is(err, ErrIDOrder) {
+		t.Errorf("a replay below a forgotten generator's IDs = %v, want ErrIDOrder", err)
+	}
+	if err := accept(idAt(t, now.Add(time.Second), 0, 0)); err != nil {
+		t.Errorf("an ID dated after every forgotten one: %v", err)
+	}
 }
 
 // TestCheckerEarlyCrossed: an answer that crossed, in flight, an answer accepted before the

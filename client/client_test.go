@@ -36,6 +36,8 @@ func TestNewErrors(t *testing.T) {
 		{"prefetch size 0", "http://h:1", []Option{WithPrefetch(0, 0, 0)}, ErrInvalidOption},
 		{"prefetch low = size", "http://h:1", []Option{WithPrefetch(10, 10, 0)}, ErrInvalidOption},
 		{"prefetch negative age", "http://h:1", []Option{WithPrefetch(10, 1, -time.Second)}, ErrInvalidOption},
+		{"prefetch age of 1µs", "http://h:1", []Option{WithPrefetch(10, 1, time.Microsecond)}, ErrInvalidOption}, // every call failed
+		{"prefetch age under 10ms", "http://h:1", []Option{WithPrefetch(10, 1, 9*time.Millisecond)}, ErrInvalidOption},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

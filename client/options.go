@@ -196,7 +196,8 @@ func WithLogger(l *slog.Logger) Option {
 // maxAge/2) count as gone for lowWater, and while calls take IDs the goroutine also checks when a
 // batch gets that close: the fresh batch arrives before the old one ages, and the buffer holds the
 // old IDs besides up to size fresh ones until they do. size must be positive, lowWater in
-// [0, size). Batches hold at most MaxBatch IDs.
+// [0, size), maxAge 0 or at least 10 ms (a batch must be able to arrive before it ages: with 1µs,
+// every call failed). Batches hold at most MaxBatch IDs.
 func WithPrefetch(size, lowWater int, maxAge time.Duration) Option {
 	return func(c *config) error {
 		switch {
@@ -204,10 +205,13 @@ func WithPrefetch(size, lowWater int, maxAge time.Duration) Option {
 			return fmt.Errorf("%w: prefetch size %d is not positive", ErrInvalidOption, size)
 		case lowWater < 0 || lowWater >= size:
 			return fmt.Errorf("%w: prefetch low watermark %d out of range [0, %d]", ErrInvalidOption, lowWater, size-1)
-		case maxAge < 0:
-			return fmt.Errorf("%w: prefetch max age %v is negative", ErrInvalidOption, maxAge)
+		case maxAge < 0 || maxAge > 0 && maxAge < minPrefetchAge:
+			return fmt.Errorf("%w: prefetch max age %v out of range: want 0 (IDs never age) or at least %v", ErrInvalidOption, maxAge, minPrefetchAge)
 		}
 		c.prefetch, c.size, c.low, c.maxAge = true, size, lowWater, maxAge
 		return nil
 	}
 }
+
+// minPrefetchAge is the shortest max age WithPrefetch takes, but for 0.
+const minPrefetchAge = 10 * time.Millisecond
