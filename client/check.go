@@ -59,7 +59,7 @@ type checker struct {
 	// maxGenerators: an ID of a generator with no history, dated no later, may be a replay of a
 	// forgotten one's and is refused.
 	forgot map[forgotKey]snowfall.ID
-	recent   recentIDs                 // the last maxRecent IDs accepted, any server
+	recent recentIDs // the last maxRecent IDs accepted, any server
 
 	retryMin time.Duration // the first pause before GET /stats is asked again
 }
