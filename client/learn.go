@@ -33,7 +33,7 @@ const (
 // the server that answered (layoutWait.wait) until its hedge delay after the call began (a quarter
 // of its deadline, if less; not at all without hedging). Then it goes on: while a server's layout
 // is unknown, its IDs are checked within their answer and against the IDs received before, and
-// raise its generators' floors once it is known.
+// the latest maxEarly of them bound its generators once it is known (foldEarly).
 func (c *Client) learnLayout(ctx context.Context) layoutWait {
 	k := c.check
 	if k.pinned != nil || k.learned.Load() {
