@@ -7,6 +7,7 @@ import (
 	"flag"
 	"io"
 	"log"
+	"os"
 	"strings"
 	"sync"
 
@@ -16,8 +17,9 @@ import (
 // Guarded runs cmd on args, rendering everything through one guard: whatever it writes to stdout
 // or stderr, and the message of the error it returns, has every word that holds a piece of a
 // password found in its input (the arguments, the environment values it reads, the lines it reads
-// from stdin) replaced (redact.Secrets), and every control character escaped (Printable), whichever
-// message quoted it. Every command of the project (snowfall, snowflake_start_server) runs through
+// from stdin, and the proxy variables Go's net/http reads on its own: ownEnv) replaced
+// (redact.Secrets), and every control character escaped (Printable), whichever message quoted it.
+// Every command of the project (snowfall, snowflake_start_server) runs through
 // it. The commands themselves keep passwords out by construction (redact.URL, fixed words for what
 // does not parse); the guard is the property checked at the one place where text leaves the
 // process. The returned error's Unwrap is cmd's error.
@@ -27,6 +29,20 @@ func Guarded(ctx context.Context, args []string, sio IO, cmd func(context.Contex
 		g.secrets.Add(a)
 	}
 	g.secrets.Add(strings.Join(args, " ")) // a password split into words by a missing quote
+	// What libraries read of the environment past any Getenv: in the process, os's environment
+	// (net/http's own read); in a test, whose Getenv stands for the environment, that one too, so
+	// that the guard of a test run learns what a process run with that environment would.
+	for _, getenv := range []func(string) string{os.Getenv, sio.Getenv} {
+		if getenv == nil {
+			continue
+		}
+		for _, k := range ownEnv {
+			if v := getenv(k); v != "" {
+				g.secrets.Add(v)
+				g.secrets.Add("http://" + v) // a proxy without a scheme, as net/http reads it
+			}
+		}
+	}
 	out, errw := g.writer(sio.Out), g.writer(sio.Err)
 	var mu sync.Mutex
 	var others []*lineWriter
@@ -60,6 +76,16 @@ func Guarded(ctx context.Context, args []string, sio IO, cmd func(context.Contex
 	}
 	return &shownError{err: err, msg: Printable(g.secrets.Words(err.Error()), false)}
 }
+
+// ownEnv are the environment variables Go's libraries read on their own, from os's environment
+// and never through a command's Getenv: net/http's http.ProxyFromEnvironment (the client's
+// transport, grpc's dialer of the etcd client) reads the proxy of each scheme, in upper or lower
+// case, and sends the user-information of its URL as the Proxy-Authorization header (HTTP Basic:
+// base64 of user:password), which a proxy may echo in the answer a command prints. A proxy URL
+// without a scheme is read as http://. NO_PROXY, which it reads too, and ALL_PROXY, which curl and
+// golang.org/x/net/proxy read (net/http does not), are learnt as well, at no cost; REQUEST_METHOD,
+// the last it reads, is a flag.
+var ownEnv = []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"}
 
 // Process runs cmd through Guarded as a process's main does: Go's standard logger (package log,
 // and log/slog's default handler, which writes through it), where libraries write on their own
