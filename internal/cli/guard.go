@@ -42,6 +42,9 @@ func Guarded(ctx context.Context, args []string, sio IO, cmd func(context.Contex
 				g.secrets.Add("http://" + v) // a proxy without a scheme, as net/http reads it
 			}
 		}
+		if v := getenv(ownPassword); v != "" {
+			g.secrets.Add("password='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'")
+		}
 	}
 	out, errw := g.writer(sio.Out), g.writer(sio.Err)
 	var mu sync.Mutex
@@ -84,8 +87,12 @@ func Guarded(ctx context.Context, args []string, sio IO, cmd func(context.Contex
 // base64 of user:password), which a proxy may echo in the answer a command prints. A proxy URL
 // without a scheme is read as http://. NO_PROXY, which it reads too, and ALL_PROXY, which curl and
 // golang.org/x/net/proxy read (net/http does not), are learnt as well, at no cost; REQUEST_METHOD,
-// the last it reads, is a flag.
+// the last it reads, is a flag. (pgx's PGPASSWORD: see ownPassword.)
 var ownEnv = []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"}
+
+// ownPassword is the environment variable holding a bare password that a driver reads on its own:
+// pgx sends PGPASSWORD when a PostgreSQL URL names none.
+const ownPassword = "PGPASSWORD"
 
 // Process runs cmd through Guarded as a process's main does: Go's standard logger (package log,
 // and log/slog's default handler, which writes through it), where libraries write on their own
