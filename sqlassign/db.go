@@ -61,6 +61,9 @@ func New(ctx context.Context, db *sql.DB, dialect string, opts Options) (*Assign
 			return nil, err
 		}
 	}
+	if err := a.checkSession(ctx, nil); err != nil {
+		return nil, err
+	}
 	if err := a.checkStray(ctx, a.store, nil); err != nil {
 		return nil, err
 	}

@@ -21,6 +21,9 @@ import (
 // held elsewhere: see checkPgRelations). The error names the table or the setting, the value
 // found, the allowed ones and the fix. SQLite: see checkDurable.
 //
+// Each column of the store's tables must have the type Snowfall creates (checkColumns): one that
+// rounds or clamps a mark or an expiry repeats IDs.
+//
 // On every database, SQLite included, no table of the store may have a trigger (or, on
 // PostgreSQL, a rule): one can send a claim's or a renewal's row elsewhere, or change the mark it
 // writes, and the store would no longer hold what the leases read back (checkTriggers).
@@ -33,6 +36,9 @@ func (a *Assigner) checkServerDurable(ctx context.Context, classify func(error) 
 		err = a.checkPgDurable(ctx, classify)
 	}
 	if err != nil {
+		return err
+	}
+	if err := a.checkColumns(ctx, classify); err != nil {
 		return err
 	}
 	return a.checkTriggers(ctx, classify)

@@ -189,6 +189,10 @@ func Open(ctx context.Context, url string, opts Options) (*Assigner, error) {
 			return nil, err
 		}
 	}
+	if err := a.checkSession(ctx, t.classify); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if !opts.Unshared {
 		if err := a.checkShared(ctx, t); err != nil {
 			db.Close()

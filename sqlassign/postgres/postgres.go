@@ -7,7 +7,7 @@
 //
 // Keywords and parameters are PostgreSQL's connection parameters (libpq's, lower case) and a few
 // session settings (application_name, search_path, options, timezone, statement_timeout,
-// lock_timeout); others are refused, so that a typo (Host=) or the piece of a password split by
+// lock_timeout; the DSN then sets search_path to pg_catalog: see pinSearchPath); others are refused, so that a typo (Host=) or the piece of a password split by
 // an unquoted space or an unescaped '&' is not sent to the server as a setting. Messages show a
 // URL as scheme://user:xxxxx@host:port/db with only the parameters that hold no secret, and a
 // keyword/value DSN as host=… port=… user=… dbname=…; they never quote what does not parse.
@@ -65,7 +65,7 @@ func parseURL(raw string) (drivers.Target, error) {
 	if _, err := parseConfig(raw); err != nil {
 		return drivers.Target{}, err
 	}
-	return drivers.Target{Dialect: "postgres", Driver: "pgx", DSN: raw, Display: redact.Display(u, q, shown, secret), Classify: classify}, nil
+	return drivers.Target{Dialect: "postgres", Driver: "pgx", DSN: pinSearchPath(raw, true), Display: redact.Display(u, q, shown, secret), Classify: classify}, nil
 }
 
 // keywordValue checks a keyword/value DSN and shows it as its host, port, user and database.
@@ -84,7 +84,32 @@ func keywordValue(raw string) (drivers.Target, error) {
 	if c.Database != "" {
 		display += " dbname=" + quote(c.Database)
 	}
-	return drivers.Target{Dialect: "postgres", Driver: "pgx", DSN: raw, Display: display, Classify: classify}, nil
+	return drivers.Target{Dialect: "postgres", Driver: "pgx", DSN: pinSearchPath(raw, false), Display: display, Classify: classify}, nil
+}
+
+// pinSearchPath returns raw with search_path=pg_catalog added last (where pgx takes the last of a
+// repeated parameter, and the server takes a startup parameter over the URL's options, the role's
+// and the database's settings): the store's statements name their tables (public.…) but not their
+// operators and functions, which must be pg_catalog's, and with pg_catalog alone on the path no
+// other schema's can match closer ('=' for character varying, say, which pg_catalog compares as
+// text). When the DSN with it does not parse to that (a trailing backslash, say), raw is returned
+// as it is: sqlassign.Open still refuses a session that does not search pg_catalog first.
+func pinSearchPath(raw string, isURL bool) string {
+	pinned := raw + " search_path=pg_catalog"
+	if isURL {
+		switch {
+		case !strings.Contains(raw, "?"):
+			pinned = raw + "?search_path=pg_catalog"
+		case strings.HasSuffix(raw, "?") || strings.HasSuffix(raw, "&"):
+			pinned = raw + "search_path=pg_catalog"
+		default:
+			pinned = raw + "&search_path=pg_catalog"
+		}
+	}
+	if c, err := parseConfig(pinned); err != nil || c.RuntimeParams["search_path"] != "pg_catalog" {
+		return raw
+	}
+	return pinned
 }
 
 // quote quotes a keyword/value DSN value that needs it.

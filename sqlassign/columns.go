@@ -1,0 +1,190 @@
+package sqlassign
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/snowfall-go/snowfall/internal/redact"
+)
+
+// checkSession refuses a PostgreSQL or MySQL/MariaDB session whose settings would make the store's
+// statements mean something else than they say, read as the session has them, whatever set them
+// (the URL, the role's or the database's settings, the server's defaults):
+//
+//   - PostgreSQL: the operators and functions of the statements (=, <, COUNT, …) are not
+//     schema-qualified, so each must resolve to pg_catalog's: pg_catalog must come first in the
+//     effective search path (pg_catalog.current_schemas(true), the session's temporary schema
+//     aside, which is never searched for operators or functions). A search_path that names
+//     pg_catalog after another schema lets an '=' of that schema decide which rows a release or a
+//     claim reaches.
+//   - MySQL/MariaDB: sql_mode must be strict (STRICT_TRANS_TABLES or STRICT_ALL_TABLES), so that a
+//     value a column cannot hold is an error, never clamped or cut: a mark or an expiry stored
+//     lower than written repeats IDs.
+//
+// Open and New call it before any statement reads or writes the store; every connection of the
+// pool is made with the same settings.
+func (a *Assigner) checkSession(ctx context.Context, classify func(error) string) error {
+	switch a.d.name {
+	case "postgres":
+		return a.checkSearchPath(ctx, classify)
+	case "mysql":
+		return a.checkSQLMode(ctx, classify)
+	}
+	return nil
+}
+
+// checkSearchPath: see checkSession. Its statement qualifies every function it calls.
+func (a *Assigner) checkSearchPath(ctx context.Context, classify func(error) string) error {
+	var schemas, path string
+	if err := a.db.QueryRowContext(ctx, "SELECT pg_catalog.current_schemas(true)::pg_catalog.text, pg_catalog.current_setting('search_path')").Scan(&schemas, &path); err != nil {
+		return redact.Wrap("sqlassign: read the search path at", a.url, err, classify)
+	}
+	first := ""
+	for _, s := range strings.Split(strings.TrimSuffix(strings.TrimPrefix(schemas, "{"), "}"), ",") {
+		if !strings.HasPrefix(s, "pg_temp_") { // names starting with pg_ are the system's
+			first = s
+			break
+		}
+	}
+	if first == "pg_catalog" {
+		return nil
+	}
+	return fmt.Errorf("sqlassign: open %s: the session's search path is %s (search_path=%s), and pg_catalog is not searched first (want pg_catalog first): "+
+		"the store's statements do not qualify their operators and functions, and one of another schema (an '=' that is always true, say) would decide "+
+		"which rows a claim or a release reaches, and duplicate IDs; remove search_path from the URL and from its options "+
+		"(or put pg_catalog first: search_path=pg_catalog,public), and from the role and the database (ALTER ROLE/DATABASE … RESET search_path)",
+		a.url, schemas, path)
+}
+
+// checkSQLMode: see checkSession.
+func (a *Assigner) checkSQLMode(ctx context.Context, classify func(error) string) error {
+	var mode string
+	if err := a.db.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode").Scan(&mode); err != nil {
+		return redact.Wrap("sqlassign: read sql_mode at", a.url, err, classify)
+	}
+	for _, m := range strings.Split(strings.ToUpper(mode), ",") {
+		if m == "STRICT_TRANS_TABLES" || m == "STRICT_ALL_TABLES" {
+			return nil
+		}
+	}
+	return fmt.Errorf("sqlassign: open %s: the session's sql_mode is %q, which is not strict (want STRICT_TRANS_TABLES or STRICT_ALL_TABLES in it, as in the server's default): "+
+		"a value a column cannot hold would be clamped or cut instead of refused, and a lease mark or expiry stored lower than written means duplicate IDs; "+
+		"remove sql_mode from the URL, or add STRICT_TRANS_TABLES to it (and to the server's or global sql_mode: SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, ',STRICT_TRANS_TABLES'))",
+		a.url, mode)
+}
+
+// storeColumn is a column of a table of the store as Snowfall creates it (see schema, and
+// checkShared for snowfall_checks): its type as PostgreSQL's format_type and MySQL's COLUMN_TYPE
+// show it, and its definition, for the fix.
+type storeColumn struct {
+	name, pg, mysql, def string
+}
+
+// storeColumns returns the columns of each of the store's tables by bare name.
+func (a *Assigner) storeColumns() map[string][]storeColumn {
+	props, manifest := a.durableTables()
+	big := func(name, def string) storeColumn { return storeColumn{name, "bigint", "bigint", "BIGINT " + def} }
+	vc := func(name string, n int, def string) storeColumn {
+		return storeColumn{name, fmt.Sprintf("character varying(%d)", n), fmt.Sprintf("varchar(%d)", n), fmt.Sprintf("VARCHAR(%d) %s", n, def)}
+	}
+	return map[string][]storeColumn{
+		props: {vc("name", 64, "NOT NULL"), vc("value", 1024, "NOT NULL")},
+		manifest: {big("generator", "NOT NULL"), vc("token", 64, "NOT NULL DEFAULT ''"), big("expires_ms", "NOT NULL DEFAULT 0"),
+			big("mark_ms", "NOT NULL DEFAULT 0"), big("claimed_ms", "NOT NULL DEFAULT 0"), big("renewed_ms", "NOT NULL DEFAULT 0"),
+			vc("host", 255, "NOT NULL DEFAULT ''"), big("pid", "NOT NULL DEFAULT 0"), big("version", "NOT NULL DEFAULT 0")},
+		checksTable: {vc("nonce", 64, "NOT NULL"), big("created_ms", "NOT NULL")},
+	}
+}
+
+// mysqlWidth is the display width MariaDB and MySQL before 8.0.19 show in an integer's COLUMN_TYPE.
+var mysqlWidth = regexp.MustCompile(`^(bigint)\(\d+\)$`)
+
+// checkColumns refuses a PostgreSQL or MySQL/MariaDB store one of whose tables (the group's
+// properties and manifest, and snowfall_checks when it exists) has a column of another type than
+// Snowfall creates, or a generated one: a NUMERIC with a negative scale rounds a mark, an INT
+// clamps or refuses it, a generated column is not what was written. Each value written must be
+// read back as it was: a mark or an expiry read lower than written repeats IDs. The error names
+// the table, the column, the type found, the one wanted and the fix. Other columns are not
+// Snowfall's; they are let be.
+func (a *Assigner) checkColumns(ctx context.Context, classify func(error) string) error {
+	var q string
+	props, manifest := a.durableTables()
+	switch a.d.name {
+	case "postgres":
+		q = "SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attgenerated <> '' FROM pg_catalog.pg_attribute a" +
+			" JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace" +
+			" WHERE n.nspname = $1 AND c.relname IN ($2, $3, $4) AND a.attnum > 0 AND NOT a.attisdropped"
+	case "mysql":
+		q = "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, EXTRA LIKE '%GENERATED%' FROM information_schema.COLUMNS" +
+			" WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?, ?, ?)"
+	default:
+		return nil
+	}
+	wrap := func(err error) error {
+		return redact.Wrap("sqlassign: read the tables' column types at", a.url, err, classify)
+	}
+	rows, err := a.db.QueryContext(ctx, q, a.schemaName, props, manifest, checksTable)
+	if err != nil {
+		return wrap(err)
+	}
+	defer rows.Close()
+	type found struct {
+		typ       string
+		generated bool
+	}
+	have := map[string]map[string]found{}
+	for rows.Next() {
+		var table, column, typ string
+		var generated bool
+		if err := rows.Scan(&table, &column, &typ, &generated); err != nil {
+			return wrap(err)
+		}
+		if have[table] == nil {
+			have[table] = map[string]found{}
+		}
+		have[table][column] = found{typ, generated}
+	}
+	if err := rows.Err(); err != nil {
+		return wrap(err)
+	}
+	for _, table := range []string{props, manifest, checksTable} {
+		cols, ok := have[table]
+		if !ok && table == checksTable {
+			continue
+		}
+		qualified := a.prefix + pgIdent(table)
+		if a.d.name == "mysql" {
+			qualified = a.prefix + "`" + table + "`"
+		}
+		for _, c := range a.storeColumns()[table] {
+			f, ok := cols[c.name]
+			want := c.pg
+			fix := "ALTER TABLE " + qualified + " ALTER COLUMN " + c.name + " TYPE " + c.pg
+			typ := strings.ToLower(f.typ)
+			if a.d.name == "mysql" {
+				want = c.mysql
+				fix = "ALTER TABLE " + qualified + " MODIFY COLUMN " + c.name + " " + c.def
+				typ = mysqlWidth.ReplaceAllString(typ, "$1")
+			}
+			switch {
+			case !ok:
+				return fmt.Errorf("sqlassign: open %s: the table %s has no column %s (want %s, as Snowfall creates it); drop the table, and Snowfall creates it",
+					a.url, qualified, c.name, want)
+			case f.generated:
+				return fmt.Errorf("sqlassign: open %s: the column %s of the table %s is generated (want a stored %s that holds what is written, as Snowfall creates it): "+
+					"a lease's mark or expiry would not read back as written, and a claim could start below IDs already issued, and duplicate IDs; "+
+					"drop it and add it again: ALTER TABLE %s DROP COLUMN %s, ADD COLUMN %s %s",
+					a.url, c.name, qualified, want, qualified, c.name, c.name, c.def)
+			case typ != want:
+				return fmt.Errorf("sqlassign: open %s: the column %s of the table %s has the type %s (want %s, as Snowfall creates it): "+
+					"a value it cannot hold exactly (a lease's mark or expiry, in Unix milliseconds) would be rounded, cut or refused, and a lease "+
+					"could look expired or a claim start below IDs already issued: duplicate IDs; stop the servers on the store, convert it: %s, "+
+					"and raise the marks above any ID issued (snowfall leases raise-marks) before starting them again",
+					a.url, c.name, qualified, f.typ, want, fix)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,297 @@
+package sqlassign
+
+import (
+	"context"
+	"database/sql"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/snowfall-go/snowfall/internal/testkit/testdb"
+)
+
+// TestPostgresSearchPath (red team r2, pgsearchpath): the store's statements do not qualify their
+// operators, so a search_path that names a schema before pg_catalog lets that schema's '=' decide
+// which rows a release frees (here: all of them), and another server claims a generator a live one
+// holds. Open's sessions search pg_catalog alone, however the URL (search_path, options) or the
+// role set the path; New refuses a pool whose sessions do not search pg_catalog first, naming the
+// effective path and the fix. A path that puts pg_catalog first, or leaves it implicit, is taken.
+func TestPostgresSearchPath(t *testing.T) {
+	ctx := t.Context()
+	admin, err := sql.Open("pgx", testdb.Postgres())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	sfx := durableSuffix()
+	schema, role, group := "sp"+sfx, "sfsp"+sfx, "sp"+sfx
+	for _, s := range []string{
+		"CREATE SCHEMA " + schema,
+		"CREATE FUNCTION " + schema + ".t8(bigint, bigint) RETURNS boolean LANGUAGE sql IMMUTABLE AS" +
+			" $$SELECT pg_catalog.int8eq($1, $2) OR pg_catalog.strpos(pg_catalog.current_query(), 'expires_ms = 0') > 0$$",
+		"CREATE FUNCTION " + schema + ".tt(text, text) RETURNS boolean LANGUAGE sql STABLE AS" +
+			" $$SELECT pg_catalog.texteq($1, $2) OR pg_catalog.strpos(pg_catalog.current_query(), 'expires_ms = 0') > 0$$",
+		"CREATE OPERATOR " + schema + ".= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = " + schema + ".t8)",
+		"CREATE OPERATOR " + schema + ".= (LEFTARG = text, RIGHTARG = text, FUNCTION = " + schema + ".tt)",
+		"CREATE ROLE " + role + " LOGIN",
+		"GRANT USAGE ON SCHEMA " + schema + " TO " + role, // without it, the role's path skips the schema
+		"ALTER ROLE " + role + " SET search_path = " + schema + ", pg_catalog, public",
+	} {
+		if _, err := admin.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	defer func() {
+		admin.ExecContext(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+		admin.ExecContext(context.Background(), "DROP ROLE IF EXISTS "+role)
+	}()
+	base, err := url.Parse(testdb.Postgres())
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(query string) string {
+		u := *base
+		if u.RawQuery != "" {
+			query = u.RawQuery + "&" + query
+		}
+		u.RawQuery = query
+		return u.String()
+	}
+	asRole := *base
+	asRole.User = url.User(role)
+	bad := schema + ",pg_catalog,public"
+	for _, c := range []struct{ name, raw string }{
+		{"url", with("search_path=" + url.QueryEscape(bad))},
+		{"options", with("options=-c%20search_path%3D" + url.QueryEscape(bad))},
+		{"role", asRole.String()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pool, err := sql.Open("pgx", c.raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			a, err := New(ctx, pool, "postgres", Options{Group: group})
+			if err == nil {
+				a.Close()
+				t.Fatalf("New accepted a pool whose search path is %s", bad)
+			}
+			t.Log(err)
+			for _, w := range []string{"search path is {" + bad + "}", "want pg_catalog first", "RESET search_path", "duplicate IDs"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("New: error %q; want it to name %q", err, w)
+				}
+			}
+			if c.name == "role" {
+				return // the role may not create the tables
+			}
+			a, err = Open(ctx, c.raw, Options{Group: group})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer a.Close()
+			defer a.Drop(context.Background())
+			var path string
+			if err := a.db.QueryRowContext(ctx, "SELECT pg_catalog.current_schemas(true)::pg_catalog.text").Scan(&path); err != nil {
+				t.Fatal(err)
+			}
+			if path != "{pg_catalog}" {
+				t.Errorf("Open's sessions search %s; want {pg_catalog}", path)
+			}
+		})
+	}
+	t.Run("role/open", func(t *testing.T) {
+		a, err := Open(ctx, asRole.String(), Options{Group: group, Unshared: true})
+		if err == nil {
+			defer a.Close()
+			var path string
+			if err := a.db.QueryRowContext(ctx, "SELECT pg_catalog.current_schemas(true)::pg_catalog.text").Scan(&path); err != nil {
+				t.Fatal(err)
+			}
+			if path != "{pg_catalog}" {
+				t.Errorf("Open's sessions search %s; want {pg_catalog}", path)
+			}
+			return
+		}
+		// The role may not create the tables (PostgreSQL 15 and later): the search path is checked
+		// before, and would have been named.
+		if strings.Contains(err.Error(), "search path") {
+			t.Errorf("Open as a role whose search_path is %s: %v", bad, err)
+		}
+	})
+	for _, ok := range []string{"pg_catalog," + schema + ",public", "public", schema + ",public"} {
+		t.Run("ok/"+ok, func(t *testing.T) {
+			pool, err := sql.Open("pgx", with("search_path="+url.QueryEscape(ok)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			a, err := New(ctx, pool, "postgres", Options{Group: group})
+			if err != nil {
+				t.Fatalf("New with search_path=%s: %v", ok, err)
+			}
+			defer a.Close()
+			defer a.Drop(context.Background())
+		})
+	}
+}
+
+// pgManifest is the manifest's definition as Snowfall creates it, with the type of some columns
+// replaced (red team r2, pgnumeric and mariaint).
+func pgManifest(table string, types map[string]string) string {
+	cols := []string{"generator BIGINT NOT NULL PRIMARY KEY", "token VARCHAR(64) NOT NULL DEFAULT ''", "expires_ms BIGINT NOT NULL DEFAULT 0",
+		"mark_ms BIGINT NOT NULL DEFAULT 0", "claimed_ms BIGINT NOT NULL DEFAULT 0", "renewed_ms BIGINT NOT NULL DEFAULT 0",
+		"host VARCHAR(255) NOT NULL DEFAULT ''", "pid BIGINT NOT NULL DEFAULT 0", "version BIGINT NOT NULL DEFAULT 0"}
+	for i, c := range cols {
+		name, _, _ := strings.Cut(c, " ")
+		if typ, ok := types[name]; ok {
+			cols[i] = name + " " + typ
+		}
+	}
+	return "CREATE TABLE " + table + " (" + strings.Join(cols, ", ") + ")"
+}
+
+// TestPostgresColumnTypes (red team r2, pgnumeric): a manifest made in advance whose expires_ms and
+// mark_ms are NUMERIC(20,-5) rounds every expiry and mark to 100 s: a live lease looks expired and
+// its mark drops, and two servers issue the same IDs. Open compares the type of each column of the
+// store's tables with the one Snowfall creates, and refuses another (or a generated column), naming
+// the table, the column, both types and the fix; after the fix it is accepted.
+func TestPostgresColumnTypes(t *testing.T) {
+	ctx := t.Context()
+	admin, err := sql.Open("pgx", testdb.Postgres())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	for _, c := range []struct {
+		name               string
+		types              map[string]string
+		props              string
+		column, found, fix string
+	}{
+		{"numeric", map[string]string{"expires_ms": "NUMERIC(20,-5) NOT NULL DEFAULT 0", "mark_ms": "NUMERIC(20,-5) NOT NULL DEFAULT 0"}, "",
+			"expires_ms", "numeric(20,-5)", "ALTER COLUMN expires_ms TYPE bigint"},
+		{"integer", map[string]string{"mark_ms": "INTEGER NOT NULL DEFAULT 0"}, "", "mark_ms", "integer", "ALTER COLUMN mark_ms TYPE bigint"},
+		{"double", map[string]string{"claimed_ms": "DOUBLE PRECISION NOT NULL DEFAULT 0"}, "", "claimed_ms", "double precision", "ALTER COLUMN claimed_ms TYPE bigint"},
+		{"token", map[string]string{"token": "CHAR(8) NOT NULL DEFAULT ''"}, "", "token", "character(8)", "ALTER COLUMN token TYPE character varying(64)"},
+		{"props", nil, "name VARCHAR(64) NOT NULL PRIMARY KEY, value VARCHAR(16) NOT NULL", "value", "character varying(16)", "ALTER COLUMN value TYPE character varying(1024)"},
+		{"generated", map[string]string{"mark_ms": "BIGINT GENERATED ALWAYS AS (0) STORED"}, "", "mark_ms", "generated", "DROP COLUMN mark_ms"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			group := "ct" + durableSuffix()
+			props, manifest := "public.snowfall_"+group+"_properties", "public.snowfall_"+group+"_manifest"
+			if c.props == "" {
+				c.props = "name VARCHAR(64) NOT NULL PRIMARY KEY, value VARCHAR(1024) NOT NULL"
+			}
+			defer admin.ExecContext(context.Background(), "DROP TABLE IF EXISTS "+manifest+", "+props)
+			for _, s := range []string{"CREATE TABLE " + props + " (" + c.props + ")", pgManifest(manifest, c.types)} {
+				if _, err := admin.ExecContext(ctx, s); err != nil {
+					t.Fatalf("%s: %v", s, err)
+				}
+			}
+			table := manifest
+			if c.props != "" && c.types == nil {
+				table = props
+			}
+			wantRefused(t, testdb.Postgres(), Options{Group: group},
+				[]string{"the column " + c.column + " of the table " + table, c.found, c.fix, "duplicate IDs"})
+			if c.found == "generated" {
+				return
+			}
+			for col := range c.types {
+				want := "bigint"
+				if col == "token" {
+					want = "varchar(64)"
+				}
+				if _, err := admin.ExecContext(ctx, "ALTER TABLE "+table+" ALTER COLUMN "+col+" TYPE "+want); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.types == nil {
+				if _, err := admin.ExecContext(ctx, "ALTER TABLE "+props+" ALTER COLUMN value TYPE varchar(1024)"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a, err := Open(ctx, testdb.Postgres(), Options{Group: group})
+			if err != nil {
+				t.Fatalf("Open after the fix: %v", err)
+			}
+			a.Close()
+		})
+	}
+}
+
+// TestMySQLColumnTypesAndStrict (red team r2, mariaint): a MariaDB manifest made in advance with INT
+// time columns, and a URL setting sql_mode=” (not strict): every mark and expiry is clamped to
+// 2147483647, and two servers issue the same IDs. Open refuses a column of another type than
+// Snowfall creates (naming it, both types and the fix) and a session whose sql_mode is not strict
+// (naming the mode and the fix), whatever set it.
+func TestMySQLColumnTypesAndStrict(t *testing.T) {
+	ctx := t.Context()
+	admin, err := sql.Open("mysql", "root@tcp(127.0.0.1:3306)/test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	base, err := url.Parse(testdb.MySQL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := strings.TrimPrefix(base.Path, "/")
+	with := func(query string) string {
+		u := *base
+		u.RawQuery = query
+		return u.String()
+	}
+	t.Run("sql_mode", func(t *testing.T) {
+		group := "sm" + durableSuffix()
+		for _, mode := range []string{"%27%27", "NO_ENGINE_SUBSTITUTION", "%27ANSI_QUOTES%27"} {
+			wantRefused(t, with("sql_mode="+mode), Options{Group: group},
+				[]string{"sql_mode is", "not strict", "STRICT_TRANS_TABLES", "duplicate IDs"})
+		}
+		for _, mode := range []string{"", "sql_mode=STRICT_ALL_TABLES", "sql_mode=%27TRADITIONAL%27"} {
+			a, err := Open(ctx, with(mode), Options{Group: group})
+			if err != nil {
+				t.Fatalf("Open with %q: %v", mode, err)
+			}
+			a.Drop(context.Background())
+			a.Close()
+		}
+	})
+	for _, c := range []struct {
+		name, column, typ, found, fix string
+	}{
+		{"int", "mark_ms", "INT NOT NULL DEFAULT 0", "int(11)", "MODIFY COLUMN mark_ms BIGINT NOT NULL DEFAULT 0"},
+		{"decimal", "expires_ms", "DECIMAL(20,0) NOT NULL DEFAULT 0", "decimal(20,0)", "MODIFY COLUMN expires_ms BIGINT NOT NULL DEFAULT 0"},
+		{"unsigned", "version", "BIGINT UNSIGNED NOT NULL DEFAULT 0", "bigint(20) unsigned", "MODIFY COLUMN version BIGINT NOT NULL DEFAULT 0"},
+		{"token", "token", "VARCHAR(8) NOT NULL DEFAULT ''", "varchar(8)", "MODIFY COLUMN token VARCHAR(64) NOT NULL DEFAULT ''"},
+		{"generated", "mark_ms", "BIGINT AS (0) VIRTUAL", "generated", "DROP COLUMN mark_ms"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			group := "mc" + durableSuffix()
+			props, manifest := "snowfall_"+group+"_properties", "snowfall_"+group+"_manifest"
+			defer admin.ExecContext(context.Background(), "DROP TABLE IF EXISTS "+manifest+", "+props)
+			for _, s := range []string{"CREATE TABLE " + props + " (name VARCHAR(64) NOT NULL PRIMARY KEY, value VARCHAR(1024) NOT NULL) ENGINE=InnoDB",
+				pgManifest(manifest, map[string]string{c.column: c.typ}) + " ENGINE=InnoDB"} {
+				if _, err := admin.ExecContext(ctx, s); err != nil {
+					t.Fatalf("%s: %v", s, err)
+				}
+			}
+			table := "`" + db + "`.`" + manifest + "`"
+			wantRefused(t, testdb.MySQL(), Options{Group: group},
+				[]string{"the column " + c.column + " of the table " + table, c.found, c.fix, "duplicate IDs"})
+			if c.found == "generated" {
+				return
+			}
+			def := strings.TrimPrefix(c.fix, "MODIFY COLUMN "+c.column+" ")
+			if _, err := admin.ExecContext(ctx, "ALTER TABLE "+manifest+" MODIFY COLUMN "+c.column+" "+def); err != nil {
+				t.Fatal(err)
+			}
+			a, err := Open(ctx, testdb.MySQL(), Options{Group: group})
+			if err != nil {
+				t.Fatalf("Open after the fix: %v", err)
+			}
+			a.Close()
+		})
+	}
+}
