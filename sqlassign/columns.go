@@ -2,6 +2,7 @@ package sqlassign
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"regexp"
 	"strings"
@@ -35,28 +36,44 @@ func (a *Assigner) checkSession(ctx context.Context, classify func(error) string
 	return nil
 }
 
-// checkSearchPath: see checkSession. Its statement qualifies every function it calls.
+// checkSearchPath: see checkSession. Its statements qualify every function and operator they use.
+// The property is that no schema on the session's path but pg_catalog defines an operator or a
+// function of a name the statements use (pgUsedOperators, pgUsedFunctions): with pg_catalog first, one of a later schema still wins where its argument types match
+// more closely ('=' for character varying, which pg_catalog compares as text), so the order of the
+// path is not enough. Open pins the path to pg_catalog alone (sqlassign/postgres); a pool given to
+// New has the path its owner set, and is refused if a schema on it defines any.
 func (a *Assigner) checkSearchPath(ctx context.Context, classify func(error) string) error {
 	var schemas, path string
 	if err := a.db.QueryRowContext(ctx, "SELECT pg_catalog.current_schemas(true)::pg_catalog.text, pg_catalog.current_setting('search_path')").Scan(&schemas, &path); err != nil {
 		return redact.Wrap("sqlassign: read the search path at", a.url, err, classify)
 	}
-	first := ""
-	for _, s := range strings.Split(strings.TrimSuffix(strings.TrimPrefix(schemas, "{"), "}"), ",") {
-		if !strings.HasPrefix(s, "pg_temp_") { // names starting with pg_ are the system's
-			first = s
-			break
-		}
-	}
-	if first == "pg_catalog" {
+	var shadow, kind string
+	err := a.db.QueryRowContext(ctx, "SELECT n.nspname, k.kind FROM pg_catalog.pg_namespace n JOIN ("+
+		"SELECT o.oprnamespace AS ns, 'operator ' OPERATOR(pg_catalog.||) o.oprname AS kind FROM pg_catalog.pg_operator o"+
+		" WHERE o.oprname OPERATOR(pg_catalog.=) ANY ($1)"+
+		" UNION ALL SELECT p.pronamespace, 'function ' OPERATOR(pg_catalog.||) p.proname FROM pg_catalog.pg_proc p"+
+		" WHERE p.proname OPERATOR(pg_catalog.=) ANY ($2)) k ON k.ns OPERATOR(pg_catalog.=) n.oid"+
+		" WHERE n.nspname OPERATOR(pg_catalog.=) ANY (pg_catalog.current_schemas(false)) AND n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog'"+
+		" ORDER BY 1, 2 LIMIT 1", pgUsedOperators, pgUsedFunctions).Scan(&shadow, &kind)
+	if err == sql.ErrNoRows {
 		return nil
 	}
-	return fmt.Errorf("sqlassign: open %s: the session's search path is %s (search_path=%s), and pg_catalog is not searched first (want pg_catalog first): "+
+	if err != nil {
+		return redact.Wrap("sqlassign: read the search path at", a.url, err, classify)
+	}
+	return fmt.Errorf("sqlassign: open %s: the session's search path is %s (search_path=%s), and the schema %s on it defines the %s (want no schema but pg_catalog on the path to define an operator or function the store's statements name): "+
 		"the store's statements do not qualify their operators and functions, and one of another schema (an '=' that is always true, say) would decide "+
-		"which rows a claim or a release reaches, and duplicate IDs; remove search_path from the URL and from its options "+
-		"(or put pg_catalog first: search_path=pg_catalog,public), and from the role and the database (ALTER ROLE/DATABASE … RESET search_path)",
-		a.url, schemas, path)
+		"which rows a claim or a release reaches, and duplicate IDs; sqlassign.Open sets search_path=pg_catalog itself; for a pool given to sqlassign.New, "+
+		"set search_path=pg_catalog in its connection settings",
+		a.url, schemas, path, shadow, kind)
 }
+
+// pgUsedOperators and pgUsedFunctions are the operators and functions the store's PostgreSQL
+// statements name without a schema (GREATEST, COALESCE and CAST are constructs, not functions).
+var (
+	pgUsedOperators = []string{"=", "<>", "<", "<=", ">", ">=", "+", "-", "*", "/"}
+	pgUsedFunctions = []string{"count", "statement_timestamp", "extract", "date_part", "pg_advisory_xact_lock"}
+)
 
 // checkSQLMode: see checkSession.
 func (a *Assigner) checkSQLMode(ctx context.Context, classify func(error) string) error {

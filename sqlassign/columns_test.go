@@ -14,8 +14,11 @@ import (
 // operators, so a search_path that names a schema before pg_catalog lets that schema's '=' decide
 // which rows a release frees (here: all of them), and another server claims a generator a live one
 // holds. Open's sessions search pg_catalog alone, however the URL (search_path, options) or the
-// role set the path; New refuses a pool whose sessions do not search pg_catalog first, naming the
-// effective path and the fix. A path that puts pg_catalog first, or leaves it implicit, is taken.
+// role set the path, and a DSN to which that cannot be added is refused (red team r3: a keyword
+// DSN ending in an empty value swallowed it); New refuses a pool on whose path a schema but
+// pg_catalog defines an operator or function the statements name, wherever it stands on the path
+// (r3: pg_catalog first is not enough, an '=' for character varying matches closer than
+// pg_catalog's for text), naming it and the fix. A path of schemas that define none is taken.
 func TestPostgresSearchPath(t *testing.T) {
 	ctx := t.Context()
 	admin, err := sql.Open("pgx", testdb.Postgres())
@@ -77,7 +80,7 @@ func TestPostgresSearchPath(t *testing.T) {
 				t.Fatalf("New accepted a pool whose search path is %s", bad)
 			}
 			t.Log(err)
-			for _, w := range []string{"search path is {" + bad + "}", "want pg_catalog first", "RESET search_path", "duplicate IDs"} {
+			for _, w := range []string{"search path is {" + bad + "}", "the schema " + schema + " on it defines the operator =", "set search_path=pg_catalog", "duplicate IDs"} {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("New: error %q; want it to name %q", err, w)
 				}
@@ -119,7 +122,33 @@ func TestPostgresSearchPath(t *testing.T) {
 			t.Errorf("Open as a role whose search_path is %s: %v", bad, err)
 		}
 	})
-	for _, ok := range []string{"pg_catalog," + schema + ",public", "public", schema + ",public"} {
+	for _, bad := range []string{"pg_catalog," + schema + ",public", schema + ",public"} {
+		t.Run("refused/"+bad, func(t *testing.T) {
+			pool, err := sql.Open("pgx", with("search_path="+url.QueryEscape(bad)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			if a, err := New(ctx, pool, "postgres", Options{Group: group}); err == nil {
+				a.Close()
+				t.Fatalf("New accepted a pool whose search path %s holds a schema defining '='", bad)
+			}
+		})
+	}
+	t.Run("keyword DSN ending in an empty value", func(t *testing.T) {
+		u, _ := url.Parse(testdb.Postgres())
+		dsn := "host=" + u.Hostname() + " port=" + u.Port() + " user=" + u.User.Username() + " dbname=" + strings.TrimPrefix(u.Path, "/") +
+			" sslmode=disable search_path=pg_catalog," + schema + " application_name="
+		a, err := Open(ctx, dsn, Options{Group: group})
+		if err == nil {
+			a.Close()
+			t.Fatal("Open accepted a keyword DSN whose last, empty value would swallow search_path=pg_catalog")
+		}
+		if !strings.Contains(err.Error(), "search_path=pg_catalog cannot be added") {
+			t.Errorf("Open: %v; want it to say the path cannot be pinned", err)
+		}
+	})
+	for _, ok := range []string{"public", "pg_catalog,public"} {
 		t.Run("ok/"+ok, func(t *testing.T) {
 			pool, err := sql.Open("pgx", with("search_path="+url.QueryEscape(ok)))
 			if err != nil {

@@ -217,7 +217,8 @@ func (a *Assigner) checkPgRelations(ctx context.Context, classify func(error) st
 	wrap := func(err error) error {
 		return redact.Wrap("sqlassign: read the tables' kind and persistence at", a.url, err, classify)
 	}
-	rows, err := a.db.QueryContext(ctx, "SELECT c.relname, c.relkind, c.relpersistence FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"+
+	rows, err := a.db.QueryContext(ctx, "SELECT c.relname, c.relkind, c.relpersistence, c.relrowsecurity OR c.relforcerowsecurity"+
+		" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"+
 		" WHERE n.nspname = $1 AND c.relname IN ($2, $3, $4) ORDER BY c.relname", a.schemaName, props, manifest, checksTable)
 	if err != nil {
 		return wrap(err)
@@ -227,11 +228,20 @@ func (a *Assigner) checkPgRelations(ctx context.Context, classify func(error) st
 	var unlogged []string
 	for rows.Next() {
 		var name, kind, persistence string
-		if err := rows.Scan(&name, &kind, &persistence); err != nil {
+		var rowSecurity bool
+		if err := rows.Scan(&name, &kind, &persistence, &rowSecurity); err != nil {
 			return wrap(err)
 		}
 		found[name] = true
 		table := a.prefix + pgIdent(name)
+		if rowSecurity {
+			// A policy's expression runs on every row a statement reads: a function it calls
+			// can rewrite the rows (lower a mark) or hide them, as a trigger could (red team r3).
+			return fmt.Errorf("sqlassign: open %s: the table %s has row-level security enabled (want none, as Snowfall creates it): "+
+				"a policy decides which rows the store's statements see, and a function it calls can change them, so a claim could start "+
+				"below IDs already issued; turn it off: ALTER TABLE %s NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY",
+				a.url, table, table)
+		}
 		if kind != "r" {
 			return fmt.Errorf("sqlassign: open %s: %s is %s (want an ordinary table, logged, as Snowfall creates it): "+
 				"the rows it shows are held by other relations or none, whose survival of a crash of the server this check cannot vouch for "+

@@ -378,6 +378,14 @@ func TestTriggersRefused(t *testing.T) {
 				return []string{"the table " + a.manifest + " has a rule", `"rl"`, "DROP RULE rl ON " + a.manifest}
 			},
 			func(a *Assigner) string { return "DROP RULE rl ON " + a.manifest }},
+		{"postgres row-level security", testdb.Postgres(),
+			func(a *Assigner) []string {
+				return []string{"ALTER TABLE " + a.manifest + " ENABLE ROW LEVEL SECURITY"}
+			},
+			func(a *Assigner) []string {
+				return []string{"the table " + a.manifest + " has row-level security enabled", "DISABLE ROW LEVEL SECURITY"}
+			},
+			func(a *Assigner) string { return "ALTER TABLE " + a.manifest + " DISABLE ROW LEVEL SECURITY" }},
 		{"mysql", testdb.MySQL(),
 			func(a *Assigner) []string {
 				return []string{"CREATE TRIGGER " + a.prefix + "tg" + durableSuffix() + " BEFORE UPDATE ON " + a.manifest + " FOR EACH ROW SET @snowfall_x = 1"}
@@ -398,7 +406,7 @@ func TestTriggersRefused(t *testing.T) {
 					t.Fatalf("%s: %v", q, err)
 				}
 			}
-			wantRefused(t, c.url, Options{Group: group}, append(c.words(a), "IDs already issued"))
+			wantRefused(t, c.url, Options{Group: group}, append(c.words(a), "below IDs already issued"))
 			drop := ""
 			if c.drop != nil {
 				drop = c.drop(a)

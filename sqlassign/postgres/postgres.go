@@ -65,7 +65,11 @@ func parseURL(raw string) (drivers.Target, error) {
 	if _, err := parseConfig(raw); err != nil {
 		return drivers.Target{}, err
 	}
-	return drivers.Target{Dialect: "postgres", Driver: "pgx", DSN: pinSearchPath(raw, true), Display: redact.Display(u, q, shown, secret), Classify: classify}, nil
+	dsn, err := pinSearchPath(raw, true)
+	if err != nil {
+		return drivers.Target{}, err
+	}
+	return drivers.Target{Dialect: "postgres", Driver: "pgx", DSN: dsn, Display: redact.Display(u, q, shown, secret), Classify: classify}, nil
 }
 
 // keywordValue checks a keyword/value DSN and shows it as its host, port, user and database.
@@ -84,7 +88,11 @@ func keywordValue(raw string) (drivers.Target, error) {
 	if c.Database != "" {
 		display += " dbname=" + quote(c.Database)
 	}
-	return drivers.Target{Dialect: "postgres", Driver: "pgx", DSN: pinSearchPath(raw, false), Display: display, Classify: classify}, nil
+	dsn, err := pinSearchPath(raw, false)
+	if err != nil {
+		return drivers.Target{}, err
+	}
+	return drivers.Target{Dialect: "postgres", Driver: "pgx", DSN: dsn, Display: display, Classify: classify}, nil
 }
 
 // pinSearchPath returns raw with search_path=pg_catalog added last (where pgx takes the last of a
@@ -92,9 +100,9 @@ func keywordValue(raw string) (drivers.Target, error) {
 // and the database's settings): the store's statements name their tables (public.…) but not their
 // operators and functions, which must be pg_catalog's, and with pg_catalog alone on the path no
 // other schema's can match closer ('=' for character varying, say, which pg_catalog compares as
-// text). When the DSN with it does not parse to that (a trailing backslash, say), raw is returned
-// as it is: sqlassign.Open still refuses a session that does not search pg_catalog first.
-func pinSearchPath(raw string, isURL bool) string {
+// text). A DSN to which it cannot be added so that pgx reads it (a keyword DSN ending in an empty
+// value, which would take it as its value) is refused: nothing else would pin the path.
+func pinSearchPath(raw string, isURL bool) (string, error) {
 	pinned := raw + " search_path=pg_catalog"
 	if isURL {
 		switch {
@@ -107,9 +115,10 @@ func pinSearchPath(raw string, isURL bool) string {
 		}
 	}
 	if c, err := parseConfig(pinned); err != nil || c.RuntimeParams["search_path"] != "pg_catalog" {
-		return raw
+		return "", errors.New("search_path=pg_catalog cannot be added to it so that the driver reads it " +
+			"(does it end in a parameter with an empty value, or a backslash?); the store's sessions must search pg_catalog alone")
 	}
-	return pinned
+	return pinned, nil
 }
 
 // quote quotes a keyword/value DSN value that needs it.
