@@ -149,6 +149,9 @@ func FuzzRedactedPassword(f *testing.F) {
 		if utf8.RuneCountInString(pw) < 4 || (!escaped && namesParameter(pw)) {
 			return
 		}
+		if int(form)%len(passwordForms) == 7 && regexp.MustCompile(`^\s*[A-Za-z_]+\s*=`).MatchString(pw) {
+			return // the bare form: a password that starts "name=" is a keyword DSN naming that parameter
+		}
 		// A fragment the output also holds for a sibling password (each letter and digit
 		// replaced, so that every parser takes the same path) is the program's own text.
 		sib := sibling(pw)
