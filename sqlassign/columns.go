@@ -38,7 +38,8 @@ func (a *Assigner) checkSession(ctx context.Context, classify func(error) string
 
 // checkSearchPath: see checkSession. Its statements qualify every function and operator they use.
 // The property is that no schema on the session's path but pg_catalog defines an operator or a
-// function of a name the statements use (pgUsedOperators, pgUsedFunctions): with pg_catalog first, one of a later schema still wins where its argument types match
+// function of a name the statements use (pgUsedOperators, pgUsedFunctions), and pg_catalog holds
+// none of those names but the system's own: with pg_catalog first, one of a later schema still wins where its argument types match
 // more closely ('=' for character varying, which pg_catalog compares as text), so the order of the
 // path is not enough. Open pins the path to pg_catalog alone (sqlassign/postgres); a pool given to
 // New has the path its owner set, and is refused if a schema on it defines any.
@@ -49,11 +50,14 @@ func (a *Assigner) checkSearchPath(ctx context.Context, classify func(error) str
 	}
 	var shadow, kind string
 	err := a.db.QueryRowContext(ctx, "SELECT n.nspname, k.kind FROM pg_catalog.pg_namespace n JOIN ("+
-		"SELECT o.oprnamespace AS ns, 'operator ' OPERATOR(pg_catalog.||) o.oprname AS kind FROM pg_catalog.pg_operator o"+
+		"SELECT o.oprnamespace AS ns, o.oid AS id, 'operator ' OPERATOR(pg_catalog.||) o.oprname AS kind FROM pg_catalog.pg_operator o"+
 		" WHERE o.oprname OPERATOR(pg_catalog.=) ANY ($1)"+
-		" UNION ALL SELECT p.pronamespace, 'function ' OPERATOR(pg_catalog.||) p.proname FROM pg_catalog.pg_proc p"+
+		" UNION ALL SELECT p.pronamespace, p.oid, 'function ' OPERATOR(pg_catalog.||) p.proname FROM pg_catalog.pg_proc p"+
 		" WHERE p.proname OPERATOR(pg_catalog.=) ANY ($2)) k ON k.ns OPERATOR(pg_catalog.=) n.oid"+
-		" WHERE n.nspname OPERATOR(pg_catalog.=) ANY (pg_catalog.current_schemas(false)) AND n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog'"+
+		" WHERE (n.nspname OPERATOR(pg_catalog.=) ANY (pg_catalog.current_schemas(false)) AND n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog')"+
+		// In pg_catalog, only the system's own (OIDs below FirstNormalObjectId): a superuser or an
+		// extension can create one there too (red team round 6: an '=' for varchar in pg_catalog).
+		" OR (n.nspname OPERATOR(pg_catalog.=) 'pg_catalog' AND k.id OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid)"+
 		" ORDER BY 1, 2 LIMIT 1", pgUsedOperators, pgUsedFunctions).Scan(&shadow, &kind)
 	if err == sql.ErrNoRows {
 		return nil
@@ -202,6 +206,53 @@ func (a *Assigner) checkColumns(ctx context.Context, classify func(error) string
 					a.url, c.name, qualified, f.typ, want, fix)
 			}
 		}
+	}
+	return nil
+}
+
+// checkKeys refuses a store whose manifest has no unique index on generator alone, or whose
+// properties have none on name alone (a primary key, as Snowfall creates them, or a unique
+// index, not partial, not on an expression, enforced at once): Prepare's insert-if-absent and a
+// claim's update rest on one row per generator id. Without it two first users each insert every
+// id, and a free copy of a row another server holds can be claimed: two holders of one id, and
+// duplicate IDs (red team round 6, a table made by CREATE TABLE … (LIKE …), or restored without
+// its constraints).
+func (a *Assigner) checkKeys(ctx context.Context, classify func(error) string) error {
+	props, manifest := a.durableTables()
+	var q string
+	switch a.d.name {
+	case "postgres":
+		q = "SELECT count(*) FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indrelid" +
+			" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace" +
+			" JOIN pg_catalog.pg_attribute t ON t.attrelid = c.oid AND t.attnum = i.indkey[0]" +
+			" WHERE n.nspname = $1 AND c.relname = $2 AND t.attname = $3 AND i.indisunique AND i.indnatts = 1" +
+			" AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indimmediate AND i.indisvalid AND i.indisready AND i.indislive"
+	case "mysql":
+		q = "SELECT count(*) FROM information_schema.STATISTICS s WHERE s.TABLE_SCHEMA = ? AND s.TABLE_NAME = ? AND s.COLUMN_NAME = ?" +
+			" AND s.NON_UNIQUE = 0 AND s.SEQ_IN_INDEX = 1 AND (SELECT count(*) FROM information_schema.STATISTICS o" +
+			" WHERE o.TABLE_SCHEMA = s.TABLE_SCHEMA AND o.TABLE_NAME = s.TABLE_NAME AND o.INDEX_NAME = s.INDEX_NAME) = 1"
+	case "sqlite":
+		q = "SELECT count(*) FROM pragma_index_list(?2) l WHERE ?1 = ?1 AND l.\"unique\" = 1 AND l.partial = 0" +
+			" AND (SELECT count(*) FROM pragma_index_info(l.name)) = 1 AND (SELECT i.name FROM pragma_index_info(l.name) i) = ?3"
+	default:
+		return nil
+	}
+	for _, k := range []struct{ table, column string }{{manifest, "generator"}, {props, "name"}} {
+		var n int
+		if err := a.db.QueryRowContext(ctx, q, a.schemaName, k.table, k.column).Scan(&n); err != nil {
+			return redact.Wrap("sqlassign: read the tables' keys at", a.url, err, classify)
+		}
+		if n > 0 {
+			continue
+		}
+		qualified := a.prefix + pgIdent(k.table)
+		if a.d.name == "mysql" {
+			qualified = a.prefix + "`" + k.table + "`"
+		}
+		return fmt.Errorf("sqlassign: open %s: the table %s has no primary key or unique index on %s alone (want PRIMARY KEY (%s), as Snowfall creates it): "+
+			"the store keeps one row per %s, and without the key two servers could insert and claim copies of one generator id, and duplicate IDs; "+
+			"stop the servers on the store, remove duplicate rows, and add it: ALTER TABLE %s ADD PRIMARY KEY (%s)",
+			a.url, qualified, k.column, k.column, k.column, qualified, k.column)
 	}
 	return nil
 }

@@ -324,3 +324,50 @@ func TestMySQLColumnTypesAndStrict(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresCatalogOperator (red team round 6): an '=' for character varying created in
+// pg_catalog itself (by a superuser, or an extension installed there) matches token = $n more
+// closely than the system's '=' for text, with the path pinned to pg_catalog: a late renewal
+// succeeded after a takeover. Open refuses a store whose pg_catalog holds an operator or function
+// of a name the statements use that is not the system's own. The test runs in a database of its
+// own: the operator would change every session of the shared one.
+func TestPostgresCatalogOperator(t *testing.T) {
+	ctx := t.Context()
+	admin, err := sql.Open("pgx", testdb.Postgres())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	db := "sfcat" + durableSuffix()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+db); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
+	u, err := url.Parse(testdb.Postgres())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + db
+	own, err := sql.Open("pgx", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	for _, q := range []string{
+		"CREATE FUNCTION public.always(character varying, character varying) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true'",
+		"CREATE OPERATOR pg_catalog.= (LEFTARG = character varying, RIGHTARG = character varying, FUNCTION = public.always)",
+	} {
+		if _, err := own.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	wantRefused(t, u.String(), Options{Group: "cat"}, []string{"the schema pg_catalog on it defines the operator =", "duplicate IDs"})
+	if _, err := own.ExecContext(ctx, "DROP OPERATOR pg_catalog.= (character varying, character varying)"); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Open(ctx, u.String(), Options{Group: "cat"})
+	if err != nil {
+		t.Fatalf("Open once the operator is dropped: %v", err)
+	}
+	a.Close()
+}

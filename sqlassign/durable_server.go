@@ -41,6 +41,9 @@ func (a *Assigner) checkServerDurable(ctx context.Context, classify func(error) 
 	if err := a.checkColumns(ctx, classify); err != nil {
 		return err
 	}
+	if err := a.checkKeys(ctx, classify); err != nil {
+		return err
+	}
 	return a.checkTriggers(ctx, classify)
 }
 

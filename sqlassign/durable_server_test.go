@@ -427,3 +427,92 @@ func TestTriggersRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestKeysRequired (red team round 6: a manifest without its primary key, made by CREATE TABLE …
+// (LIKE …) or a restore that lost the constraint, let two first users insert every id twice, and
+// two servers hold generator 0 at once): Open refuses a manifest with no unique key on generator
+// alone, or properties with none on name, on every database, naming the table and the fix; with
+// the key back, the store opens.
+func TestKeysRequired(t *testing.T) {
+	ctx := t.Context()
+	for _, c := range []struct {
+		name, url   string
+		drop, add   func(a *Assigner) []string
+		wantInError func(a *Assigner) string
+	}{
+		{"postgres", testdb.Postgres(),
+			func(a *Assigner) []string {
+				return []string{"ALTER TABLE " + a.manifest + " DROP CONSTRAINT " + a.bare + "_pkey"}
+			},
+			func(a *Assigner) []string {
+				return []string{"CREATE UNIQUE INDEX " + a.bare + "_g ON " + a.manifest + " (generator)"}
+			},
+			func(a *Assigner) string {
+				return "the table " + a.manifest + " has no primary key or unique index on generator alone"
+			}},
+		{"postgres partial index", testdb.Postgres(),
+			func(a *Assigner) []string {
+				return []string{"ALTER TABLE " + a.manifest + " DROP CONSTRAINT " + a.bare + "_pkey",
+					"CREATE UNIQUE INDEX " + a.bare + "_p ON " + a.manifest + " (generator) WHERE generator < 0"}
+			},
+			func(a *Assigner) []string {
+				return []string{"ALTER TABLE " + a.manifest + " ADD PRIMARY KEY (generator)"}
+			},
+			func(a *Assigner) string { return "no primary key or unique index on generator alone" }},
+		{"mysql", testdb.MySQL(),
+			func(a *Assigner) []string {
+				return []string{"ALTER TABLE " + a.manifest + " DROP PRIMARY KEY", "CREATE INDEX g2 ON " + a.manifest + " (generator, token)"}
+			},
+			func(a *Assigner) []string {
+				return []string{"ALTER TABLE " + a.manifest + " ADD PRIMARY KEY (generator)"}
+			},
+			func(a *Assigner) string { return a.bare + "` has no primary key or unique index on generator alone" }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			group := "pk" + durableSuffix()
+			a, err := Open(ctx, c.url, Options{Group: group})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { a.Drop(context.Background()); a.Close() }()
+			for _, q := range c.drop(a) {
+				if _, err := a.db.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			wantRefused(t, c.url, Options{Group: group}, []string{c.wantInError(a), "ADD PRIMARY KEY (generator)", "duplicate IDs"})
+			for _, q := range c.add(a) {
+				if _, err := a.db.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			b, err := Open(ctx, c.url, Options{Group: group})
+			if err != nil {
+				t.Fatalf("Open with the key back: %v", err)
+			}
+			b.Close()
+		})
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		dir := t.TempDir()
+		u := "sqlite://" + dir + "/leases.db"
+		a, err := Open(ctx, u, Options{Group: "pk"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bare := a.bare
+		if _, err := a.db.ExecContext(ctx, "ALTER TABLE "+bare+" RENAME TO old"); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{
+			"CREATE TABLE " + bare + " AS SELECT * FROM old", // a copy: no key
+			"DROP TABLE old",
+		} {
+			if _, err := a.db.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		a.Close()
+		wantRefused(t, u, Options{Group: "pk"}, []string{"the table " + bare + " has no primary key or unique index on generator alone"})
+	})
+}
