@@ -175,10 +175,7 @@ func (a *Assigner) checkColumns(ctx context.Context, classify func(error) string
 		if !ok && table == checksTable {
 			continue
 		}
-		qualified := a.prefix + pgIdent(table)
-		if a.d.name == "mysql" {
-			qualified = a.prefix + "`" + table + "`"
-		}
+		qualified := a.quoted(table)
 		for _, c := range a.storeColumns()[table] {
 			f, ok := cols[c.name]
 			want := c.pg
@@ -245,10 +242,7 @@ func (a *Assigner) checkKeys(ctx context.Context, classify func(error) string) e
 		if n > 0 {
 			continue
 		}
-		qualified := a.prefix + pgIdent(k.table)
-		if a.d.name == "mysql" {
-			qualified = a.prefix + "`" + k.table + "`"
-		}
+		qualified := a.quoted(k.table)
 		return fmt.Errorf("sqlassign: open %s: the table %s has no primary key or unique index on %s alone (want PRIMARY KEY (%s), as Snowfall creates it): "+
 			"the store keeps one row per %s, and without the key two servers could insert and claim copies of one generator id, and duplicate IDs; "+
 			"stop the servers on the store, remove duplicate rows, and add it: ALTER TABLE %s ADD PRIMARY KEY (%s)",

@@ -84,15 +84,15 @@ func (a *Assigner) checkTriggers(ctx context.Context, classify func(error) strin
 	what, drop := "trigger", ""
 	switch a.d.name {
 	case "postgres":
-		qualified := a.prefix + pgIdent(table)
+		qualified := a.quoted(table)
 		drop = "DROP TRIGGER " + pgIdent(name) + " ON " + qualified
 		if !a.pgHasTrigger(ctx, table, name) {
 			what, drop = "rule", "DROP RULE "+pgIdent(name)+" ON "+qualified
 		}
 		table = qualified
 	case "mysql":
-		table = a.prefix + "`" + strings.ReplaceAll(table, "`", "``") + "`"
-		drop = "DROP TRIGGER " + a.prefix + "`" + strings.ReplaceAll(name, "`", "``") + "`"
+		table = a.quoted(table)
+		drop = "DROP TRIGGER " + a.quoted(name) // a trigger lives in the table's database
 	default:
 		drop = "DROP TRIGGER \"" + strings.ReplaceAll(name, `"`, `""`) + "\""
 	}
@@ -135,7 +135,7 @@ func (a *Assigner) checkEngines(ctx context.Context, classify func(error) string
 		if strings.EqualFold(engine.String, "InnoDB") {
 			continue
 		}
-		table := a.prefix + "`" + strings.ReplaceAll(name, "`", "``") + "`"
+		table := a.quoted(name)
 		if !engine.Valid {
 			// A view: its rows are held by the tables it reads, whatever their engines.
 			return fmt.Errorf("sqlassign: open %s: %s is a %s with no storage engine of its own (want an InnoDB table, as Snowfall creates it): "+
@@ -236,7 +236,7 @@ func (a *Assigner) checkPgRelations(ctx context.Context, classify func(error) st
 			return wrap(err)
 		}
 		found[name] = true
-		table := a.prefix + pgIdent(name)
+		table := a.quoted(name)
 		if rowSecurity {
 			// A policy's expression runs on every row a statement reads: a function it calls
 			// can rewrite the rows (lower a mark) or hide them, as a trigger could (red team r3).
@@ -288,7 +288,7 @@ func (a *Assigner) checkPgRelations(ctx context.Context, classify func(error) st
 		if err := rows.Scan(&parent, &schema, &child, &kind, &persistence); err != nil {
 			return wrap(err)
 		}
-		table, inheriting := a.prefix+pgIdent(parent), pgIdent(schema)+"."+pgIdent(child)
+		table, inheriting := a.quoted(parent), pgIdent(schema)+"."+pgIdent(child)
 		return fmt.Errorf("sqlassign: open %s: %s is inherited by %s, %s (want an ordinary table that no other table inherits from, as Snowfall creates it): "+
 			"the store's reads, updates and locks reach the inheriting table's rows too, which its primary key does not span and whose survival of a crash "+
 			"of the server this check cannot vouch for; a claim could start from a lower lease mark, or none, and duplicate IDs; "+

@@ -108,6 +108,15 @@ func pgIdent(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
+// quoted returns bare, a table (or a trigger) of the store's schema, qualified and quoted as the
+// dialect quotes identifiers (PostgreSQL: pgIdent; MySQL: backquotes), as an error's fix names it.
+func (a *Assigner) quoted(bare string) string {
+	if a.d.name == "mysql" {
+		return a.prefix + "`" + strings.ReplaceAll(bare, "`", "``") + "`"
+	}
+	return a.prefix + pgIdent(bare)
+}
+
 // schema returns the statements that create the tables; they are idempotent.
 func (a *Assigner) schema() []string {
 	return []string{
