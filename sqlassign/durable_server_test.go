@@ -42,6 +42,29 @@ func wantRefused(t *testing.T, rawURL string, opts Options, words []string, hidd
 	}
 }
 
+// ownMySQLDatabase creates a MariaDB database of the test's own, named prefix and a random
+// suffix, and returns a root connection to the server (with the driver parameters params), the
+// database's name and a lease URL naming it; both are dropped when the test ends.
+func ownMySQLDatabase(t *testing.T, prefix, params string) (admin *sql.DB, dbName, lease string) {
+	t.Helper()
+	admin, err := sql.Open("mysql", "root@tcp(127.0.0.1:3306)/test"+params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	dbName = prefix + durableSuffix()
+	if _, err := admin.ExecContext(t.Context(), "CREATE DATABASE "+dbName); err != nil {
+		t.Fatalf("MariaDB: %v", err)
+	}
+	t.Cleanup(func() { admin.ExecContext(context.Background(), "DROP DATABASE "+dbName) })
+	u, err := url.Parse(testdb.MySQL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + dbName
+	return admin, dbName, u.String()
+}
+
 // TestMySQLEngineDurable (red team F3): a MariaDB table of the store that does not use InnoDB (a
 // MEMORY table, made by an ALTER TABLE or found already so) loses every mark on a restart of the
 // database, and the next claim starts with no floor: duplicates. Open reads the effective engine of
@@ -50,22 +73,7 @@ func wantRefused(t *testing.T, rawURL string, opts Options, words []string, hidd
 // alter snowfall_checks, which every group shares.
 func TestMySQLEngineDurable(t *testing.T) {
 	ctx := t.Context()
-	admin, err := sql.Open("mysql", "root@tcp(127.0.0.1:3306)/test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	dbName := "snowfall_durable_" + durableSuffix()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+dbName); err != nil {
-		t.Fatalf("MariaDB: %v", err)
-	}
-	defer admin.ExecContext(context.Background(), "DROP DATABASE "+dbName)
-	u, err := url.Parse(testdb.MySQL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + dbName
-	lease := u.String()
+	admin, dbName, lease := ownMySQLDatabase(t, "snowfall_durable_", "")
 	opts := Options{Group: "eng"}
 	a, err := Open(ctx, lease, opts)
 	if err != nil {
@@ -298,22 +306,7 @@ func TestPostgresRelationKindDurable(t *testing.T) {
 // InnoDB one is accepted. The test uses a database of its own.
 func TestMySQLRelationKindDurable(t *testing.T) {
 	ctx := t.Context()
-	admin, err := sql.Open("mysql", "root@tcp(127.0.0.1:3306)/test?multiStatements=true")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	dbName := "snowfall_kind_" + durableSuffix()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+dbName); err != nil {
-		t.Fatalf("MariaDB: %v", err)
-	}
-	defer admin.ExecContext(context.Background(), "DROP DATABASE "+dbName)
-	u, err := url.Parse(testdb.MySQL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + dbName
-	lease := u.String()
+	admin, dbName, lease := ownMySQLDatabase(t, "snowfall_kind_", "?multiStatements=true")
 	columns := strings.ReplaceAll(pgManifestColumns, "\n", " ")
 	for _, c := range []struct{ group, setup, want string }{
 		{"view", "CREATE TABLE %[1]s.own " + columns + " ENGINE=InnoDB; CREATE VIEW %[1]s.snowfall_view_manifest AS SELECT * FROM %[1]s.own",
