@@ -159,28 +159,16 @@ func replacedDuringOpen(t *testing.T) bool {
 // common IDs in 15 s). Every check now requires the file to have one name, so the holder fences
 // (and so would the server on other.db, at its next check). The test leaves that server out: in one
 // process SQLite shares one index between the connections to one file, whatever their names, so it
-// would not show the second log; the red team's script (redteam/rename_dance.sh) runs two.
+// would not show the second log; the red team's script (redteam/rename_dance.sh on branch
+// redteam-dup2) runs two.
 func TestSQLiteFileSecondName(t *testing.T) {
 	dir, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	path, other := filepath.Join(dir, "leases.db"), filepath.Join(dir, "other.db")
-	ctx := t.Context()
 	const probe = 300 * time.Millisecond
-	a, err := sqlassign.Open(ctx, "sqlite://"+path, sqlassign.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	la, err := snowfall.NewLeased(ctx, a, snowfall.LeaseSettings{Probe: probe})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer la.Close()
-	if _, err := la.Next(); err != nil {
-		t.Fatal(err)
-	}
+	la := holding(t, "sqlite://"+path, probe)
 	if err := os.Rename(path, other); err != nil {
 		t.Fatal(err)
 	}
@@ -220,21 +208,8 @@ func TestSQLiteURLUncheckable(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx := t.Context()
-	a, err := sqlassign.Open(ctx, "sqlite://"+filepath.Join(link, "leases.db"), sqlassign.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
 	const probe = 300 * time.Millisecond
-	la, err := snowfall.NewLeased(ctx, a, snowfall.LeaseSettings{Probe: probe})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer la.Close()
-	if _, err := la.Next(); err != nil {
-		t.Fatal(err)
-	}
+	la := holding(t, "sqlite://"+filepath.Join(link, "leases.db"), probe)
 	repoint("gone")
 	fencesWithin(t, la, time.Now(), probe, "its URL came to lead where no database can be opened")
 	time.Sleep(2 * probe)

@@ -51,20 +51,8 @@ func TestSQLiteFileReplaced(t *testing.T) {
 			}
 			path := filepath.Join(dir, "leases.db")
 			ctx := t.Context()
-			a, err := sqlassign.Open(ctx, "sqlite://"+path, sqlassign.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
 			const probe = 300 * time.Millisecond
-			la, err := snowfall.NewLeased(ctx, a, snowfall.LeaseSettings{Probe: probe})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer la.Close()
-			if _, err := la.Next(); err != nil {
-				t.Fatal(err)
-			}
+			la := holding(t, "sqlite://"+path, probe)
 			c.apply(t, path)
 			// The holder must fence within a lease of the change (a renewal every probe; the
 			// permit of the last one lasts a lease).
@@ -115,21 +103,8 @@ func TestSQLiteLinkRepointed(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := "sqlite://" + filepath.Join(link, "leases.db")
-	ctx := t.Context()
-	a, err := sqlassign.Open(ctx, url, sqlassign.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
 	const probe = 300 * time.Millisecond
-	la, err := snowfall.NewLeased(ctx, a, snowfall.LeaseSettings{Probe: probe})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer la.Close()
-	if _, err := la.Next(); err != nil {
-		t.Fatal(err)
-	}
+	la := holding(t, url, probe)
 	// Re-point the link as operators do: a new link renamed over the old one.
 	tmp := filepath.Join(dir, "current.new")
 	if err := os.Symlink("v2", tmp); err != nil {
@@ -142,6 +117,26 @@ func TestSQLiteLinkRepointed(t *testing.T) {
 	if _, err := la.Next(); err == nil {
 		t.Fatal("Next issued after the holder's URL came to lead to another file")
 	}
+}
+
+// holding opens the store at u, leases a generator id with probe and issues one ID; both are
+// closed when the test ends.
+func holding(t *testing.T, u string, probe time.Duration) *snowfall.Leased {
+	t.Helper()
+	a, err := sqlassign.Open(t.Context(), u, sqlassign.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	la, err := snowfall.NewLeased(t.Context(), a, snowfall.LeaseSettings{Probe: probe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { la.Close() })
+	if _, err := la.Next(); err != nil {
+		t.Fatal(err)
+	}
+	return la
 }
 
 // fencesWithin calls la.Next until it fails, for at most 5 s after changed, and fails t unless the
